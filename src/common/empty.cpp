@@ -1,0 +1,1 @@
+// Anchors module libraries that have no sources of their own yet.

@@ -1,0 +1,82 @@
+#pragma once
+// Config: the value every configuration path produces (mosquitto.conf text, SIGHUP, and
+// later the web admin). Built from the option table in options.h; compared by ConfigDiff
+// to apply changes live. Plain data, copyable.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+
+namespace petrel::config {
+
+enum class SocketDomain { kAny, kIpv4, kIpv6 };
+enum class ListenerProtocol { kMqtt, kWebsockets };
+
+// Settings that mosquitto.conf scopes per listener when per_listener_settings is true
+// (otherwise one global copy applies to every listener).
+struct SecuritySettings {
+  bool allow_anonymous = false;       // Mosquitto 2 default; see Config::allow_anonymous_set
+  bool allow_anonymous_set = false;   // true when the file set it explicitly
+  bool allow_zero_length_clientid = true;
+  std::string auto_id_prefix = "auto-";
+  std::string password_file;
+  std::string acl_file;
+  std::string psk_file;
+};
+
+struct Listener {
+  uint16_t port = 1883;
+  std::string bind_address;          // empty = all addresses (or loopback for the default)
+  std::string bind_interface;
+  SocketDomain socket_domain = SocketDomain::kAny;
+  ListenerProtocol protocol = ListenerProtocol::kMqtt;
+  int max_connections = -1;          // -1 = unlimited
+  std::string mount_point;
+  // TLS (issue 3)
+  std::string cafile, capath, certfile, keyfile, crlfile, ciphers, ciphers_tls13, dhparamfile;
+  std::string tls_version;
+  bool require_certificate = false;
+  bool use_identity_as_username = false;
+  bool use_subject_as_username = false;
+  bool use_username_as_clientid = false;
+  std::string psk_hint;
+  SecuritySettings security;         // used when per_listener_settings is true
+  std::string source;                // "file:line" of the listener line, for messages
+};
+
+struct Config {
+  std::vector<Listener> listeners;   // empty = embedded default (loopback 1883, v4+v6)
+  bool per_listener_settings = false;
+  SecuritySettings security;         // global copy (per_listener_settings false)
+
+  int threads = 0;                   // 0 = one per core
+  uint16_t max_keepalive = 65535;
+  uint32_t max_packet_size = 0;      // 0 = no limit (protocol max)
+  uint32_t message_size_limit = 0;   // 0 = no limit (payload bytes)
+  uint16_t max_inflight_messages = 20;
+  uint64_t max_inflight_bytes = 0;
+  int64_t max_queued_messages = 1000;  // 0 = unlimited
+  uint64_t max_queued_bytes = 0;       // 0 = unlimited
+  bool queue_qos0_messages = false;
+  uint8_t max_qos = 2;
+  bool retain_available = true;
+  uint16_t max_topic_alias = 10;
+  int64_t persistent_client_expiration = -1;  // seconds; -1 = never
+  uint32_t sys_interval = 10;                 // seconds; 0 = disabled
+  bool set_tcp_nodelay = false;
+  bool connection_messages = true;
+  std::string pid_file;
+  LogSettings log;
+  bool log_type_set = false;  // log_type given at least once (replaces the default mask)
+
+  // True when built from no file: listeners bind loopback only (Mosquitto 2 "local only").
+  bool local_only = false;
+};
+
+// The embedded default used when petrel starts with no -c: loopback 1883 on IPv4 and
+// IPv6, anonymous allowed, local_only set.
+Config default_config();
+
+}  // namespace petrel::config
