@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Petrel needs, only those missing. Usage:
+#   scripts/deps.sh build   # compiler, CMake, libraries
+#   scripts/deps.sh test    # build + test peers (mosquitto, paho, pytest, node)
+set -euo pipefail
+what=${1:-build}
+pkgs=(g++ cmake ninja-build pkg-config libboost1.81-dev libfmt-dev libssl-dev openssl)
+if [ "$what" = test ]; then
+  pkgs+=(googletest libgtest-dev libgmock-dev libbenchmark-dev mosquitto mosquitto-clients
+         python3 python3-pytest python3-paho-mqtt procps)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "petrel: missing Debian packages: ${missing[*]} (run as root, or apt-get install them)" >&2
+  exit 1
+fi
+echo "petrel: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Debian's mosquitto package starts a system broker on port 1883 when installed; the tests
+# only need its binary, so keep the package's service from starting (policy-rc.d), and
+# leave it disabled.
+installing_mosquitto=0
+for p in "${missing[@]}"; do [ "$p" = mosquitto ] && installing_mosquitto=1; done
+policy_created=0
+if [ $installing_mosquitto = 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  policy_created=1
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ $policy_created = 1 ] && rm -f /usr/sbin/policy-rc.d
+if [ $installing_mosquitto = 1 ] && command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now mosquitto >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,333 @@
+// WorkerCore: CONNECT handling, takeover, connection end, session lifecycle.
+#include <fmt/format.h>
+
+#include <random>
+
+#include "broker/worker_core.h"
+#include "protocol/reason_codes.h"
+
+namespace petrel::broker {
+
+using protocol::Version;
+namespace rc = protocol::rc;
+
+namespace {
+const char* version_tag(Version v) {
+  switch (v) {
+    case Version::kV31: return "p3";
+    case Version::kV311: return "p4";
+    case Version::kV5: return "p5";
+  }
+  return "p?";
+}
+}  // namespace
+
+WorkerCore::WorkerCore(Broker& broker, int index, Hub& hub,
+                       std::shared_ptr<const config::Config> cfg)
+    : broker_(broker), stats_(broker.stats(index)), index_(index), hub_(hub), cfg_(std::move(cfg)) {
+  outgoing_.resize(broker.workers());
+}
+
+WorkerCore::~WorkerCore() {
+  for (auto& s : slots_) {
+    if (s) {
+      for (auto& sub : s->subs) broker_.trie().unsubscribe(s->key, sub.filter);
+    }
+  }
+}
+
+void WorkerCore::apply_config(std::shared_ptr<const config::Config> cfg) { cfg_ = std::move(cfg); }
+
+const config::SecuritySettings& WorkerCore::security_for(const Link& link) const {
+  int li = link.listener_index();
+  if (cfg_->per_listener_settings && li >= 0 && li < static_cast<int>(cfg_->listeners.size()))
+    return cfg_->listeners[li].security;
+  return cfg_->security;
+}
+
+int WorkerCore::home_worker(const protocol::Connect& c) const {
+  if (c.client_id.empty()) return index_;
+  return broker_.home_worker(c.client_id);
+}
+
+std::string WorkerCore::assign_client_id() {
+  // Random id whose hash lands on this worker, so the new session lives here.
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  const std::string& prefix = cfg_->security.auto_id_prefix;
+  for (;;) {
+    std::string id = fmt::format("{}{:016X}", prefix, rng() ^ ++id_counter_);
+    if (broker_.home_worker(id) == index_ && !by_id_.count(id)) return id;
+  }
+}
+
+Session* WorkerCore::new_session(const std::string& client_id) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+    gens_.push_back(0);
+  }
+  auto s = std::make_unique<Session>();
+  s->client_id = client_id;
+  s->key = make_session_key(index_, slot, ++gens_[slot]);
+  Session* raw = s.get();
+  slots_[slot] = std::move(s);
+  by_id_[client_id] = raw;
+  stats_.sessions.add();
+  return raw;
+}
+
+Session* WorkerCore::lookup(SessionKey k) const {
+  uint32_t slot = session_slot(k);
+  if (slot >= slots_.size() || gens_[slot] != session_gen(k)) return nullptr;
+  return slots_[slot].get();
+}
+
+void WorkerCore::destroy_session(Session* s) {
+  if (s->delayed_will) {
+    auto w = std::move(s->delayed_will);
+    publish_will(s, *w);
+  }
+  for (auto& sub : s->subs) broker_.trie().unsubscribe(s->key, sub.filter);
+  by_id_.erase(s->client_id);
+  uint32_t slot = session_slot(s->key);
+  ++gens_[slot];
+  free_slots_.push_back(slot);
+  stats_.sessions.sub();
+  slots_[slot].reset();  // s is gone
+}
+
+bool WorkerCore::refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why) {
+  protocol::Connack ack;
+  if (c.version == Version::kV5) {
+    ack.reason = v5_reason;
+    if (c.props.request_problem_information.value_or(1) && why) ack.props.reason_string = why;
+  } else {
+    ack.reason = protocol::v5_connack_to_v3(v5_reason);
+  }
+  protocol::encode(ack, c.version, link.out());
+  link.mark_dirty();
+  link.close(true);
+  PETREL_LOG(broker_.log(), kLogNotice, "Client {} from {} refused: {}",
+             c.client_id.empty() ? "<unknown>" : c.client_id, link.peer(), why);
+  return false;
+}
+
+void WorkerCore::refuse_undecodable_connect(Link& link, uint8_t header, std::string_view body,
+                                            const Error& err) {
+  // Guess the version from the protocol level byte when the body got that far: name is
+  // 2 + 4 ("MQTT") or 2 + 6 ("MQIsdp") bytes.
+  auto level_at = [&](size_t off) -> int {
+    return body.size() > off ? static_cast<unsigned char>(body[off]) & 0x7f : -1;
+  };
+  int level = -1;
+  if (body.size() >= 6 && body.substr(2, 4) == "MQTT") level = level_at(6);
+  else if (body.size() >= 8 && body.substr(2, 6) == "MQIsdp") level = level_at(8);
+  protocol::Connack ack;
+  if (err.code == rc::kUnsupportedProtocolVersion) {
+    // [MQTT-3.1.2-2]: CONNACK 0x01 (v3) / 0x84 (v5), then close. Unknown levels get the
+    // v3 form, which every client version can read.
+    if (level == 5) {
+      ack.reason = rc::kUnsupportedProtocolVersion;
+      protocol::encode(ack, Version::kV5, link.out());
+    } else {
+      ack.reason = rc::kV3UnacceptableProtocolVersion;
+      protocol::encode(ack, Version::kV311, link.out());
+    }
+  } else if (level == 5 && err.code >= 0x80) {
+    ack.reason = err.code;
+    protocol::encode(ack, Version::kV5, link.out());
+  } else if (err.code == rc::kClientIdentifierNotValid) {
+    ack.reason = rc::kV3IdentifierRejected;
+    protocol::encode(ack, Version::kV311, link.out());
+  }
+  (void)header;
+  link.mark_dirty();
+  link.close(true);
+}
+
+Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
+  const auto& sec = security_for(link);
+  const config::Config& cfg = *cfg_;
+  const bool v5 = c.version == Version::kV5;
+
+  if (v5 && c.props.authentication_method) {
+    refuse(link, c, rc::kBadAuthenticationMethod, "enhanced authentication is not supported");
+    return nullptr;
+  }
+  bool assigned = false;
+  if (c.client_id.empty()) {
+    if (c.version == Version::kV31 || !sec.allow_zero_length_clientid ||
+        (c.version == Version::kV311 && !c.clean_start)) {
+      // [MQTT-3.1.3-8]: empty id with clean session 0 gets return code 2.
+      refuse(link, c, rc::kClientIdentifierNotValid, "empty client id not allowed");
+      return nullptr;
+    }
+    c.client_id = assign_client_id();
+    assigned = true;
+  }
+  if (!c.username && !sec.allow_anonymous) {
+    refuse(link, c, rc::kNotAuthorized, "anonymous clients are not allowed");
+    return nullptr;
+  }
+  uint16_t server_keepalive = 0;
+  if (c.keepalive > cfg.max_keepalive || (c.keepalive == 0 && cfg.max_keepalive < 65535)) {
+    if (!v5) {
+      // No way to tell a v3 client another keepalive: refuse like Mosquitto does.
+      refuse(link, c, rc::kClientIdentifierNotValid, "keepalive above max_keepalive");
+      return nullptr;
+    }
+    server_keepalive = cfg.max_keepalive;
+    c.keepalive = cfg.max_keepalive;
+  }
+
+  Session* s = nullptr;
+  auto it = by_id_.find(c.client_id);
+  if (it != by_id_.end()) {
+    s = it->second;
+    if (s->online()) takeover(s);
+    s = lookup_by_id(c.client_id);
+    if (s && c.clean_start) {
+      destroy_session(s);
+      s = nullptr;
+    }
+  }
+  const bool session_present = s != nullptr;
+  if (!s) {
+    s = new_session(c.client_id);
+  } else if (s->delayed_will) {
+    s->delayed_will.reset();  // [MQTT-3.1.3-9]: reconnected within the will delay
+  }
+
+  // Connection-scoped state.
+  s->link = &link;
+  s->version = c.version;
+  s->keepalive = c.keepalive;
+  s->last_rx_ms = broker_.clock().now_ms();
+  s->closing = false;
+  s->bridge = c.bridge;
+  s->username = c.username.value_or("");
+  s->aliases.clear();
+  s->problem_info = !v5 || c.props.request_problem_information.value_or(1) != 0;
+  s->client_max_packet = v5 ? c.props.maximum_packet_size.value_or(0) : 0;
+  uint16_t window = cfg.max_inflight_messages ? cfg.max_inflight_messages : 65535;
+  if (v5 && c.props.receive_maximum) window = std::min<uint16_t>(window, *c.props.receive_maximum);
+  s->send_window = window;
+  s->will = c.will ? std::make_unique<protocol::Will>(std::move(*c.will)) : nullptr;
+  if (s->will && s->will->qos > cfg.max_qos) s->will->qos = cfg.max_qos;
+
+  // Session-scoped expiry.
+  if (v5) {
+    s->expiry_interval = c.props.session_expiry_interval.value_or(0);
+  } else if (c.clean_start) {
+    s->expiry_interval = 0;
+  } else {
+    s->expiry_interval = cfg.persistent_client_expiration < 0
+                             ? UINT32_MAX
+                             : static_cast<uint32_t>(std::min<int64_t>(cfg.persistent_client_expiration, UINT32_MAX - 1));
+  }
+  s->expire_at_ms = 0;
+
+  for (auto& sub : s->subs) {
+    if (sub.filter.rfind("$share/", 0) == 0) broker_.trie().set_shared_online(s->key, sub.filter, true);
+  }
+  stats_.clients_connected.add();
+  broker_.note_connected(broker_.total(&WorkerStats::clients_connected));
+
+  write_connack(s, session_present, c, assigned, server_keepalive);
+  if (cfg.connection_messages) {
+    PETREL_LOG(broker_.log(), kLogNotice, "New client connected from {} as {} ({}, c{}, k{}{}).",
+               link.peer(), s->client_id, version_tag(c.version), c.clean_start ? 1 : 0,
+               c.keepalive, c.username ? fmt::format(", u'{}'", *c.username) : std::string());
+  }
+  if (session_present) {
+    resend_inflight(s);
+    pump_queue(s);
+  }
+  return s;
+}
+
+Session* WorkerCore::lookup_by_id(const std::string& id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+void WorkerCore::write_connack(Session* s, bool session_present, const protocol::Connect& c,
+                               bool assigned, uint16_t server_keepalive) {
+  const config::Config& cfg = *cfg_;
+  protocol::Connack ack;
+  ack.session_present = session_present;
+  ack.reason = 0;
+  if (s->is_v5()) {
+    if (assigned) ack.props.assigned_client_identifier = s->client_id;
+    if (server_keepalive) ack.props.server_keep_alive = server_keepalive;
+    if (cfg.max_inflight_messages) ack.props.receive_maximum = cfg.max_inflight_messages;
+    ack.props.topic_alias_maximum = cfg.max_topic_alias;
+    if (cfg.max_qos < 2) ack.props.maximum_qos = cfg.max_qos;
+    if (!cfg.retain_available) ack.props.retain_available = 0;
+    if (cfg.max_packet_size) ack.props.maximum_packet_size = cfg.max_packet_size;
+  }
+  (void)c;
+  protocol::encode(ack, s->version, s->link->out());
+  s->link->mark_dirty();
+  stats_.msgs_sent.add();
+}
+
+void WorkerCore::takeover(Session* old) {
+  Link* link = old->link;
+  if (old->is_v5()) {
+    protocol::Disconnect d;
+    d.reason = rc::kSessionTakenOver;
+    protocol::encode(d, old->version, link->out());
+    link->mark_dirty();
+  }
+  PETREL_LOG(broker_.log(), kLogNotice, "Client {} already connected, closing old connection.",
+             old->client_id);
+  // The old connection ends without DISCONNECT: its will follows the usual rules (sent
+  // now, or after its delay unless the session resumes first).
+  end_connection(old, true);
+  link->close(true);
+}
+
+void WorkerCore::on_link_closed(Session* s) {
+  if (!s || !s->online()) return;
+  if (cfg_->connection_messages && !s->closing) {
+    PETREL_LOG(broker_.log(), kLogNotice, "Client {} closed its connection.", s->client_id);
+  }
+  end_connection(s, true);
+}
+
+void WorkerCore::end_connection(Session* s, bool publish_will) {
+  s->link = nullptr;
+  s->closing = false;
+  stats_.clients_connected.sub();
+  for (auto& sub : s->subs) {
+    if (sub.filter.rfind("$share/", 0) == 0) broker_.trie().set_shared_online(s->key, sub.filter, false);
+  }
+  s->aliases.clear();
+  s->aliases.shrink_to_fit();
+  if (publish_will && s->will) schedule_or_publish_will(s);
+  s->will.reset();
+  if (s->expiry_interval == 0) {
+    destroy_session(s);
+    return;
+  }
+  const int64_t now = broker_.clock().now_ms();
+  s->expire_at_ms = s->expiry_interval == UINT32_MAX ? 0 : now + int64_t(s->expiry_interval) * 1000;
+  if (s->delayed_will && s->expire_at_ms && s->will_at_ms > s->expire_at_ms) s->will_at_ms = s->expire_at_ms;
+}
+
+void WorkerCore::schedule_or_publish_will(Session* s) {
+  uint32_t delay = s->will->props.will_delay_interval.value_or(0);
+  if (s->is_v5() && delay > 0 && s->expiry_interval > 0) {
+    s->delayed_will = std::move(s->will);
+    s->will_at_ms = broker_.clock().now_ms() + int64_t(delay) * 1000;
+    return;
+  }
+  publish_will(s, *s->will);
+}
+
+}  // namespace petrel::broker

@@ -1,0 +1,290 @@
+// WorkerCore: packets from connected clients (everything but CONNECT).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "broker/worker_core.h"
+#include "protocol/reason_codes.h"
+#include "protocol/topic.h"
+
+namespace petrel::broker {
+
+using protocol::PacketType;
+using protocol::Version;
+namespace rc = protocol::rc;
+
+bool WorkerCore::on_frame(Session* s, uint8_t header, std::string_view body) {
+  if (!s || s->closing || !s->online()) return false;
+  s->last_rx_ms = broker_.clock().now_ms();
+  stats_.msgs_received.add();
+  const auto type = static_cast<PacketType>(header >> 4);
+  if (type == PacketType::kPublish) return handle_publish(s, header, body);
+  if (type == PacketType::kConnect) {
+    return protocol_violation(s, rc::kProtocolError, "second CONNECT");  // [MQTT-3.1.0-2]
+  }
+  auto decoded = protocol::decode(header, body, s->version);
+  if (!decoded) return protocol_violation(s, decoded.error().code ? decoded.error().code : rc::kMalformedPacket, decoded.error().message);
+  protocol::Packet& pkt = *decoded;
+  switch (type) {
+    case PacketType::kPuback:
+    case PacketType::kPubrec:
+    case PacketType::kPubrel:
+    case PacketType::kPubcomp:
+      return handle_ack(s, std::get<protocol::Ack>(pkt));
+    case PacketType::kSubscribe:
+      return handle_subscribe(s, std::get<protocol::Subscribe>(pkt));
+    case PacketType::kUnsubscribe:
+      return handle_unsubscribe(s, std::get<protocol::Unsubscribe>(pkt));
+    case PacketType::kPingreq:
+      protocol::encode_pingresp(s->link->out());
+      s->link->mark_dirty();
+      stats_.msgs_sent.add();
+      return true;
+    case PacketType::kDisconnect:
+      return handle_disconnect(s, std::get<protocol::Disconnect>(pkt));
+    case PacketType::kAuth:
+      // No enhanced authentication: AUTH without an authentication method in CONNECT is
+      // a protocol error [MQTT-4.12.0-1].
+      return protocol_violation(s, rc::kProtocolError, "AUTH without authentication method");
+    default:
+      return protocol_violation(s, rc::kProtocolError,
+                                fmt::format("unexpected {} from client", protocol::packet_type_name(type)));
+  }
+}
+
+bool WorkerCore::protocol_violation(Session* s, uint8_t reason, const std::string& why) {
+  Link* link = s->link;
+  if (s->is_v5()) {
+    protocol::Disconnect d;
+    d.reason = reason;
+    if (s->problem_info) d.props.reason_string = why;
+    protocol::encode(d, s->version, link->out());
+    link->mark_dirty();
+  }
+  PETREL_LOG(broker_.log(), kLogNotice, "Client {} from {} disconnected: {} ({}).", s->client_id,
+             link->peer(), protocol::reason_code_name(reason), why);
+  s->closing = true;
+  end_connection(s, true);  // [MQTT-3.1.2-8]: the will is published on a protocol error
+  link->close(true);
+  return false;
+}
+
+void WorkerCore::send_reason_string_ack(Session* s, PacketType t, uint16_t id, uint8_t reason,
+                                        const char* why) {
+  if (s->is_v5() && s->problem_info && why && reason >= 0x80) {
+    protocol::Ack a;
+    a.type = t;
+    a.packet_id = id;
+    a.reason = reason;
+    a.reason_string = why;
+    protocol::encode(a, s->version, s->link->out());
+  } else {
+    protocol::encode_ack(t, id, s->is_v5() ? reason : 0, s->version, s->link->out());
+  }
+  s->link->mark_dirty();
+  stats_.msgs_sent.add();
+}
+
+bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view body) {
+  auto decoded = protocol::decode(header, body, s->version);
+  if (!decoded) return protocol_violation(s, decoded.error().code ? decoded.error().code : rc::kMalformedPacket, decoded.error().message);
+  auto& p = std::get<protocol::Publish>(*decoded);
+  const config::Config& cfg = *cfg_;
+  if (!p.subscription_identifiers.empty())
+    return protocol_violation(s, rc::kProtocolError, "subscription identifier in PUBLISH");  // [MQTT-3.3.4-6]
+  if (p.qos > cfg.max_qos) return protocol_violation(s, rc::kQosNotSupported, "QoS above max_qos");
+  if (p.retain && !cfg.retain_available)
+    return protocol_violation(s, rc::kRetainNotSupported, "retain not available");
+
+  std::string_view topic = p.topic;
+  if (p.topic_alias) {
+    uint16_t a = *p.topic_alias;
+    if (a == 0 || a > cfg.max_topic_alias)  // [MQTT-3.3.2-9]
+      return protocol_violation(s, rc::kTopicAliasInvalid, "topic alias out of range");
+    if (!topic.empty()) {
+      if (s->aliases.size() <= a) s->aliases.resize(size_t(a) + 1);
+      s->aliases[a].assign(topic);
+    } else {
+      if (a >= s->aliases.size() || s->aliases[a].empty())
+        return protocol_violation(s, rc::kProtocolError, "unknown topic alias");
+      topic = s->aliases[a];
+    }
+  } else if (topic.empty()) {
+    return protocol_violation(s, rc::kProtocolError, "empty topic without alias");
+  }
+
+  stats_.pub_received.add();
+  stats_.pub_bytes_received.add(p.payload.size());
+
+  if (p.qos == 2) {
+    if (std::find(s->qos2_in.begin(), s->qos2_in.end(), p.packet_id) != s->qos2_in.end()) {
+      // Re-sent before our PUBREL arrived: acknowledge again, deliver nothing new.
+      protocol::encode_ack(PacketType::kPubrec, p.packet_id, 0, s->version, s->link->out());
+      s->link->mark_dirty();
+      return true;
+    }
+    uint16_t recv_max = cfg.max_inflight_messages ? cfg.max_inflight_messages : 65535;
+    if (s->is_v5() && s->qos2_in.size() >= recv_max)
+      return protocol_violation(s, rc::kReceiveMaximumExceeded, "receive maximum exceeded");
+  }
+
+  uint8_t ack_reason = 0;
+  const char* why = nullptr;
+  if (cfg.message_size_limit && p.payload.size() > cfg.message_size_limit) {
+    ack_reason = rc::kQuotaExceeded;
+    why = "payload above message_size_limit";
+    stats_.pub_dropped.add();
+  } else if (topic.size() >= 4 && topic.compare(0, 4, "$SYS") == 0) {
+    ack_reason = rc::kNotAuthorized;  // clients do not publish into the broker's tree
+    why = "$SYS is read-only";
+  } else {
+    size_t n = route(p, topic, s->key, s->bridge, nullptr);
+    if (n == 0) ack_reason = rc::kNoMatchingSubscribers;
+  }
+
+  if (p.qos == 1) {
+    send_reason_string_ack(s, PacketType::kPuback, p.packet_id, ack_reason, why);
+  } else if (p.qos == 2) {
+    if (ack_reason < 0x80) s->qos2_in.push_back(p.packet_id);
+    send_reason_string_ack(s, PacketType::kPubrec, p.packet_id, ack_reason, why);
+  }
+  return true;
+}
+
+bool WorkerCore::handle_ack(Session* s, const protocol::Ack& a) {
+  auto find = [&](uint8_t qos, bool released) -> size_t {
+    for (size_t i = 0; i < s->inflight.size(); ++i) {
+      const auto& e = s->inflight[i];
+      if (e.packet_id == a.packet_id && e.qos == qos && e.released == released) return i;
+    }
+    return SIZE_MAX;
+  };
+  switch (a.type) {
+    case PacketType::kPuback: {
+      size_t i = find(1, false);
+      if (i != SIZE_MAX) { s->inflight.erase(i); pump_queue(s); }
+      return true;
+    }
+    case PacketType::kPubrec: {
+      size_t i = find(2, false);
+      if (i == SIZE_MAX) {
+        if (find(2, true) == SIZE_MAX && s->is_v5()) {
+          protocol::encode_ack(PacketType::kPubrel, a.packet_id, rc::kPacketIdentifierNotFound, s->version, s->link->out());
+        } else {
+          protocol::encode_ack(PacketType::kPubrel, a.packet_id, 0, s->version, s->link->out());
+        }
+        s->link->mark_dirty();
+        return true;
+      }
+      if (a.reason >= 0x80) {  // the receiver refused: the flow ends here
+        s->inflight.erase(i);
+        pump_queue(s);
+        return true;
+      }
+      s->inflight[i].released = true;
+      s->inflight[i].msg.reset();  // the message itself is no longer needed
+      protocol::encode_ack(PacketType::kPubrel, a.packet_id, 0, s->version, s->link->out());
+      s->link->mark_dirty();
+      stats_.msgs_sent.add();
+      return true;
+    }
+    case PacketType::kPubrel: {
+      auto it = std::find(s->qos2_in.begin(), s->qos2_in.end(), a.packet_id);
+      uint8_t reason = 0;
+      if (it != s->qos2_in.end()) {
+        *it = s->qos2_in.back();
+        s->qos2_in.pop_back();
+      } else if (s->is_v5()) {
+        reason = rc::kPacketIdentifierNotFound;
+      }
+      protocol::encode_ack(PacketType::kPubcomp, a.packet_id, reason, s->version, s->link->out());
+      s->link->mark_dirty();
+      stats_.msgs_sent.add();
+      return true;
+    }
+    case PacketType::kPubcomp: {
+      size_t i = find(2, true);
+      if (i != SIZE_MAX) { s->inflight.erase(i); pump_queue(s); }
+      return true;
+    }
+    default:
+      return true;
+  }
+}
+
+bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
+  const config::Config& cfg = *cfg_;
+  protocol::Suback ack;
+  ack.packet_id = sub.packet_id;
+  uint32_t sub_id = sub.props.subscription_identifiers.empty() ? 0 : sub.props.subscription_identifiers[0];
+  struct Retained { std::string filter; SubOptions opts; };
+  std::vector<Retained> want_retained;
+  for (auto& t : sub.topics) {
+    if (!protocol::valid_topic_filter(t.filter)) {
+      ack.reasons.push_back(s->is_v5() ? rc::kTopicFilterInvalid : rc::kV3SubackFailure);
+      continue;
+    }
+    std::string_view group, inner;
+    const bool shared = protocol::split_shared(t.filter, group, inner);
+    if (shared && t.no_local)  // [MQTT-3.8.3-4]
+      return protocol_violation(s, rc::kProtocolError, "no local on a shared subscription");
+    SubOptions o;
+    o.qos = std::min(t.qos, cfg.max_qos);
+    o.no_local = t.no_local;
+    o.retain_as_published = t.retain_as_published;
+    o.retain_handling = t.retain_handling;
+    o.subscription_id = sub_id;
+    bool is_new = broker_.trie().subscribe(s->key, t.filter, o);
+    auto it = std::find_if(s->subs.begin(), s->subs.end(), [&](const SessionSub& x) { return x.filter == t.filter; });
+    if (it == s->subs.end()) s->subs.push_back({t.filter, o});
+    else it->opts = o;
+    if (shared) broker_.trie().set_shared_online(s->key, t.filter, true);
+    ack.reasons.push_back(o.qos);
+    PETREL_LOG(broker_.log(), kLogSubscribe, "{} {} {}", s->client_id, int(o.qos), t.filter);
+    // [MQTT-3.3.1-9..11] retain handling; shared subscriptions get no retained messages.
+    if (!shared && (o.retain_handling == 0 || (o.retain_handling == 1 && is_new)))
+      want_retained.push_back({t.filter, o});
+  }
+  protocol::encode(ack, s->version, s->link->out());
+  s->link->mark_dirty();
+  stats_.msgs_sent.add();
+  for (auto& r : want_retained) deliver_retained(s, r.filter, r.opts);
+  return true;
+}
+
+bool WorkerCore::handle_unsubscribe(Session* s, protocol::Unsubscribe& u) {
+  protocol::Unsuback ack;
+  ack.packet_id = u.packet_id;
+  for (auto& f : u.filters) {
+    auto it = std::find_if(s->subs.begin(), s->subs.end(), [&](const SessionSub& x) { return x.filter == f; });
+    bool existed = it != s->subs.end();
+    if (existed) {
+      broker_.trie().unsubscribe(s->key, f);
+      s->subs.erase(it);
+    }
+    if (s->is_v5()) ack.reasons.push_back(existed ? rc::kSuccess : rc::kNoSubscriptionExisted);
+    PETREL_LOG(broker_.log(), kLogUnsubscribe, "{} {}", s->client_id, f);
+  }
+  protocol::encode(ack, s->version, s->link->out());
+  s->link->mark_dirty();
+  stats_.msgs_sent.add();
+  return true;
+}
+
+bool WorkerCore::handle_disconnect(Session* s, const protocol::Disconnect& d) {
+  if (s->is_v5() && d.props.session_expiry_interval) {
+    if (s->expiry_interval == 0 && *d.props.session_expiry_interval != 0)  // [MQTT-3.14.2-2]
+      return protocol_violation(s, rc::kProtocolError, "session expiry set after 0");
+    s->expiry_interval = *d.props.session_expiry_interval;
+  }
+  Link* link = s->link;
+  if (cfg_->connection_messages)
+    PETREL_LOG(broker_.log(), kLogNotice, "Client {} disconnected.", s->client_id);
+  s->closing = true;
+  // [MQTT-3.14.4-3]: a normal DISCONNECT discards the will; v5 reason 0x04 keeps it.
+  end_connection(s, s->is_v5() && d.reason == rc::kDisconnectWithWill);
+  link->close(true);
+  return false;
+}
+
+}  // namespace petrel::broker

@@ -1,0 +1,337 @@
+// WorkerCore: routing a message to its subscribers, delivery, queues and in-flight windows.
+#include <algorithm>
+
+#include "broker/worker_core.h"
+#include "protocol/reason_codes.h"
+
+namespace petrel::broker {
+
+using protocol::PacketType;
+
+namespace {
+// Output queued for one client above which it counts as congested: QoS 0 is dropped for
+// it and QoS 1/2 wait in its session queue (bounded by max_queued_*).
+constexpr size_t kCongestedBytes = 1u << 20;
+
+void merge_targets(std::vector<uint32_t>& ids, uint32_t id) {
+  if (id && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+}
+}  // namespace
+
+bool WorkerCore::congested(const Session* s) const {
+  return s->link->pending_bytes() > kCongestedBytes;
+}
+
+size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uint64_t origin,
+                         bool origin_is_bridge, MessageRef* keep) {
+  const int64_t now = broker_.clock().now_ms();
+  const uint32_t expiry = p.message_expiry_interval.value_or(0);
+  const int64_t expiry_at = expiry ? now + int64_t(expiry) * 1000 : 0;
+  MessageRef msg;
+  MsgView view{topic, p.forward_props, p.payload, expiry_at, expiry, 0, p.qos, p.retain, origin};
+
+  if (p.retain) {
+    if (p.payload.empty()) {
+      broker_.retained().erase(topic);  // [MQTT-3.3.1-10]
+    } else {
+      auto r = std::make_shared<RetainedMessage>();
+      r->topic.assign(topic);
+      r->payload.assign(p.payload);
+      r->forward_props.assign(p.forward_props);
+      r->qos = p.qos;
+      r->expiry_at_ms = expiry_at;
+      r->expiry_interval = expiry;
+      r->stored_at_ms = now;
+      broker_.retained().set(std::move(r));
+    }
+  }
+
+  targets_.clear();
+  broker_.trie().match(topic, [&](const Match& m) {
+    if (m.opts.no_local && m.key == origin) return;  // [MQTT-3.8.3-3]
+    targets_.push_back({m.key, m.opts.qos, m.opts.retain_as_published, m.shared, m.opts.subscription_id});
+  });
+  (void)origin_is_bridge;
+  if (targets_.empty()) {
+    if (keep) *keep = materialize(view, msg);
+    return 0;
+  }
+  if (targets_.size() > 1) {
+    std::sort(targets_.begin(), targets_.end(), [](const Target& a, const Target& b) { return a.key < b.key; });
+  }
+  view.serial = ++serial_;
+  size_t delivered = 0;
+  for (size_t i = 0; i < targets_.size();) {
+    // One delivery per session: overlapping subscriptions merge into the highest QoS and
+    // carry every subscription identifier [MQTT-3.3.4-3,4].
+    const Target& t = targets_[i];
+    uint8_t qos = t.qos;
+    bool rap = t.retain_as_published;
+    scratch_ids_.clear();
+    merge_targets(scratch_ids_, t.sub_id);
+    size_t j = i + 1;
+    for (; j < targets_.size() && targets_[j].key == t.key; ++j) {
+      qos = std::max(qos, targets_[j].qos);
+      rap = rap || targets_[j].retain_as_published;
+      merge_targets(scratch_ids_, targets_[j].sub_id);
+    }
+    i = j;
+    qos = std::min(qos, p.qos);
+    const bool retain = rap && p.retain;  // [MQTT-3.3.1-12,13]
+    const int w = session_worker(t.key);
+    ++delivered;
+    if (w == index_) {
+      if (Session* s = lookup(t.key)) deliver_local(s, view, msg, qos, retain, scratch_ids_);
+    } else {
+      Delivery d;
+      d.msg = materialize(view, msg);
+      d.key = t.key;
+      d.qos = qos;
+      d.retain = retain;
+      d.sub_ids = scratch_ids_;
+      outgoing_[w].push_back(std::move(d));
+    }
+  }
+  if (keep) *keep = materialize(view, msg);
+  return delivered;
+}
+
+const MessageRef& WorkerCore::materialize(const MsgView& v, MessageRef& msg) {
+  if (!msg) {
+    msg = MessageRef(Message::create(v.topic, v.props, v.payload, v.qos, v.retain, v.expiry_at_ms,
+                                     v.expiry_interval, v.origin));
+  }
+  return msg;
+}
+
+void WorkerCore::deliver_local(Session* s, const MsgView& v, MessageRef& msg, uint8_t qos,
+                               bool retain, const std::vector<uint32_t>& sub_ids) {
+  const config::Config& cfg = *cfg_;
+  if (!s->online()) {
+    if (qos > 0 || cfg.queue_qos0_messages) enqueue(s, materialize(v, msg), qos, retain, sub_ids);
+    return;
+  }
+  if (qos == 0) {
+    if (congested(s) || s->closing) {
+      stats_.pub_dropped.add();
+      return;
+    }
+    send_publish(s, v, 0, retain, 0, false, sub_ids);
+    return;
+  }
+  if (s->inflight.size() >= s->send_window || !s->queue.empty() || congested(s)) {
+    enqueue(s, materialize(v, msg), qos, retain, sub_ids);
+    return;
+  }
+  uint16_t pid = next_packet_id(s);
+  if (!send_publish(s, v, qos, retain, pid, false, sub_ids)) return;
+  InflightOut e;
+  e.msg = materialize(v, msg);
+  e.seq = s->next_seq++;
+  e.packet_id = pid;
+  e.qos = qos;
+  e.retain = retain;
+  e.sub_ids = sub_ids;
+  s->inflight.push_back(std::move(e));
+}
+
+uint16_t WorkerCore::next_packet_id(Session* s) {
+  for (;;) {
+    uint16_t id = s->next_packet_id++;
+    if (s->next_packet_id == 0) s->next_packet_id = 1;
+    // Ids are handed out in order, so a collision needs an entry that has stayed in
+    // flight for 65535 newer ones; only then is the scan needed.
+    if (s->inflight.empty() || s->inflight.front().seq + 65535 > s->next_seq) return id;
+    bool used = false;
+    for (size_t i = 0; i < s->inflight.size() && !used; ++i) used = s->inflight[i].packet_id == id;
+    if (!used) return id;
+  }
+}
+
+bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool retain,
+                              uint16_t packet_id, bool dup, const std::vector<uint32_t>& sub_ids) {
+  const bool v5 = s->is_v5();
+  std::optional<uint32_t> remaining;
+  if (v.expiry_at_ms) {
+    int64_t left = v.expiry_at_ms - broker_.clock().now_ms();
+    if (left <= 0) {  // expired while waiting: never delivered
+      stats_.pub_dropped.add();
+      return false;
+    }
+    remaining = static_cast<uint32_t>((left + 999) / 1000);
+  }
+  std::string& out = s->link->out();
+  const bool cacheable = sub_ids.empty() && !s->client_max_packet;
+  const int layout = (v5 ? 3 : 0) + qos;
+  if (cacheable && cache_serial_ == v.serial && v.serial != 0 && cache_[layout].valid) {
+    // Encoded once for this (message, version family, QoS): copy and patch.
+    const auto& c = cache_[layout];
+    size_t base = out.size();
+    out.append(c.bytes);
+    out[base] = static_cast<char>((out[base] & ~0x09) | (dup ? 0x08 : 0) | (retain ? 0x01 : 0));
+    if (qos) {
+      out[base + c.pid_off] = static_cast<char>(packet_id >> 8);
+      out[base + c.pid_off + 1] = static_cast<char>(packet_id & 0xff);
+    }
+  } else {
+    protocol::Publish p;
+    p.dup = dup;
+    p.qos = qos;
+    p.retain = retain;
+    p.topic = v.topic;
+    p.packet_id = packet_id;
+    p.message_expiry_interval = remaining;
+    p.forward_props = v.props;
+    p.payload = v.payload;
+    if (v5 && !sub_ids.empty()) p.subscription_identifiers = sub_ids;
+    if (s->client_max_packet && protocol::publish_size(p, s->version) > s->client_max_packet) {
+      stats_.pub_dropped.add();  // [MQTT-3.1.2-25]: never send a larger packet; as if sent
+      return false;
+    }
+    size_t base = out.size();
+    size_t pid_at = protocol::encode_publish(p, s->version, out);
+    if (cacheable && v.serial != 0) {
+      if (cache_serial_ != v.serial) {
+        for (auto& c : cache_) c.valid = false;
+        cache_serial_ = v.serial;
+      }
+      auto& c = cache_[layout];
+      c.bytes.assign(out, base, std::string::npos);
+      c.pid_off = qos ? pid_at - base : 0;
+      c.valid = true;
+    }
+  }
+  s->link->mark_dirty();
+  stats_.pub_sent.add();
+  stats_.msgs_sent.add();
+  stats_.pub_bytes_sent.add(v.payload.size());
+  return true;
+}
+
+void WorkerCore::enqueue(Session* s, const MessageRef& msg, uint8_t qos, bool retain,
+                         const std::vector<uint32_t>& sub_ids) {
+  const config::Config& cfg = *cfg_;
+  if ((cfg.max_queued_messages > 0 && s->queue.size() >= size_t(cfg.max_queued_messages)) ||
+      (cfg.max_queued_bytes > 0 && s->queued_bytes + msg->payload().size() > cfg.max_queued_bytes)) {
+    stats_.pub_dropped.add();
+    return;
+  }
+  s->queued_bytes += msg->payload().size();
+  s->queue.push_back(QueuedMsg{msg, qos, retain, sub_ids});
+}
+
+void WorkerCore::pump_queue(Session* s) {
+  while (s->online() && !s->closing && !s->queue.empty() && !congested(s)) {
+    QueuedMsg& q = s->queue.front();
+    if (q.qos > 0 && s->inflight.size() >= s->send_window) break;
+    MessageRef msg = std::move(q.msg);
+    uint8_t qos = q.qos;
+    bool retain = q.retain;
+    std::vector<uint32_t> ids = std::move(q.sub_ids);
+    s->queued_bytes -= msg->payload().size();
+    s->queue.pop_front();
+    MsgView v = view_of(*msg);
+    if (qos == 0) {
+      send_publish(s, v, 0, retain, 0, false, ids);
+      continue;
+    }
+    uint16_t pid = next_packet_id(s);
+    if (!send_publish(s, v, qos, retain, pid, false, ids)) continue;
+    InflightOut e;
+    e.msg = std::move(msg);
+    e.seq = s->next_seq++;
+    e.packet_id = pid;
+    e.qos = qos;
+    e.retain = retain;
+    e.sub_ids = std::move(ids);
+    s->inflight.push_back(std::move(e));
+  }
+}
+
+void WorkerCore::on_drained(Session* s) {
+  if (s && s->online()) pump_queue(s);
+}
+
+void WorkerCore::resend_inflight(Session* s) {
+  // [MQTT-4.4.0-1]: on a resumed session, re-send unacknowledged PUBLISH (DUP set) and
+  // PUBREL packets in their original order.
+  for (size_t i = 0; i < s->inflight.size();) {
+    InflightOut& e = s->inflight[i];
+    if (e.released) {
+      protocol::encode_ack(PacketType::kPubrel, e.packet_id, 0, s->version, s->link->out());
+      s->link->mark_dirty();
+      ++i;
+      continue;
+    }
+    if (!send_publish(s, view_of(*e.msg), e.qos, e.retain, e.packet_id, true, e.sub_ids)) {
+      s->inflight.erase(i);  // expired or too large for the new connection
+      continue;
+    }
+    ++i;
+  }
+}
+
+MsgView WorkerCore::view_of(const Message& m) {
+  return MsgView{m.topic(), m.props(), m.payload(), m.expiry_at_ms(), m.expiry_interval(), 0,
+                 m.qos(), m.retain(), m.origin()};
+}
+
+void WorkerCore::deliver_retained(Session* s, const std::string& filter, const SubOptions& opts) {
+  std::vector<uint32_t> ids;
+  if (opts.subscription_id) ids.push_back(opts.subscription_id);
+  broker_.retained().match(filter, broker_.clock().now_ms(), [&](const RetainedPtr& r) {
+    MessageRef msg(Message::create(r->topic, r->forward_props, r->payload, r->qos, true,
+                                   r->expiry_at_ms, r->expiry_interval, 0));
+    uint8_t qos = std::min(r->qos, opts.qos);
+    deliver_local(s, view_of(*msg), msg, qos, true, ids);  // [MQTT-3.3.1-8]
+  });
+}
+
+void WorkerCore::deliver_batch(std::vector<Delivery>& batch) {
+  for (auto& d : batch) {
+    Session* s = lookup(d.key);
+    if (!s) continue;
+    if (d.msg.get() != last_batch_msg_) {
+      last_batch_msg_ = d.msg.get();
+      ++serial_;
+    }
+    MsgView v = view_of(*d.msg);
+    v.serial = serial_;
+    deliver_local(s, v, d.msg, d.qos, d.retain, d.sub_ids);
+  }
+  last_batch_msg_ = nullptr;
+  batch.clear();
+}
+
+void WorkerCore::end_of_turn() {
+  for (size_t w = 0; w < outgoing_.size(); ++w) {
+    if (outgoing_[w].empty()) continue;
+    std::vector<Delivery> b;
+    b.swap(outgoing_[w]);
+    hub_.send_batch(static_cast<int>(w), std::move(b));
+  }
+}
+
+void WorkerCore::publish_internal(std::string_view topic, std::string_view payload, bool retain) {
+  protocol::Publish p;
+  p.topic = topic;
+  p.payload = payload;
+  p.retain = retain;
+  route(p, topic, 0, false, nullptr);
+}
+
+void WorkerCore::publish_will(Session* s, protocol::Will& w) {
+  std::string props;
+  protocol::encode_forward_props(w.props, props);
+  protocol::Publish p;
+  p.qos = w.qos;
+  p.retain = w.retain && cfg_->retain_available;
+  p.topic = w.topic;
+  p.payload = w.payload;
+  p.forward_props = props;
+  p.message_expiry_interval = w.props.message_expiry_interval;
+  PETREL_LOG(broker_.log(), kLogDebug, "Publishing will of {} on {}.", s->client_id, w.topic);
+  route(p, w.topic, s->key, false, nullptr);
+}
+
+}  // namespace petrel::broker

@@ -1,0 +1,67 @@
+// WorkerCore: timers (keepalive, will delay, session expiry) and shutdown.
+#include "broker/worker_core.h"
+#include "protocol/reason_codes.h"
+
+namespace petrel::broker {
+
+namespace rc = protocol::rc;
+
+void WorkerCore::tick() {
+  const int64_t now = broker_.clock().now_ms();
+  last_tick_ms_ = now;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Session* s = slots_[i].get();
+    if (!s) continue;
+    if (s->online()) {
+      // [MQTT-3.1.2-24]: close after one and a half keepalive periods of silence.
+      if (s->keepalive && !s->closing && now - s->last_rx_ms > int64_t(s->keepalive) * 1500) {
+        Link* link = s->link;
+        if (s->is_v5()) {
+          protocol::Disconnect d;
+          d.reason = rc::kKeepAliveTimeout;
+          protocol::encode(d, s->version, link->out());
+          link->mark_dirty();
+        }
+        PETREL_LOG(broker_.log(), kLogNotice, "Client {} has exceeded timeout, disconnecting.", s->client_id);
+        s->closing = true;
+        end_connection(s, true);
+        link->close(true);
+      }
+      continue;
+    }
+    if (s->delayed_will && now >= s->will_at_ms) {
+      auto w = std::move(s->delayed_will);
+      publish_will(s, *w);
+    }
+    if (s->expire_at_ms && now >= s->expire_at_ms) remove_expired_session(s);
+  }
+  if (index_ == 0 && cfg_->sys_interval > 0 && now >= next_sys_ms_) {
+    next_sys_ms_ = now + int64_t(cfg_->sys_interval) * 1000;
+    publish_sys();
+  }
+}
+
+void WorkerCore::remove_expired_session(Session* s) {
+  PETREL_LOG(broker_.log(), kLogNotice, "Expiring client {}.", s->client_id);
+  stats_.clients_expired.add();
+  destroy_session(s);
+}
+
+void WorkerCore::shutdown_all() {
+  for (auto& slot : slots_) {
+    Session* s = slot.get();
+    if (!s || !s->online()) continue;
+    Link* link = s->link;
+    if (s->is_v5()) {
+      protocol::Disconnect d;
+      d.reason = rc::kServerShuttingDown;
+      protocol::encode(d, s->version, link->out());
+      link->mark_dirty();
+    }
+    s->closing = true;
+    end_connection(s, false);
+    link->close(true);
+  }
+}
+
+}  // namespace petrel::broker

@@ -1,0 +1,29 @@
+#pragma once
+// Link: the broker core's view of one client connection. Implemented by net::Connection
+// (and by a fake in unit tests). The core appends encoded packets to out() and calls
+// mark_dirty(); the owner flushes every dirty link once per loop turn (one write each).
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace petrel::broker {
+
+class Link {
+ public:
+  virtual ~Link() = default;
+  // Pending output bytes (not yet written to the socket). Append only.
+  virtual std::string& out() = 0;
+  // Put this link on its worker's flush list for the end of the loop turn.
+  virtual void mark_dirty() = 0;
+  // The core wants the connection closed: after what is in out() has been written when
+  // flush_first, at once otherwise. The owner later calls WorkerCore::on_link_closed.
+  virtual void close(bool flush_first) = 0;
+  // "address:port" of the peer, for logs.
+  virtual const std::string& peer() const = 0;
+  // Listener index in Config::listeners (for per-listener settings), -1 when none.
+  virtual int listener_index() const = 0;
+  // Bytes written to the socket so far / still queued in the kernel-facing buffer.
+  virtual size_t pending_bytes() const = 0;
+};
+
+}  // namespace petrel::broker

@@ -1,0 +1,80 @@
+#pragma once
+// Session: one client's MQTT session, owned by the worker that is home to its client id.
+// Holds the session state that outlives a connection (subscriptions, queued and in-flight
+// messages, QoS 2 receive state, expiry, a delayed will) and, while the client is
+// connected, the connection-scoped protocol state (version, keepalive, topic aliases,
+// the client's limits). Idle sessions allocate nothing beyond this object and their id.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/link.h"
+#include "broker/message.h"
+#include "broker/ring.h"
+#include "broker/subscription_trie.h"
+#include "protocol/packets.h"
+
+namespace petrel::broker {
+
+struct InflightOut {
+  MessageRef msg;
+  uint64_t seq = 0;          // assignment sequence, guards packet id reuse
+  uint16_t packet_id = 0;
+  uint8_t qos = 0;           // QoS as delivered (1 or 2)
+  bool retain = false;       // retain flag as delivered
+  bool released = false;     // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
+  std::vector<uint32_t> sub_ids;
+};
+
+struct QueuedMsg {
+  MessageRef msg;
+  uint8_t qos = 0;
+  bool retain = false;
+  std::vector<uint32_t> sub_ids;
+};
+
+struct SessionSub {
+  std::string filter;  // as subscribed, "$share/g/f" included
+  SubOptions opts;
+};
+
+class Session {
+ public:
+  std::string client_id;
+  SessionKey key = 0;
+  std::string username;
+
+  // ---- connection-scoped (valid while link != nullptr) ----
+  Link* link = nullptr;
+  protocol::Version version = protocol::Version::kV311;
+  uint16_t keepalive = 0;            // seconds, 0 = none
+  int64_t last_rx_ms = 0;
+  uint16_t send_window = 0;          // client's receive maximum / max_inflight_messages
+  uint32_t client_max_packet = 0;    // 0 = no limit
+  bool problem_info = true;          // v5 request problem information
+  bool bridge = false;               // CONNECT had the bridge bit (try_private)
+  bool closing = false;              // close requested; ignore further input
+  std::vector<std::string> aliases;  // incoming topic aliases, index = alias
+  std::unique_ptr<protocol::Will> will;
+
+  // ---- session-scoped ----
+  bool clean = true;                 // discard the session when the connection ends
+  uint32_t expiry_interval = 0;      // seconds; UINT32_MAX = never
+  int64_t expire_at_ms = 0;          // while offline: when the session ends (0 = never)
+  std::unique_ptr<protocol::Will> delayed_will;  // waiting for its delay
+  int64_t will_at_ms = 0;
+  std::vector<SessionSub> subs;
+  Ring<InflightOut> inflight;
+  Ring<QueuedMsg> queue;
+  size_t queued_bytes = 0;
+  uint64_t next_seq = 0;
+  uint16_t next_packet_id = 1;
+  std::vector<uint16_t> qos2_in;     // incoming QoS 2 packet ids waiting for PUBREL
+
+  bool online() const { return link != nullptr; }
+  bool is_v5() const { return version == protocol::Version::kV5; }
+};
+
+}  // namespace petrel::broker

@@ -1,0 +1,68 @@
+// WorkerCore: the $SYS tree, with Mosquitto's topic names and meanings. Worker 0 publishes
+// it every sys_interval seconds as retained messages.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "broker/worker_core.h"
+
+namespace petrel::broker {
+
+void WorkerCore::publish_sys() {
+  const int64_t now = broker_.clock().now_ms();
+  auto pub = [&](std::string_view topic, const std::string& value) {
+    publish_internal(topic, value, true);
+  };
+  auto num = [&](std::string_view topic, uint64_t v) { pub(topic, fmt::format("{}", v)); };
+
+  pub("$SYS/broker/version", "petrel version " PETREL_VERSION);
+  pub("$SYS/broker/uptime", fmt::format("{} seconds", (now - broker_.start_ms()) / 1000));
+
+  const uint64_t connected = broker_.total(&WorkerStats::clients_connected);
+  const uint64_t total = broker_.total(&WorkerStats::sessions);
+  const uint64_t disconnected = total > connected ? total - connected : 0;
+  num("$SYS/broker/clients/total", total);
+  num("$SYS/broker/clients/connected", connected);
+  num("$SYS/broker/clients/active", connected);
+  num("$SYS/broker/clients/disconnected", disconnected);
+  num("$SYS/broker/clients/inactive", disconnected);
+  num("$SYS/broker/clients/maximum", broker_.clients_maximum());
+  num("$SYS/broker/clients/expired", broker_.total(&WorkerStats::clients_expired));
+
+  num("$SYS/broker/messages/received", broker_.total(&WorkerStats::msgs_received));
+  num("$SYS/broker/messages/sent", broker_.total(&WorkerStats::msgs_sent));
+  num("$SYS/broker/publish/messages/received", broker_.total(&WorkerStats::pub_received));
+  num("$SYS/broker/publish/messages/sent", broker_.total(&WorkerStats::pub_sent));
+  num("$SYS/broker/publish/messages/dropped", broker_.total(&WorkerStats::pub_dropped));
+  num("$SYS/broker/publish/bytes/received", broker_.total(&WorkerStats::pub_bytes_received));
+  num("$SYS/broker/publish/bytes/sent", broker_.total(&WorkerStats::pub_bytes_sent));
+  num("$SYS/broker/bytes/received", broker_.total(&WorkerStats::bytes_received));
+  num("$SYS/broker/bytes/sent", broker_.total(&WorkerStats::bytes_sent));
+  num("$SYS/broker/subscriptions/count", broker_.trie().count());
+  num("$SYS/broker/retained messages/count", broker_.retained().count());
+  num("$SYS/broker/store/messages/count", broker_.retained().count());
+  num("$SYS/broker/store/messages/bytes", broker_.retained().bytes());
+
+  // Load averages: the rate per minute over the last interval, damped with the factor
+  // exp(-interval / window) for windows of 1, 5 and 15 minutes.
+  LoadAvg& la = load_;
+  const double interval_s = la.last_ms ? double(now - la.last_ms) / 1000.0 : 0.0;
+  static constexpr const char* kWindows[3] = {"1min", "5min", "15min"};
+  static constexpr double kWindowS[3] = {60.0, 300.0, 900.0};
+  for (auto& m : la.metrics) {
+    uint64_t cur = broker_.total(m.counter);
+    if (interval_s > 0) {
+      double per_min = double(cur - m.last) * 60.0 / interval_s;
+      for (int k = 0; k < 3; ++k) {
+        double f = std::exp(-interval_s / kWindowS[k]);
+        m.avg[k] = m.avg[k] * f + per_min * (1.0 - f);
+      }
+    }
+    m.last = cur;
+    for (int k = 0; k < 3; ++k)
+      pub(fmt::format("$SYS/broker/load/{}/{}", m.name, kWindows[k]), fmt::format("{:.2f}", m.avg[k]));
+  }
+  la.last_ms = now;
+}
+
+}  // namespace petrel::broker

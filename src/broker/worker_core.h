@@ -1,0 +1,189 @@
+#pragma once
+// WorkerCore: the broker logic of one worker thread, with no I/O. The network layer hands
+// it decoded CONNECTs and raw frames of established connections; it answers by appending
+// encoded packets to each Link's output, posts cross-worker deliveries through the Hub
+// (one batch per destination worker per loop turn), and reads time from the Clock.
+// Sessions whose client id hashes to this worker live here, so takeover, persistent
+// sessions and QoS state need no locks. The subscription trie and retained store are the
+// only shared structures (Broker).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/broker.h"
+#include "broker/load_avg.h"
+#include "broker/session.h"
+#include "config/config.h"
+#include "protocol/codec.h"
+
+namespace petrel::broker {
+
+// A message being delivered, as views (into a frame buffer or a Message). serial
+// identifies the message within this worker's loop turn for the encode-once cache
+// (0 = not cacheable).
+struct MsgView {
+  std::string_view topic, props, payload;
+  int64_t expiry_at_ms = 0;
+  uint32_t expiry_interval = 0;
+  uint64_t serial = 0;
+  uint8_t qos = 0;
+  bool retain = false;
+  uint64_t origin = 0;
+};
+
+// One message for one session on another worker.
+struct Delivery {
+  MessageRef msg;
+  SessionKey key = 0;
+  uint8_t qos = 0;      // already min(message QoS, granted QoS)
+  bool retain = false;  // retain flag to send
+  std::vector<uint32_t> sub_ids;
+};
+
+class Hub {
+ public:
+  virtual ~Hub() = default;
+  // Hand a batch of deliveries to another worker (one post).
+  virtual void send_batch(int worker, std::vector<Delivery>&& batch) = 0;
+};
+
+class WorkerCore {
+ public:
+  WorkerCore(Broker& broker, int index, Hub& hub, std::shared_ptr<const config::Config> cfg);
+  ~WorkerCore();
+  WorkerCore(const WorkerCore&) = delete;
+  WorkerCore& operator=(const WorkerCore&) = delete;
+
+  int index() const { return index_; }
+
+  // The worker a CONNECT must be handled on: the home of its client id, or this worker
+  // for an empty id (the assigned id will hash here).
+  int home_worker(const protocol::Connect& c) const;
+
+  // A decoded CONNECT on its home worker. Returns the session, or nullptr when refused
+  // (the CONNACK is written and the link is closing).
+  Session* on_connect(Link& link, protocol::Connect&& c);
+  // One frame (fixed header byte + body) of an established connection. Returns false
+  // when the connection is closing (the core has written any DISCONNECT and called
+  // link.close); the caller stops feeding frames.
+  bool on_frame(Session* s, uint8_t header, std::string_view body);
+  // The connection ended. graceful = the client sent DISCONNECT (no will unless 0x04).
+  void on_link_closed(Session* s);
+  // The link's output has drained: continue queued deliveries.
+  void on_drained(Session* s);
+  // Deliveries posted by another worker.
+  void deliver_batch(std::vector<Delivery>& batch);
+  // End of a loop turn: post the cross-worker batches built during it.
+  void end_of_turn();
+  // Timers: keepalive, will delay, session expiry, $SYS. Call a few times a second.
+  void tick();
+  void apply_config(std::shared_ptr<const config::Config> cfg);
+  // Publish a message originated by the broker ($SYS, log topic). Not for client traffic.
+  void publish_internal(std::string_view topic, std::string_view payload, bool retain);
+  // Ends a client's connection for a protocol error: DISCONNECT with reason (v5), will
+  // published, link closed. Returns false (for the caller's frame loop).
+  bool protocol_violation(Session* s, uint8_t reason, const std::string& why);
+  // Close every connection (shutdown), v5 clients get DISCONNECT 0x8B.
+  void shutdown_all();
+
+  size_t session_count() const { return by_id_.size(); }
+  const config::Config& config() const { return *cfg_; }
+
+  // Writes the CONNACK refusal for a CONNECT that did not decode (version guessed from
+  // the bytes) and closes the link. Used by the network layer before a session exists.
+  static void refuse_undecodable_connect(Link& link, uint8_t header, std::string_view body,
+                                         const Error& err);
+
+ private:
+  struct Target {  // one matched session for the message being routed
+    SessionKey key;
+    uint8_t qos;
+    bool retain_as_published;
+    bool shared;
+    uint32_t sub_id;
+  };
+
+  // connect / session lifecycle (core_connect.cpp)
+  Session* new_session(const std::string& client_id);
+  Session* lookup_by_id(const std::string& id) const;
+  void destroy_session(Session* s);
+  bool refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why);
+  void takeover(Session* old);
+  void end_connection(Session* s, bool publish_will);
+  void schedule_or_publish_will(Session* s);
+  void write_connack(Session* s, bool session_present, const protocol::Connect& c,
+                     bool assigned, uint16_t server_keepalive);
+  std::string assign_client_id();
+  const config::SecuritySettings& security_for(const Link& link) const;
+
+  // inbound packets (core_inbound.cpp)
+  bool handle_publish(Session* s, uint8_t header, std::string_view body);
+  bool handle_ack(Session* s, const protocol::Ack& a);
+  bool handle_subscribe(Session* s, protocol::Subscribe& sub);
+  bool handle_unsubscribe(Session* s, protocol::Unsubscribe& u);
+  bool handle_disconnect(Session* s, const protocol::Disconnect& d);
+  void send_reason_string_ack(Session* s, protocol::PacketType t, uint16_t id, uint8_t reason,
+                              const char* why);
+
+  // routing and delivery (core_route.cpp)
+  size_t route(const protocol::Publish& p, std::string_view topic, uint64_t origin,
+               bool origin_is_bridge, MessageRef* keep);
+  // Delivers to one local session; msg is created from v on first need and shared.
+  void deliver_local(Session* s, const MsgView& v, MessageRef& msg, uint8_t qos, bool retain,
+                     const std::vector<uint32_t>& sub_ids);
+  static const MessageRef& materialize(const MsgView& v, MessageRef& msg);
+  static MsgView view_of(const Message& m);
+  // Encodes one PUBLISH into s's output; false when it was dropped (expired, too large).
+  bool send_publish(Session* s, const MsgView& v, uint8_t qos, bool retain, uint16_t packet_id,
+                    bool dup, const std::vector<uint32_t>& sub_ids);
+  void enqueue(Session* s, const MessageRef& msg, uint8_t qos, bool retain,
+               const std::vector<uint32_t>& sub_ids);
+  void pump_queue(Session* s);
+  uint16_t next_packet_id(Session* s);
+  bool congested(const Session* s) const;
+  void resend_inflight(Session* s);
+  void deliver_retained(Session* s, const std::string& filter, const SubOptions& opts);
+  Session* lookup(SessionKey k) const;
+
+  // timers and $SYS (core_timers.cpp, sys_topics.cpp)
+  void publish_sys();
+  void remove_expired_session(Session* s);
+  void publish_will(Session* s, protocol::Will& w);
+
+  Broker& broker_;
+  WorkerStats& stats_;
+  int index_;
+  Hub& hub_;
+  std::shared_ptr<const config::Config> cfg_;
+
+  std::vector<std::unique_ptr<Session>> slots_;
+  std::vector<uint32_t> gens_;
+  std::vector<uint32_t> free_slots_;
+  std::unordered_map<std::string, Session*> by_id_;
+
+  std::vector<std::vector<Delivery>> outgoing_;  // per destination worker
+  std::vector<Target> targets_;                  // scratch for route()
+  std::vector<uint32_t> scratch_ids_;
+  std::string scratch_;
+  uint64_t id_counter_ = 0;
+
+  // Encode-once cache: the last message's PUBLISH per (v3/v5, QoS) layout.
+  struct Encoded {
+    std::string bytes;
+    size_t pid_off = 0;
+    bool valid = false;
+  };
+  Encoded cache_[6];
+  uint64_t cache_serial_ = 0;
+  uint64_t serial_ = 0;
+  const Message* last_batch_msg_ = nullptr;
+
+  int64_t next_sys_ms_ = 0;
+  int64_t last_tick_ms_ = 0;
+  LoadAvg load_;
+};
+
+}  // namespace petrel::broker

@@ -1,0 +1,232 @@
+#include "net/server.h"
+
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <thread>
+
+namespace petrel::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct Server::Acceptor {
+  Acceptor(asio::io_context& io, int l) : acc(io), listener(l) {}
+  tcp::acceptor acc;
+  int listener;
+  unsigned next_worker = 0;
+  std::string where;
+};
+
+namespace {
+int worker_count_for(const config::Config& cfg) {
+  if (cfg.threads > 0) return cfg.threads;
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
+std::string peer_string(const tcp::endpoint& ep) {
+  auto a = ep.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  if (a.is_v6()) return "[" + a.to_string() + "]:" + std::to_string(ep.port());
+  return a.to_string() + ":" + std::to_string(ep.port());
+}
+}  // namespace
+
+Server::Server(const config::Config& cfg, Logger& log)
+    : log_(log), cfg_(std::make_shared<const config::Config>(cfg)),
+      broker_(log, clock_, worker_count_for(cfg)) {
+  for (int i = 0; i < broker_.workers(); ++i) workers_.push_back(std::make_unique<Worker>(*this, i, cfg_));
+  listener_counts_ = std::make_unique<std::atomic<int>[]>(std::max<size_t>(1, cfg_->listeners.size()));
+  for (size_t i = 0; i < cfg_->listeners.size(); ++i) listener_counts_[i] = 0;
+}
+
+Server::~Server() {
+  stop();
+  acceptors_.clear();
+  workers_.clear();
+}
+
+bool Server::open_listeners(std::string& error) {
+  asio::io_context& io = workers_[0]->io();
+  for (size_t li = 0; li < cfg_->listeners.size(); ++li) {
+    const config::Listener& l = cfg_->listeners[li];
+    std::vector<tcp::endpoint> eps;
+    if (l.bind_address.empty()) {
+      if (l.socket_domain == config::SocketDomain::kIpv4) eps.emplace_back(tcp::v4(), l.port);
+      else eps.emplace_back(tcp::v6(), l.port);
+    } else {
+      boost::system::error_code ec;
+      auto addr = asio::ip::make_address(l.bind_address, ec);
+      if (!ec) {
+        eps.emplace_back(addr, l.port);
+      } else {
+        tcp::resolver r(io);
+        auto res = r.resolve(l.bind_address, std::to_string(l.port), ec);
+        if (ec) {
+          error = fmt::format("listener {} {}: cannot resolve address: {}", l.port, l.bind_address, ec.message());
+          return false;
+        }
+        for (auto& e : res) {
+          const auto& ep = e.endpoint();
+          if (l.socket_domain == config::SocketDomain::kIpv4 && !ep.address().is_v4()) continue;
+          if (l.socket_domain == config::SocketDomain::kIpv6 && !ep.address().is_v6()) continue;
+          eps.push_back(ep);
+        }
+      }
+    }
+    for (const auto& ep : eps) {
+      auto a = std::make_unique<Acceptor>(io, static_cast<int>(li));
+      boost::system::error_code ec;
+      a->acc.open(ep.protocol(), ec);
+      if (ec && ep.address().is_v6() && l.bind_address.empty()) {
+        // No IPv6 on this host: fall back to IPv4 for an unspecified address.
+        tcp::endpoint v4(tcp::v4(), l.port);
+        ec.clear();
+        a->acc.open(v4.protocol(), ec);
+        if (!ec) { a->acc.set_option(tcp::acceptor::reuse_address(true)); a->acc.bind(v4, ec); }
+      } else if (!ec) {
+        a->acc.set_option(tcp::acceptor::reuse_address(true));
+        if (ep.address().is_v6()) {
+          // Unspecified IPv6 address = dual stack unless the listener asked for IPv6 only.
+          bool only = !(l.bind_address.empty() && l.socket_domain == config::SocketDomain::kAny);
+          a->acc.set_option(asio::ip::v6_only(only), ec);
+          ec.clear();
+        }
+        a->acc.bind(ep, ec);
+      }
+      if (!ec) a->acc.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        error = fmt::format("listener on {} port {}: {}", ep.address().to_string(), l.port, ec.message());
+        return false;
+      }
+      a->where = fmt::format("{} port {}", ep.address().to_string(), a->acc.local_endpoint().port());
+      PETREL_LOG(log_, kLogNotice, "Opening {} listen socket on {}.", ep.address().is_v6() ? "ipv6" : "ipv4", a->where);
+      acceptors_.push_back(std::move(a));
+    }
+  }
+  return true;
+}
+
+void Server::start() {
+  for (auto& a : acceptors_) {
+    Acceptor* ap = a.get();
+    asio::post(workers_[0]->io(), [this, ap] { accept_on(*ap); });
+  }
+  for (auto& w : workers_) w->start();
+}
+
+void Server::accept_on(Acceptor& a) {
+  a.acc.async_accept([this, &a](const boost::system::error_code& ec, tcp::socket sock) {
+    if (stopping_.load()) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      // EMFILE and friends: log, back off by one accept, keep serving.
+      PETREL_LOG(log_, kLogError, "accept on {} failed: {}", a.where, ec.message());
+      accept_on(a);
+      return;
+    }
+    accept_on(a);
+    boost::system::error_code e2;
+    auto remote = sock.remote_endpoint(e2);
+    if (e2) return;
+    std::string peer = peer_string(remote);
+    if (!admit(a.listener)) {
+      PETREL_LOG(log_, kLogNotice, "Refusing connection from {}: max_connections reached.", peer);
+      return;  // sock closes
+    }
+    broker_.stats(0).sockets_opened.add();
+    if (cfg_->set_tcp_nodelay) sock.set_option(tcp::no_delay(true), e2);
+    int target = static_cast<int>(a.next_worker++ % workers_.size());
+    if (target == 0) {
+      workers_[0]->adopt(std::move(sock), a.listener, std::move(peer));
+      return;
+    }
+    bool v6 = remote.address().is_v6();
+    int fd = sock.release(e2);
+    Worker& w = *workers_[target];
+    asio::post(w.io(), [&w, fd, v6, l = a.listener, p = std::move(peer)]() mutable {
+      tcp::socket s(w.io());
+      boost::system::error_code ec3;
+      s.assign(v6 ? tcp::v6() : tcp::v4(), fd, ec3);
+      if (ec3) { ::close(fd); return; }
+      w.adopt(std::move(s), l, std::move(p));
+    });
+  });
+}
+
+bool Server::admit(int listener) {
+  if (listener < 0 || size_t(listener) >= cfg_->listeners.size()) return true;
+  int max = cfg_->listeners[listener].max_connections;
+  int now = listener_counts_[listener].fetch_add(1) + 1;
+  if (max >= 0 && now > max) {
+    listener_counts_[listener].fetch_sub(1);
+    return false;
+  }
+  return true;
+}
+
+void Server::release(int listener) {
+  if (listener >= 0 && size_t(listener) < cfg_->listeners.size()) listener_counts_[listener].fetch_sub(1);
+}
+
+void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch) {
+  Worker& w = *workers_[worker];
+  asio::post(w.io(), [&w, b = std::move(batch)]() mutable {
+    w.core().deliver_batch(b);
+    w.schedule_turn_end();
+  });
+}
+
+void Server::publish_log(uint32_t level, std::string_view line) {
+  if (workers_.empty() || stopping_.load()) return;
+  const char* sub = "I";
+  switch (level) {
+    case kLogError: sub = "E"; break;
+    case kLogWarning: sub = "W"; break;
+    case kLogNotice: sub = "N"; break;
+    case kLogSubscribe: sub = "M"; break;
+    case kLogUnsubscribe: sub = "U"; break;
+    case kLogDebug: sub = "D"; break;
+    case kLogWebsockets: sub = "WS"; break;
+    default: break;
+  }
+  Worker& w = *workers_[0];
+  asio::post(w.io(), [&w, t = fmt::format("$SYS/broker/log/{}", sub), l = std::string(line)] {
+    w.core().publish_internal(t, l, false);
+    w.schedule_turn_end();
+  });
+}
+
+void Server::reload(const config::Config& cfg) {
+  // Listeners and thread count need a restart; limits, log settings and sys_interval
+  // apply live. The listener list stays the running one.
+  auto next = std::make_shared<config::Config>(cfg);
+  next->listeners = cfg_->listeners;
+  next->threads = cfg_->threads;
+  cfg_ = next;
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    asio::post(wp->io(), [wp, next] { wp->core().apply_config(next); });
+  }
+}
+
+void Server::stop() {
+  if (stopping_.exchange(true)) return;
+  for (auto& a : acceptors_) {
+    Acceptor* ap = a.get();
+    asio::post(workers_[0]->io(), [ap] { boost::system::error_code ec; ap->acc.close(ec); });
+  }
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    asio::post(wp->io(), [wp] {
+      wp->shutdown();
+      wp->io().stop();
+    });
+  }
+  for (auto& w : workers_) w->join();
+}
+
+}  // namespace petrel::net

@@ -1,0 +1,59 @@
+#pragma once
+// Server: the running broker — Broker state, one Worker per thread, the listeners, and
+// the Hub that carries cross-worker delivery batches. Built from a Config; reload()
+// applies what can change live.
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/broker.h"
+#include "broker/worker_core.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "net/worker.h"
+
+namespace petrel::net {
+
+class Server final : public broker::Hub {
+ public:
+  Server(const config::Config& cfg, Logger& log);
+  ~Server() override;
+
+  // Binds every listener (errors name the listener); false when one cannot be bound.
+  bool open_listeners(std::string& error);
+  void start();      // start worker threads and accepting
+  void stop();       // graceful: DISCONNECT v5 clients, close, join threads
+  void reload(const config::Config& cfg);
+
+  broker::Broker& broker() { return broker_; }
+  Logger& log() { return log_; }
+  Worker& worker(int i) { return *workers_[i]; }
+  int worker_count() const { return static_cast<int>(workers_.size()); }
+  const config::Config& config() const { return *cfg_; }
+  // Connection admission per listener (max_connections); release on close.
+  bool admit(int listener);
+  void release(int listener);
+  // Where a handed-over connection goes; round-robin for fresh accepts is the kernel's.
+  void send_batch(int worker, std::vector<broker::Delivery>&& batch) override;
+  // Publishes a log line on $SYS/broker/log/<X> (log_dest topic).
+  void publish_log(uint32_t level, std::string_view line);
+
+ private:
+  struct Acceptor;
+  void accept_on(Acceptor& a);
+
+  Logger& log_;
+  SystemClock clock_;
+  std::shared_ptr<const config::Config> cfg_;
+  broker::Broker broker_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::unique_ptr<std::atomic<int>[]> listener_counts_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace petrel::net
