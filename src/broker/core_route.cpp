@@ -10,8 +10,10 @@ using protocol::PacketType;
 
 namespace {
 // Output queued for one client above which it counts as congested: QoS 0 is dropped for
-// it and QoS 1/2 wait in its session queue (bounded by max_queued_*).
-constexpr size_t kCongestedBytes = 1u << 20;
+// it and QoS 1/2 wait in its session queue (bounded by max_queued_*). The network layer
+// pauses publishers well below this (512 KiB), so only a slow consumer that no longer
+// holds publishers back reaches it.
+constexpr size_t kCongestedBytes = 4u << 20;
 
 void merge_targets(std::vector<uint32_t>& ids, uint32_t id) {
   if (id && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);

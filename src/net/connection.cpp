@@ -19,6 +19,9 @@ namespace rc = protocol::rc;
 namespace {
 constexpr int kReadsPerWakeup = 4;     // bounded work per connection per loop turn
 constexpr size_t kKeepOutCapacity = 16 * 1024;  // drained buffers above this are freed
+// Output backlog that pauses publishers, and the level at which they resume.
+constexpr size_t kBacklogHigh = 512 * 1024;
+constexpr size_t kBacklogLow = 128 * 1024;
 }  // namespace
 
 Connection::Connection(Worker& w, asio::ip::tcp::socket sock, int listener, std::string peer)
@@ -28,7 +31,35 @@ Connection::Connection(Worker& w, asio::ip::tcp::socket sock, int listener, std:
 }
 
 Connection::~Connection() {
+  if (backlogged_) w_.server().backlog_changed(-1);
   w_.server().broker().stats(w_.index()).connections.sub();
+}
+
+void Connection::set_backlogged(bool on) {
+  if (on == backlogged_) return;
+  backlogged_ = on;
+  if (on) backlog_since_ms_ = w_.server().broker().clock().now_ms();
+  w_.server().backlog_changed(on ? 1 : -1);
+}
+
+void Connection::update_backlog() {
+  const size_t pending = pending_bytes();
+  if (!backlogged_ && !slow_ && pending > kBacklogHigh) set_backlogged(true);
+  else if (backlogged_ && pending <= kBacklogLow) set_backlogged(false);
+  if (slow_ && pending == 0) slow_ = false;
+}
+
+void Connection::mark_slow() {
+  if (!backlogged_) return;
+  PETREL_LOG(w_.server().log(), kLogNotice, "Client {} is a slow consumer: no longer holding publishers back.", peer_);
+  set_backlogged(false);
+  slow_ = true;
+}
+
+void Connection::resume() {
+  if (!paused_ || closed_) return;
+  paused_ = false;
+  on_readable();
 }
 
 void Connection::start(std::string pending) {
@@ -78,6 +109,13 @@ void Connection::on_readable() {
   const int fd = sock_.native_handle();
   auto& stats = w_.server().broker().stats(w_.index());
   for (int i = 0; i < kReadsPerWakeup; ++i) {
+    if (publisher_ && w_.server().backlogged()) {
+      // Overload: stop reading publishers until the queues they feed drain.
+      paused_ = true;
+      w_.park(shared_from_this());
+      w_.schedule_turn_end();
+      return;
+    }
     char* buf = w_.read_buffer();
     const size_t cap = w_.read_buffer_size();
     ssize_t n = ::recv(fd, buf, cap, 0);
@@ -122,6 +160,7 @@ bool Connection::process(const char* data, size_t len, size_t& consumed) {
       continue;
     }
     consumed += total;
+    if ((f.header >> 4) == 3) publisher_ = true;
     if (!w_.core().on_frame(session_, f.header, body)) return false;
   }
   return true;
@@ -173,7 +212,10 @@ void Connection::framing_error(uint8_t reason, const char* why) {
   }
 }
 
-void Connection::mark_dirty() { w_.schedule_flush(this); }
+void Connection::mark_dirty() {
+  if (!backlogged_ && !slow_ && pending_bytes() > kBacklogHigh) set_backlogged(true);
+  w_.schedule_flush(this);
+}
 
 void Connection::close(bool flush_first) {
   // Called by the core (which has already ended the session's connection) or by us.
@@ -225,6 +267,7 @@ void Connection::flush() {
     w_.server().broker().stats(w_.index()).bytes_sent.add(size_t(n));
     out_off_ += size_t(n);
   }
+  update_backlog();
   if (out_off_ < out_.size()) {
     if (out_off_ > (out_.size() >> 1)) {  // compact so appends stay cheap
       out_.erase(0, out_off_);

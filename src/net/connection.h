@@ -44,6 +44,14 @@ class Connection final : public broker::Link, public std::enable_shared_from_thi
   int64_t close_requested_ms() const { return close_requested_ms_; }
   bool dirty = false;             // on the worker's flush list
   size_t registry_index = 0;      // position in the worker's registry
+  // Backpressure (see Server::backlogged): this connection's output is over the
+  // high-water mark and it holds publishers back; `slow` = it stayed there too long and
+  // no longer does (its QoS 0 traffic is dropped instead, QoS 1/2 queued).
+  bool backlogged() const { return backlogged_; }
+  int64_t backlog_since_ms() const { return backlog_since_ms_; }
+  void mark_slow();
+  // Resume reading after a global pause.
+  void resume();
 
  private:
   void arm_read();
@@ -55,6 +63,8 @@ class Connection final : public broker::Link, public std::enable_shared_from_thi
   bool handle_first_packet(uint8_t header, std::string_view body, const char* rest, size_t rest_len);
   void framing_error(uint8_t reason, const char* why);
   void finish_close();
+  void update_backlog();
+  void set_backlogged(bool on);
 
   Worker& w_;
   boost::asio::ip::tcp::socket sock_;
@@ -68,6 +78,10 @@ class Connection final : public broker::Link, public std::enable_shared_from_thi
   int listener_ = -1;
   bool reading_ = false, writing_ = false;
   bool close_requested_ = false, closed_ = false, handed_over_ = false;
+  bool publisher_ = false;   // has sent PUBLISH: paused while the broker is backlogged
+  bool paused_ = false;
+  bool backlogged_ = false, slow_ = false;
+  int64_t backlog_since_ms_ = 0;
 };
 
 }  // namespace petrel::net

@@ -39,6 +39,7 @@ Server::Server(const config::Config& cfg, Logger& log)
     : log_(log), cfg_(std::make_shared<const config::Config>(cfg)),
       broker_(log, clock_, worker_count_for(cfg)) {
   for (int i = 0; i < broker_.workers(); ++i) workers_.push_back(std::make_unique<Worker>(*this, i, cfg_));
+  inboxes_ = std::make_unique<Inbox[]>(workers_.size());
   listener_counts_ = std::make_unique<std::atomic<int>[]>(std::max<size_t>(1, cfg_->listeners.size()));
   for (size_t i = 0; i < cfg_->listeners.size(); ++i) listener_counts_[i] = 0;
 }
@@ -172,12 +173,43 @@ void Server::release(int listener) {
   if (listener >= 0 && size_t(listener) < cfg_->listeners.size()) listener_counts_[listener].fetch_sub(1);
 }
 
+namespace {
+constexpr int64_t kInboxHigh = 65536;  // deliveries waiting for a worker
+constexpr int64_t kInboxLow = 16384;
+}  // namespace
+
 void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch) {
   Worker& w = *workers_[worker];
-  asio::post(w.io(), [&w, b = std::move(batch)]() mutable {
+  Inbox& in = inboxes_[worker];
+  const int64_t n = static_cast<int64_t>(batch.size());
+  if (in.pending.fetch_add(n, std::memory_order_relaxed) + n > kInboxHigh) {
+    std::lock_guard lk(in.mu);
+    if (!in.flagged.load() && in.pending.load() > kInboxHigh) {
+      in.flagged.store(true);
+      backlog_changed(1);
+    }
+  }
+  asio::post(w.io(), [this, &w, &in, n, b = std::move(batch)]() mutable {
     w.core().deliver_batch(b);
     w.schedule_turn_end();
+    in.pending.fetch_sub(n, std::memory_order_relaxed);
+    if (in.flagged.load()) {
+      std::lock_guard lk(in.mu);
+      if (in.flagged.load() && in.pending.load() <= kInboxLow) {
+        in.flagged.store(false);
+        backlog_changed(-1);
+      }
+    }
   });
+}
+
+void Server::backlog_changed(int delta) {
+  if (backlogged_.fetch_add(delta) + delta == 0 && delta < 0) {
+    for (auto& w : workers_) {
+      Worker* wp = w.get();
+      asio::post(wp->io(), [wp] { wp->resume_parked(); });
+    }
+  }
 }
 
 void Server::publish_log(uint32_t level, std::string_view line) {

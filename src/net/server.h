@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,10 @@ class Server final : public broker::Hub {
   void release(int listener);
   // Where a handed-over connection goes; round-robin for fresh accepts is the kernel's.
   void send_batch(int worker, std::vector<broker::Delivery>&& batch) override;
+  // Backpressure: the number of connections (and worker inboxes) over their high-water
+  // mark. While it is non-zero, workers stop reading connections that publish.
+  bool backlogged() const { return backlogged_.load(std::memory_order_relaxed) > 0; }
+  void backlog_changed(int delta);
   // Publishes a log line on $SYS/broker/log/<X> (log_dest topic).
   void publish_log(uint32_t level, std::string_view line);
 
@@ -54,6 +59,15 @@ class Server final : public broker::Hub {
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   std::unique_ptr<std::atomic<int>[]> listener_counts_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int> backlogged_{0};
+  // Deliveries posted to each worker and not yet processed, with the flag that counts an
+  // over-full inbox as one backlog.
+  struct Inbox {
+    std::atomic<int64_t> pending{0};
+    std::atomic<bool> flagged{false};
+    std::mutex mu;
+  };
+  std::unique_ptr<Inbox[]> inboxes_;
 };
 
 }  // namespace petrel::net

@@ -13,6 +13,7 @@ constexpr size_t kReadBufferSize = 256 * 1024;
 constexpr int kTickMs = 250;
 constexpr int64_t kConnectTimeoutMs = 10'000;  // no CONNECT within this: close
 constexpr int64_t kCloseFlushTimeoutMs = 5'000; // a closing peer that never reads
+constexpr int64_t kSlowConsumerMs = 2'000;      // backlogged this long = slow consumer
 }  // namespace
 
 Worker::Worker(Server& server, int index, std::shared_ptr<const config::Config> cfg)
@@ -124,6 +125,8 @@ void Worker::arm_tick() {
 
 void Worker::on_tick() {
   core_.tick();
+  // A publisher may have parked just after the backlog cleared: never leave it waiting.
+  if (!parked_.empty() && !server_.backlogged()) resume_parked();
   const int64_t now = server_.broker().clock().now_ms();
   // Connections that never sent CONNECT, and closing ones whose peer stopped reading.
   std::vector<Connection*> stale;
@@ -131,10 +134,20 @@ void Worker::on_tick() {
     if (!c->connected() && !c->closing() && now - c->accepted_ms() > kConnectTimeoutMs) stale.push_back(c.get());
     else if (c->closing() && now - c->close_requested_ms() > kCloseFlushTimeoutMs) stale.push_back(c.get());
   }
+  for (auto& c : conns_) {
+    if (c->backlogged() && now - c->backlog_since_ms() > kSlowConsumerMs) c->mark_slow();
+  }
   for (Connection* c : stale) {
     PETREL_LOG(server_.log(), kLogNotice, "Closing {}: no CONNECT or stalled close.", c->peer());
     c->close(false);
   }
+  schedule_turn_end();
+}
+
+void Worker::resume_parked() {
+  std::vector<std::shared_ptr<Connection>> list;
+  list.swap(parked_);
+  for (auto& c : list) c->resume();
   schedule_turn_end();
 }
 

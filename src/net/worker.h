@@ -43,6 +43,9 @@ class Worker {
   void adopt_with_connect(int fd, bool v6, int listener, std::string peer,
                           protocol::Connect connect, std::string pending, int64_t accepted_ms);
   void shutdown();  // on this worker's thread: close every connection
+  // Backpressure: a publisher stopped reading while the broker is backlogged.
+  void park(std::shared_ptr<Connection> c) { parked_.push_back(std::move(c)); }
+  void resume_parked();
 
  private:
   void turn_end();
@@ -56,6 +59,7 @@ class Worker {
   std::vector<char> rbuf_;
   std::vector<std::shared_ptr<Connection>> conns_;
   std::vector<Connection*> dirty_;
+  std::vector<std::shared_ptr<Connection>> parked_;
   bool turn_posted_ = false;
   boost::asio::steady_timer tick_;
   std::thread thread_;
