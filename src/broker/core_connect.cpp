@@ -56,7 +56,7 @@ std::string WorkerCore::assign_client_id() {
   const std::string& prefix = cfg_->security.auto_id_prefix;
   for (;;) {
     std::string id = fmt::format("{}{:016X}", prefix, rng() ^ ++id_counter_);
-    if (broker_.home_worker(id) == index_ && !by_id_.count(id)) return id;
+    if (broker_.home_worker(id) == index_ && !by_id_.find(id)) return id;
   }
 }
 
@@ -75,7 +75,7 @@ Session* WorkerCore::new_session(const std::string& client_id) {
   s->key = make_session_key(index_, slot, ++gens_[slot]);
   Session* raw = s.get();
   slots_[slot] = std::move(s);
-  by_id_[client_id] = raw;
+  by_id_.insert(raw);
   stats_.sessions.add();
   return raw;
 }
@@ -92,7 +92,7 @@ void WorkerCore::destroy_session(Session* s) {
     publish_will(s, *w);
   }
   for (auto& sub : s->subs) broker_.trie().unsubscribe(s->key, sub.filter);
-  by_id_.erase(s->client_id);
+  by_id_.erase(s);
   uint32_t slot = session_slot(s->key);
   ++gens_[slot];
   free_slots_.push_back(slot);
@@ -184,10 +184,8 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     c.keepalive = cfg.max_keepalive;
   }
 
-  Session* s = nullptr;
-  auto it = by_id_.find(c.client_id);
-  if (it != by_id_.end()) {
-    s = it->second;
+  Session* s = by_id_.find(c.client_id);
+  if (s) {
     if (s->online()) takeover(s);
     s = lookup_by_id(c.client_id);
     if (s && c.clean_start) {
@@ -213,11 +211,17 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   s->aliases.clear();
   s->problem_info = !v5 || c.props.request_problem_information.value_or(1) != 0;
   s->client_max_packet = v5 ? c.props.maximum_packet_size.value_or(0) : 0;
+  s->max_qos = cfg.max_qos;
+  s->max_topic_alias = cfg.max_topic_alias;
+  if (int li = link.listener_index(); li >= 0 && li < static_cast<int>(cfg.listeners.size())) {
+    s->max_qos = cfg.listeners[li].max_qos;  // per listener in mosquitto.conf
+    s->max_topic_alias = cfg.listeners[li].max_topic_alias;
+  }
   uint16_t window = cfg.max_inflight_messages ? cfg.max_inflight_messages : 65535;
   if (v5 && c.props.receive_maximum) window = std::min<uint16_t>(window, *c.props.receive_maximum);
   s->send_window = window;
   s->will = c.will ? std::make_unique<protocol::Will>(std::move(*c.will)) : nullptr;
-  if (s->will && s->will->qos > cfg.max_qos) s->will->qos = cfg.max_qos;
+  if (s->will && s->will->qos > s->max_qos) s->will->qos = s->max_qos;
 
   // Session-scoped expiry.
   if (v5) {
@@ -250,10 +254,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   return s;
 }
 
-Session* WorkerCore::lookup_by_id(const std::string& id) const {
-  auto it = by_id_.find(id);
-  return it == by_id_.end() ? nullptr : it->second;
-}
+Session* WorkerCore::lookup_by_id(const std::string& id) const { return by_id_.find(id); }
 
 void WorkerCore::write_connack(Session* s, bool session_present, const protocol::Connect& c,
                                bool assigned, uint16_t server_keepalive) {
@@ -265,8 +266,8 @@ void WorkerCore::write_connack(Session* s, bool session_present, const protocol:
     if (assigned) ack.props.assigned_client_identifier = s->client_id;
     if (server_keepalive) ack.props.server_keep_alive = server_keepalive;
     if (cfg.max_inflight_messages) ack.props.receive_maximum = cfg.max_inflight_messages;
-    ack.props.topic_alias_maximum = cfg.max_topic_alias;
-    if (cfg.max_qos < 2) ack.props.maximum_qos = cfg.max_qos;
+    if (s->max_topic_alias) ack.props.topic_alias_maximum = s->max_topic_alias;
+    if (s->max_qos < 2) ack.props.maximum_qos = s->max_qos;
     if (!cfg.retain_available) ack.props.retain_available = 0;
     if (cfg.max_packet_size) ack.props.maximum_packet_size = cfg.max_packet_size;
   }

@@ -92,14 +92,14 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
   const config::Config& cfg = *cfg_;
   if (!p.subscription_identifiers.empty())
     return protocol_violation(s, rc::kProtocolError, "subscription identifier in PUBLISH");  // [MQTT-3.3.4-6]
-  if (p.qos > cfg.max_qos) return protocol_violation(s, rc::kQosNotSupported, "QoS above max_qos");
+  if (p.qos > s->max_qos) return protocol_violation(s, rc::kQosNotSupported, "QoS above max_qos");
   if (p.retain && !cfg.retain_available)
     return protocol_violation(s, rc::kRetainNotSupported, "retain not available");
 
   std::string_view topic = p.topic;
   if (p.topic_alias) {
     uint16_t a = *p.topic_alias;
-    if (a == 0 || a > cfg.max_topic_alias)  // [MQTT-3.3.2-9]
+    if (a == 0 || a > s->max_topic_alias)  // [MQTT-3.3.2-9]
       return protocol_violation(s, rc::kTopicAliasInvalid, "topic alias out of range");
     if (!topic.empty()) {
       if (s->aliases.size() <= a) s->aliases.resize(size_t(a) + 1);
@@ -229,7 +229,7 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
     if (shared && t.no_local)  // [MQTT-3.8.3-4]
       return protocol_violation(s, rc::kProtocolError, "no local on a shared subscription");
     SubOptions o;
-    o.qos = std::min(t.qos, cfg.max_qos);
+    o.qos = std::min(t.qos, s->max_qos);
     o.no_local = t.no_local;
     o.retain_as_published = t.retain_as_published;
     o.retain_handling = t.retain_handling;

@@ -12,7 +12,10 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
+
+#include "broker/trie_rwlock.h"
 
 namespace petrel::broker {
 
@@ -50,22 +53,33 @@ class SubscriptionTrie {
 
   // Calls visit(const Match&) for every subscription matching topic (a valid topic name):
   // each normal subscription, and one chosen member per matching shared group (round
-  // robin over online members; over all members when none is online). Shared lock.
+  // robin over online members; over all members when none is online). Shared lock, so
+  // visit must not call back into the trie.
   // [MQTT-4.7.2-1]: wildcards at the first level do not match topics starting with '$'.
   template <class F>
   void match(std::string_view topic, F&& visit) const {
     std::shared_lock lk(mu_);
-    match_locked(topic, [&](const Match& m) { visit(m); });
+    // A function_ref-style callback: no std::function allocation or type erasure cost
+    // beyond one indirect call per reported match.
+    using Fn = std::remove_reference_t<F>;
+    void* ctx = const_cast<void*>(static_cast<const void*>(std::addressof(visit)));
+    match_locked(topic, ctx, [](void* p, const Match& m) {
+      (*static_cast<Fn*>(p))(m);
+    });
   }
 
   size_t count() const { return count_.load(std::memory_order_relaxed); }
+  // Trie nodes below the root (memory accounting, $SYS; shows that unsubscribe prunes).
+  size_t node_count() const { return nodes_.load(std::memory_order_relaxed); }
 
  private:
   struct Node;
-  void match_locked(std::string_view topic, const std::function<void(const Match&)>& visit) const;
-  mutable std::shared_mutex mu_;
+  using VisitFn = void (*)(void* ctx, const Match& m);
+  void match_locked(std::string_view topic, void* ctx, VisitFn fn) const;
+  mutable TrieRwLock mu_;  // writer-preferring; see trie_rwlock.h
   std::unique_ptr<Node> root_;
   std::atomic<size_t> count_{0};
+  std::atomic<size_t> nodes_{0};
 };
 
 }  // namespace petrel::broker

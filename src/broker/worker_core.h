@@ -16,6 +16,7 @@
 #include "broker/broker.h"
 #include "broker/load_avg.h"
 #include "broker/session.h"
+#include "broker/session_index.h"
 #include "config/config.h"
 #include "protocol/codec.h"
 
@@ -162,7 +163,7 @@ class WorkerCore {
   std::vector<std::unique_ptr<Session>> slots_;
   std::vector<uint32_t> gens_;
   std::vector<uint32_t> free_slots_;
-  std::unordered_map<std::string, Session*> by_id_;
+  SessionIndex by_id_;
 
   std::vector<std::vector<Delivery>> outgoing_;  // per destination worker
   std::vector<Target> targets_;                  // scratch for route()

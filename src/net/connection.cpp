@@ -1,6 +1,8 @@
 #include "net/connection.h"
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -12,27 +14,60 @@
 
 namespace petrel::net {
 
-namespace asio = boost::asio;
 using protocol::FrameStatus;
 namespace rc = protocol::rc;
 
 namespace {
-constexpr int kReadsPerWakeup = 4;     // bounded work per connection per loop turn
+constexpr int kReadsPerTurn = 4;                // bounded work per connection per loop turn
 constexpr size_t kKeepOutCapacity = 16 * 1024;  // drained buffers above this are freed
 // Output backlog that pauses publishers, and the level at which they resume.
 constexpr size_t kBacklogHigh = 512 * 1024;
 constexpr size_t kBacklogLow = 128 * 1024;
 }  // namespace
 
-Connection::Connection(Worker& w, asio::ip::tcp::socket sock, int listener, std::string peer)
-    : w_(w), sock_(std::move(sock)), peer_(std::move(peer)), listener_(listener) {
+Connection::Connection(Worker& w, int fd, int listener, std::string peer)
+    : w_(w), fd_(fd), listener_(listener), peer_(std::move(peer)) {
   accepted_ms_ = w_.server().broker().clock().now_ms();
   w_.server().broker().stats(w_.index()).connections.add();
 }
 
 Connection::~Connection() {
   if (backlogged_) w_.server().backlog_changed(-1);
+  if (fd_ >= 0) ::close(fd_);
   w_.server().broker().stats(w_.index()).connections.sub();
+}
+
+void Connection::start(std::string pending) {
+  if (!w_.watch(fd_, this)) {
+    finish_close();
+    return;
+  }
+  if (!pending.empty()) {
+    size_t consumed = 0;
+    if (!process(pending.data(), pending.size(), consumed)) return;
+    if (consumed < pending.size()) bufs().in.assign(pending, consumed, std::string::npos);
+  }
+  // Edge-triggered: bytes may have arrived before registration.
+  w_.read_again(this);
+}
+
+void Connection::start_with_connect(protocol::Connect&& connect, std::string pending) {
+  session_ = w_.core().on_connect(*this, std::move(connect));
+  if (!session_) {
+    if (!closed_) w_.schedule_flush(this);
+    return;
+  }
+  w_.schedule_turn_end();
+  start(std::move(pending));
+}
+
+void Connection::on_events(uint32_t ev) {
+  if (closed_) return;
+  if (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)) {
+    on_readable();
+    if (closed_) return;
+  }
+  if ((ev & EPOLLOUT) && pending_bytes() > 0) flush();
 }
 
 void Connection::set_backlogged(bool on) {
@@ -57,90 +92,48 @@ void Connection::mark_slow() {
 }
 
 void Connection::resume() {
-  if (!paused_ || closed_) return;
+  if (closed_) return;
   paused_ = false;
   on_readable();
 }
 
-void Connection::start(std::string pending) {
-  sock_.non_blocking(true);
-  if (!pending.empty()) {
-    size_t consumed = 0;
-    if (!process(pending.data(), pending.size(), consumed)) return;
-    in_.assign(pending, consumed, std::string::npos);
-  }
-  arm_read();
-}
-
-void Connection::start_with_connect(protocol::Connect&& connect, std::string pending) {
-  sock_.non_blocking(true);
-  session_ = w_.core().on_connect(*this, std::move(connect));
-  if (!session_) {
-    w_.schedule_flush(this);
-    return;
-  }
-  w_.schedule_turn_end();
-  start(std::move(pending));
-}
-
-void Connection::arm_read() {
-  if (reading_ || closed_ || close_requested_) return;
-  reading_ = true;
-  sock_.async_wait(asio::ip::tcp::socket::wait_read,
-                   [self = shared_from_this()](const boost::system::error_code& ec) {
-                     self->reading_ = false;
-                     if (ec || self->closed_) return;
-                     self->on_readable();
-                   });
-}
-
-void Connection::arm_write() {
-  if (writing_ || closed_) return;
-  writing_ = true;
-  sock_.async_wait(asio::ip::tcp::socket::wait_write,
-                   [self = shared_from_this()](const boost::system::error_code& ec) {
-                     self->writing_ = false;
-                     if (ec || self->closed_) return;
-                     self->flush();
-                   });
-}
-
 void Connection::on_readable() {
-  const int fd = sock_.native_handle();
+  if (closed_ || paused_ || close_requested_) return;
   auto& stats = w_.server().broker().stats(w_.index());
-  for (int i = 0; i < kReadsPerWakeup; ++i) {
+  for (int i = 0; i < kReadsPerTurn; ++i) {
     if (publisher_ && w_.server().backlogged()) {
       // Overload: stop reading publishers until the queues they feed drain.
       paused_ = true;
-      w_.park(shared_from_this());
+      w_.park(this);
       w_.schedule_turn_end();
       return;
     }
     char* buf = w_.read_buffer();
     const size_t cap = w_.read_buffer_size();
-    ssize_t n = ::recv(fd, buf, cap, 0);
+    ssize_t n = ::recv(fd_, buf, cap, 0);
     if (n == 0) { abort_from_network(); return; }
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) { w_.schedule_turn_end(); return; }
       abort_from_network();
       return;
     }
     stats.bytes_received.add(size_t(n));
     size_t consumed = 0;
-    if (in_.empty()) {
+    if (!io_ || io_->in.empty()) {
       if (!process(buf, size_t(n), consumed)) return;
-      if (consumed < size_t(n)) in_.assign(buf + consumed, size_t(n) - consumed);
+      if (consumed < size_t(n)) bufs().in.assign(buf + consumed, size_t(n) - consumed);
     } else {
-      in_.append(buf, size_t(n));
-      if (!process(in_.data(), in_.size(), consumed)) return;
-      in_.erase(0, consumed);
-      if (in_.empty()) std::string().swap(in_);
+      std::string& in = io_->in;
+      in.append(buf, size_t(n));
+      if (!process(in.data(), in.size(), consumed)) return;
+      io_->in.erase(0, consumed);
+      if (io_->in.empty()) std::string().swap(io_->in);
     }
-    if (size_t(n) < cap) break;
+    if (size_t(n) < cap) { w_.schedule_turn_end(); return; }  // drained the socket
   }
-  w_.schedule_turn_end();
-  arm_read();
+  // Read budget used up with data possibly left: continue next turn (edge-triggered).
+  w_.read_again(this);
 }
 
 bool Connection::process(const char* data, size_t len, size_t& consumed) {
@@ -153,13 +146,11 @@ bool Connection::process(const char* data, size_t len, size_t& consumed) {
     if (st == FrameStatus::kMalformed) { framing_error(rc::kMalformedPacket, "bad remaining length"); return false; }
     if (st == FrameStatus::kTooLarge) { framing_error(rc::kPacketTooLarge, "packet above max_packet_size"); return false; }
     std::string_view body(data + consumed + f.header_len, f.remaining);
-    const size_t total = f.total();
+    consumed += f.total();
     if (!session_) {
-      consumed += total;
       if (!handle_first_packet(f.header, body, data + consumed, len - consumed)) return false;
       continue;
     }
-    consumed += total;
     if ((f.header >> 4) == 3) publisher_ = true;
     if (!w_.core().on_frame(session_, f.header, body)) return false;
   }
@@ -184,19 +175,13 @@ bool Connection::handle_first_packet(uint8_t header, std::string_view body, cons
   if (home != w_.index()) {
     // The session for this client id lives on another worker: hand the socket over
     // with the CONNECT and whatever arrived after it.
-    handed_over_ = true;
-    std::string pending(rest, rest_len);
-    if (!in_.empty()) in_.clear();
-    bool v6 = sock_.local_endpoint().address().is_v6();
-    int fd = sock_.release();
+    w_.unwatch(fd_);
+    int fd = fd_;
+    fd_ = -1;
     closed_ = true;
-    Server& srv = w_.server();
-    Worker& target = srv.worker(home);
-    asio::post(target.io(), [&target, fd, v6, l = listener_, p = peer_, conn = std::move(*c),
-                             pend = std::move(pending), t = accepted_ms_]() mutable {
-      target.adopt_with_connect(fd, v6, l, std::move(p), std::move(conn), std::move(pend), t);
-    });
-    w_.remove(this);
+    w_.server().hand_over(home, fd, listener_, std::move(peer_), std::move(*c),
+                          std::string(rest, rest_len));
+    w_.remove(this, /*release_admission=*/false);
     return false;
   }
   session_ = w_.core().on_connect(*this, std::move(*c));
@@ -246,17 +231,26 @@ void Connection::abort_from_network() {
 void Connection::finish_close() {
   if (closed_) return;
   closed_ = true;
-  boost::system::error_code ec;
-  sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  sock_.close(ec);
-  w_.remove(this);
+  if (fd_ >= 0) {
+    w_.unwatch(fd_);
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    fd_ = -1;
+  }
+  w_.remove(this, /*release_admission=*/true);
 }
 
 void Connection::flush() {
   if (closed_) return;
-  const size_t len = out_.size() - out_off_;
+  if (!io_) {
+    if (close_requested_) finish_close();
+    return;
+  }
+  std::string& out = io_->out;
+  size_t& off = io_->out_off;
+  const size_t len = out.size() - off;
   if (len > 0) {
-    ssize_t n = ::send(sock_.native_handle(), out_.data() + out_off_, len, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd_, out.data() + off, len, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         abort_from_network();
@@ -265,27 +259,27 @@ void Connection::flush() {
       n = 0;
     }
     w_.server().broker().stats(w_.index()).bytes_sent.add(size_t(n));
-    out_off_ += size_t(n);
+    off += size_t(n);
   }
   update_backlog();
-  if (out_off_ < out_.size()) {
-    if (out_off_ > (out_.size() >> 1)) {  // compact so appends stay cheap
-      out_.erase(0, out_off_);
-      out_off_ = 0;
+  if (off < out.size()) {
+    if (off > (out.size() >> 1)) {  // compact so appends stay cheap
+      out.erase(0, off);
+      off = 0;
     }
-    arm_write();
-    return;
+    return;  // EPOLLOUT (edge-triggered) calls flush again when the socket drains
   }
   // Drained: give big buffers back, then let the core continue queued deliveries.
-  if (out_.capacity() > kKeepOutCapacity) std::string().swap(out_);
-  else out_.clear();
-  out_off_ = 0;
+  if (out.capacity() > kKeepOutCapacity) std::string().swap(out);
+  else out.clear();
+  off = 0;
   if (close_requested_) {
     finish_close();
     return;
   }
   if (session_) w_.core().on_drained(session_);
-  if (out_.size() > 0) w_.schedule_flush(this);
+  if (io_->out.size() > 0) w_.schedule_flush(this);
+  else release_idle_buffers();
 }
 
 }  // namespace petrel::net

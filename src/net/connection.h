@@ -1,10 +1,9 @@
 #pragma once
-// Connection: one client socket on one worker. Waits for readiness (async_wait) and reads
-// non-blocking into the worker's shared buffer, so an idle connection keeps no buffer;
-// only a partial packet is copied into its own `in_`. Output is appended by the broker
-// core and written with one send() per loop turn; the buffer is given back when drained.
-#include <boost/asio/ip/tcp.hpp>
-
+// Connection: one client socket on one worker. The socket sits in the worker's
+// edge-triggered epoll set (no per-socket Asio state); reads go non-blocking into the
+// worker's shared buffer, so an idle connection keeps no buffer — only a partial packet
+// is copied into its own. Output is appended by the broker core and written with one
+// send() per loop turn; buffers are given back when drained.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,10 +16,12 @@ namespace petrel::net {
 
 class Worker;
 
-class Connection final : public broker::Link, public std::enable_shared_from_this<Connection> {
+class Connection final : public broker::Link {
  public:
-  Connection(Worker& w, boost::asio::ip::tcp::socket sock, int listener, std::string peer);
+  Connection(Worker& w, int fd, int listener, std::string peer);
   ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   // Starts reading. `pending` holds bytes already read (after a hand-over between
   // workers); `connect` a CONNECT already decoded on the accepting worker.
@@ -28,35 +29,36 @@ class Connection final : public broker::Link, public std::enable_shared_from_thi
   void start_with_connect(protocol::Connect&& connect, std::string pending);
 
   // broker::Link
-  std::string& out() override { return out_; }
+  std::string& out() override { return bufs().out; }
   void mark_dirty() override;
   void close(bool flush_first) override;
   const std::string& peer() const override { return peer_; }
   int listener_index() const override { return listener_; }
-  size_t pending_bytes() const override { return out_.size() - out_off_; }
+  size_t pending_bytes() const override { return io_ ? io_->out.size() - io_->out_off : 0; }
 
   // Worker hooks.
-  void flush();                   // one send() of the pending output
-  void abort_from_network();      // EOF / error: tell the core, close the socket
-  bool connected() const { return session_ != nullptr || handed_over_; }
+  void on_events(uint32_t events);  // from epoll
+  void on_readable();
+  void flush();                     // one send() of the pending output
+  void abort_from_network();        // EOF / error: tell the core, close the socket
+  bool connected() const { return session_ != nullptr; }
+  bool closed() const { return closed_; }
   int64_t accepted_ms() const { return accepted_ms_; }
   bool closing() const { return close_requested_; }
   int64_t close_requested_ms() const { return close_requested_ms_; }
-  bool dirty = false;             // on the worker's flush list
-  size_t registry_index = 0;      // position in the worker's registry
   // Backpressure (see Server::backlogged): this connection's output is over the
   // high-water mark and it holds publishers back; `slow` = it stayed there too long and
   // no longer does (its QoS 0 traffic is dropped instead, QoS 1/2 queued).
   bool backlogged() const { return backlogged_; }
   int64_t backlog_since_ms() const { return backlog_since_ms_; }
   void mark_slow();
-  // Resume reading after a global pause.
-  void resume();
+  void resume();  // reading again after a global pause or an exhausted read budget
+
+  bool dirty = false;         // on the worker's flush list
+  bool queued_read = false;   // on the worker's read-again list
+  size_t registry_index = 0;  // position in the worker's registry
 
  private:
-  void arm_read();
-  void arm_write();
-  void on_readable();
   // Feeds bytes to the framer and the core; returns false when the connection ended or
   // was handed to another worker.
   bool process(const char* data, size_t len, size_t& consumed);
@@ -66,22 +68,34 @@ class Connection final : public broker::Link, public std::enable_shared_from_thi
   void update_backlog();
   void set_backlogged(bool on);
 
+  // Buffers exist only while in use (an idle connection has none): the partial packet
+  // carried between reads, and pending output of which out_off bytes are written.
+  struct Buffers {
+    std::string in;
+    std::string out;
+    size_t out_off = 0;
+  };
+  Buffers& bufs() {
+    if (!io_) io_ = std::make_unique<Buffers>();
+    return *io_;
+  }
+  void release_idle_buffers() {
+    if (io_ && io_->in.empty() && io_->out.empty()) io_.reset();
+  }
+
   Worker& w_;
-  boost::asio::ip::tcp::socket sock_;
-  std::string in_;    // partial packet carried between reads
-  std::string out_;   // pending output; out_off_ bytes of it already written
-  size_t out_off_ = 0;
+  int fd_;
+  int listener_;
   broker::Session* session_ = nullptr;
+  std::unique_ptr<Buffers> io_;
   std::string peer_;
   int64_t accepted_ms_ = 0;
   int64_t close_requested_ms_ = 0;
-  int listener_ = -1;
-  bool reading_ = false, writing_ = false;
-  bool close_requested_ = false, closed_ = false, handed_over_ = false;
-  bool publisher_ = false;   // has sent PUBLISH: paused while the broker is backlogged
+  int64_t backlog_since_ms_ = 0;
+  bool close_requested_ = false, closed_ = false;
+  bool publisher_ = false;  // has sent PUBLISH: paused while the broker is backlogged
   bool paused_ = false;
   bool backlogged_ = false, slow_ = false;
-  int64_t backlog_since_ms_ = 0;
 };
 
 }  // namespace petrel::net

@@ -140,21 +140,27 @@ void Server::accept_on(Acceptor& a) {
     }
     broker_.stats(0).sockets_opened.add();
     if (cfg_->set_tcp_nodelay) sock.set_option(tcp::no_delay(true), e2);
+    sock.non_blocking(true, e2);
+    int fd = sock.release(e2);
+    if (e2) return;
     int target = static_cast<int>(a.next_worker++ % workers_.size());
     if (target == 0) {
-      workers_[0]->adopt(std::move(sock), a.listener, std::move(peer));
+      workers_[0]->adopt(fd, a.listener, std::move(peer));
       return;
     }
-    bool v6 = remote.address().is_v6();
-    int fd = sock.release(e2);
     Worker& w = *workers_[target];
-    asio::post(w.io(), [&w, fd, v6, l = a.listener, p = std::move(peer)]() mutable {
-      tcp::socket s(w.io());
-      boost::system::error_code ec3;
-      s.assign(v6 ? tcp::v6() : tcp::v4(), fd, ec3);
-      if (ec3) { ::close(fd); return; }
-      w.adopt(std::move(s), l, std::move(p));
+    asio::post(w.io(), [&w, fd, l = a.listener, p = std::move(peer)]() mutable {
+      w.adopt(fd, l, std::move(p));
     });
+  });
+}
+
+void Server::hand_over(int worker, int fd, int listener, std::string peer,
+                       protocol::Connect connect, std::string pending) {
+  Worker& w = *workers_[worker];
+  asio::post(w.io(), [&w, fd, listener, p = std::move(peer), c = std::move(connect),
+                      pend = std::move(pending)]() mutable {
+    w.adopt_with_connect(fd, listener, std::move(p), std::move(c), std::move(pend));
   });
 }
 

@@ -38,7 +38,9 @@ class Server final : public broker::Hub {
   // Connection admission per listener (max_connections); release on close.
   bool admit(int listener);
   void release(int listener);
-  // Where a handed-over connection goes; round-robin for fresh accepts is the kernel's.
+  // Moves a connection whose CONNECT arrived on the wrong worker to its client id's home.
+  void hand_over(int worker, int fd, int listener, std::string peer, protocol::Connect connect,
+                 std::string pending);
   void send_batch(int worker, std::vector<broker::Delivery>&& batch) override;
   // Backpressure: the number of connections (and worker inboxes) over their high-water
   // mark. While it is non-zero, workers stop reading connections that publish.

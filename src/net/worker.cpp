@@ -1,6 +1,11 @@
 #include "net/worker.h"
 
 #include <boost/asio/post.hpp>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
 
 #include "net/server.h"
 
@@ -11,19 +16,31 @@ namespace asio = boost::asio;
 namespace {
 constexpr size_t kReadBufferSize = 256 * 1024;
 constexpr int kTickMs = 250;
-constexpr int64_t kConnectTimeoutMs = 10'000;  // no CONNECT within this: close
+constexpr int kMaxEvents = 256;
+constexpr int64_t kConnectTimeoutMs = 10'000;   // no CONNECT within this: close
 constexpr int64_t kCloseFlushTimeoutMs = 5'000; // a closing peer that never reads
 constexpr int64_t kSlowConsumerMs = 2'000;      // backlogged this long = slow consumer
+
+int make_epoll() {
+  int fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("epoll_create1 failed");
+  return fd;
+}
 }  // namespace
 
 Worker::Worker(Server& server, int index, std::shared_ptr<const config::Config> cfg)
     : server_(server), index_(index), io_(1), core_(server.broker(), index, server, std::move(cfg)),
-      rbuf_(kReadBufferSize), tick_(io_) {}
+      rbuf_(kReadBufferSize), epfd_(make_epoll()), epdesc_(io_, epfd_), tick_(io_) {}
 
-Worker::~Worker() { join(); }
+Worker::~Worker() {
+  join();
+  conns_.clear();
+  graveyard_.clear();
+}
 
 void Worker::start() {
   arm_tick();
+  arm_epoll();
   thread_ = std::thread([this] {
     for (;;) {
       try {
@@ -41,32 +58,81 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::add(std::shared_ptr<Connection> c) {
-  c->registry_index = conns_.size();
-  conns_.push_back(std::move(c));
+bool Worker::watch(int fd, Connection* c) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = c;
+  return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
-void Worker::remove(Connection* c) {
+void Worker::unwatch(int fd) { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+
+void Worker::arm_epoll() {
+  epdesc_.async_wait(asio::posix::stream_descriptor::wait_read,
+                     [this](const boost::system::error_code& ec) {
+                       if (ec) return;
+                       on_epoll();
+                     });
+}
+
+void Worker::on_epoll() {
+  epoll_event evs[kMaxEvents];
+  int n = ::epoll_wait(epfd_, evs, kMaxEvents, 0);
+  for (int i = 0; i < n; ++i) {
+    auto* c = static_cast<Connection*>(evs[i].data.ptr);
+    c->on_events(evs[i].events);
+  }
+  schedule_turn_end();
+  if (n == kMaxEvents) {
+    // More may be ready; the epoll descriptor will not signal again for them.
+    asio::post(io_, [this] { on_epoll(); });
+  } else {
+    arm_epoll();
+  }
+}
+
+Connection* Worker::add(std::unique_ptr<Connection> c) {
+  c->registry_index = conns_.size();
+  conns_.push_back(std::move(c));
+  return conns_.back().get();
+}
+
+void Worker::remove(Connection* c, bool release_admission) {
   size_t i = c->registry_index;
   if (i >= conns_.size() || conns_[i].get() != c) return;
   if (c->dirty) {
     for (auto& d : dirty_) if (d == c) d = nullptr;
     c->dirty = false;
   }
-  std::shared_ptr<Connection> keep = std::move(conns_[i]);  // destroyed after the swap
+  if (c->queued_read) {
+    for (auto& d : again_) if (d == c) d = nullptr;
+    for (auto& d : again_run_) if (d == c) d = nullptr;
+    c->queued_read = false;
+  }
+  for (auto& p : parked_) if (p == c) p = nullptr;
+  std::unique_ptr<Connection> dead = std::move(conns_[i]);
   if (i + 1 != conns_.size()) {
     conns_[i] = std::move(conns_.back());
     conns_[i]->registry_index = i;
   }
   conns_.pop_back();
-  server_.release(keep->listener_index());
-  asio::post(io_, [k = std::move(keep)] {});  // outlive any frame still using it
+  if (release_admission) server_.release(dead->listener_index());
+  graveyard_.push_back(std::move(dead));
+  schedule_turn_end();
 }
 
 void Worker::schedule_flush(Connection* c) {
   if (!c->dirty) {
     c->dirty = true;
     dirty_.push_back(c);
+  }
+  schedule_turn_end();
+}
+
+void Worker::read_again(Connection* c) {
+  if (!c->queued_read) {
+    c->queued_read = true;
+    again_.push_back(c);
   }
   schedule_turn_end();
 }
@@ -89,28 +155,37 @@ void Worker::turn_end() {
     c->dirty = false;
     c->flush();
   }
-  if (dirty_.empty() && list.capacity() > dirty_.capacity()) dirty_.swap(list), dirty_.clear();
+  core_.end_of_turn();
+  if (dirty_.empty()) { list.clear(); dirty_.swap(list); }
+  graveyard_.clear();
+  if (!again_.empty() && !again_posted_) {
+    // Connections whose read budget ran out: read them in the next turn, after the
+    // events and posts that queued up meanwhile.
+    again_posted_ = true;
+    again_run_.swap(again_);
+    asio::post(io_, [this] {
+      again_posted_ = false;
+      for (size_t i = 0; i < again_run_.size(); ++i) {
+        Connection* c = again_run_[i];
+        if (!c) continue;
+        c->queued_read = false;
+        again_run_[i] = nullptr;
+        c->on_readable();
+      }
+      again_run_.clear();
+      schedule_turn_end();
+    });
+  }
 }
 
-void Worker::adopt(asio::ip::tcp::socket sock, int listener, std::string peer) {
-  auto c = std::make_shared<Connection>(*this, std::move(sock), listener, std::move(peer));
-  add(c);
+void Worker::adopt(int fd, int listener, std::string peer) {
+  Connection* c = add(std::make_unique<Connection>(*this, fd, listener, std::move(peer)));
   c->start();
 }
 
-void Worker::adopt_with_connect(int fd, bool v6, int listener, std::string peer,
-                                protocol::Connect connect, std::string pending, int64_t accepted_ms) {
-  boost::system::error_code ec;
-  asio::ip::tcp::socket sock(io_);
-  sock.assign(v6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd, ec);
-  if (ec) {
-    ::close(fd);
-    server_.release(listener);
-    return;
-  }
-  auto c = std::make_shared<Connection>(*this, std::move(sock), listener, std::move(peer));
-  (void)accepted_ms;
-  add(c);
+void Worker::adopt_with_connect(int fd, int listener, std::string peer, protocol::Connect connect,
+                                std::string pending) {
+  Connection* c = add(std::make_unique<Connection>(*this, fd, listener, std::move(peer)));
   c->start_with_connect(std::move(connect), std::move(pending));
 }
 
@@ -131,32 +206,35 @@ void Worker::on_tick() {
   // Connections that never sent CONNECT, and closing ones whose peer stopped reading.
   std::vector<Connection*> stale;
   for (auto& c : conns_) {
+    if (c->backlogged() && now - c->backlog_since_ms() > kSlowConsumerMs) c->mark_slow();
     if (!c->connected() && !c->closing() && now - c->accepted_ms() > kConnectTimeoutMs) stale.push_back(c.get());
     else if (c->closing() && now - c->close_requested_ms() > kCloseFlushTimeoutMs) stale.push_back(c.get());
   }
-  for (auto& c : conns_) {
-    if (c->backlogged() && now - c->backlog_since_ms() > kSlowConsumerMs) c->mark_slow();
-  }
   for (Connection* c : stale) {
-    PETREL_LOG(server_.log(), kLogNotice, "Closing {}: no CONNECT or stalled close.", c->peer());
+    PETREL_LOG(server_.log(), kLogNotice, "Closing {}: no CONNECT in time, or a close that stalled.", c->peer());
     c->close(false);
   }
   schedule_turn_end();
 }
 
 void Worker::resume_parked() {
-  std::vector<std::shared_ptr<Connection>> list;
+  std::vector<Connection*> list;
   list.swap(parked_);
-  for (auto& c : list) c->resume();
+  for (Connection* c : list)
+    if (c) c->resume();
   schedule_turn_end();
 }
 
 void Worker::shutdown() {
   core_.shutdown_all();
   turn_end();
-  std::vector<std::shared_ptr<Connection>> all = conns_;
-  for (auto& c : all) c->close(false);
+  std::vector<Connection*> all;
+  for (auto& c : conns_) all.push_back(c.get());
+  for (Connection* c : all) c->close(false);
+  graveyard_.clear();
   tick_.cancel();
+  boost::system::error_code ec;
+  epdesc_.cancel(ec);
 }
 
 }  // namespace petrel::net
