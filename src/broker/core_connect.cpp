@@ -50,10 +50,9 @@ int WorkerCore::home_worker(const protocol::Connect& c) const {
   return broker_.home_worker(c.client_id);
 }
 
-std::string WorkerCore::assign_client_id() {
+std::string WorkerCore::assign_client_id(const std::string& prefix) {
   // Random id whose hash lands on this worker, so the new session lives here.
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  const std::string& prefix = cfg_->security.auto_id_prefix;
   for (;;) {
     std::string id = fmt::format("{}{:016X}", prefix, rng() ^ ++id_counter_);
     if (broker_.home_worker(id) == index_ && !by_id_.find(id)) return id;
@@ -149,6 +148,17 @@ void WorkerCore::refuse_undecodable_connect(Link& link, uint8_t header, std::str
   link.close(true);
 }
 
+uint8_t WorkerCore::listener_max_qos(const Link& link) const {
+  int li = link.listener_index();
+  if (li >= 0 && li < static_cast<int>(cfg_->listeners.size())) return cfg_->listeners[li].max_qos;
+  return cfg_->max_qos;
+}
+
+Session* WorkerCore::refuse_null(Link& link, const protocol::Connect& c, uint8_t reason, const char* why) {
+  refuse(link, c, reason, why);
+  return nullptr;
+}
+
 Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   const auto& sec = security_for(link);
   const config::Config& cfg = *cfg_;
@@ -166,13 +176,17 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
       refuse(link, c, rc::kClientIdentifierNotValid, "empty client id not allowed");
       return nullptr;
     }
-    c.client_id = assign_client_id();
+    c.client_id = assign_client_id(sec.auto_id_prefix);
     assigned = true;
   }
   if (!c.username && !sec.allow_anonymous) {
     refuse(link, c, rc::kNotAuthorized, "anonymous clients are not allowed");
     return nullptr;
   }
+  if (c.will && c.will->qos > listener_max_qos(link))  // [MQTT-3.2.2-12]
+    return refuse_null(link, c, rc::kQosNotSupported, "will QoS above max_qos");
+  if (c.will && c.will->retain && !cfg.retain_available)  // [MQTT-3.2.2-13]
+    return refuse_null(link, c, rc::kRetainNotSupported, "will retain not available");
   uint16_t server_keepalive = 0;
   if (c.keepalive > cfg.max_keepalive || (c.keepalive == 0 && cfg.max_keepalive < 65535)) {
     if (!v5) {

@@ -129,7 +129,7 @@ void WorkerCore::deliver_local(Session* s, const MsgView& v, MessageRef& msg, ui
   if (!send_publish(s, v, qos, retain, pid, false, sub_ids)) return;
   InflightOut e;
   e.msg = materialize(v, msg);
-  e.seq = s->next_seq++;
+  e.seq = s->last_seq;
   e.packet_id = pid;
   e.qos = qos;
   e.retain = retain;
@@ -141,12 +141,18 @@ uint16_t WorkerCore::next_packet_id(Session* s) {
   for (;;) {
     uint16_t id = s->next_packet_id++;
     if (s->next_packet_id == 0) s->next_packet_id = 1;
-    // Ids are handed out in order, so a collision needs an entry that has stayed in
-    // flight for 65535 newer ones; only then is the scan needed.
-    if (s->inflight.empty() || s->inflight.front().seq + 65535 > s->next_seq) return id;
+    const uint64_t seq = s->next_seq++;
+    // Ids are considered in a fixed cycle and every one considered counts in seq, so an
+    // id can only collide with an entry at least 65535 steps old; in-flight entries are
+    // ordered by seq, so unless the oldest is that old no scan is needed [MQTT-2.2.1-4].
     bool used = false;
-    for (size_t i = 0; i < s->inflight.size() && !used; ++i) used = s->inflight[i].packet_id == id;
-    if (!used) return id;
+    if (!s->inflight.empty() && s->inflight.front().seq + 65535 <= seq) {
+      for (size_t i = 0; i < s->inflight.size() && !used; ++i) used = s->inflight[i].packet_id == id;
+    }
+    if (!used) {
+      s->last_seq = seq;
+      return id;
+    }
   }
 }
 
@@ -241,7 +247,7 @@ void WorkerCore::pump_queue(Session* s) {
     if (!send_publish(s, v, qos, retain, pid, false, ids)) continue;
     InflightOut e;
     e.msg = std::move(msg);
-    e.seq = s->next_seq++;
+    e.seq = s->last_seq;
     e.packet_id = pid;
     e.qos = qos;
     e.retain = retain;

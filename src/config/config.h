@@ -24,6 +24,8 @@ struct SecuritySettings {
   std::string password_file;
   std::string acl_file;
   std::string psk_file;
+
+  bool operator==(const SecuritySettings&) const = default;
 };
 
 struct Listener {
@@ -42,12 +44,23 @@ struct Listener {
   bool use_subject_as_username = false;
   bool use_username_as_clientid = false;
   std::string psk_hint;
-  SecuritySettings security;         // used when per_listener_settings is true
+  // Used when per_listener_settings is true; a parsed Config also copies the global
+  // settings here when it is false, so this always holds what applies to the listener.
+  SecuritySettings security;
   std::string source;                // "file:line" of the listener line, for messages
+  // Listener-scoped limits (mosquitto.conf scopes these per listener). Authoritative for
+  // connections on this listener; Config::max_qos / max_topic_alias mirror the largest.
+  uint8_t max_qos = 2;
+  uint16_t max_topic_alias = 10;
+
+  bool operator==(const Listener&) const = default;
 };
 
 struct Config {
-  std::vector<Listener> listeners;   // empty = embedded default (loopback 1883, v4+v6)
+  // Every listener to open. A parsed file with no listener/port/bind_address gets the
+  // Mosquitto 2 "local only" pair (127.0.0.1 and ::1, port 1883) here, like
+  // default_config(); empty only in a hand-built Config.
+  std::vector<Listener> listeners;
   bool per_listener_settings = false;
   SecuritySettings security;         // global copy (per_listener_settings false)
 
@@ -60,9 +73,9 @@ struct Config {
   int64_t max_queued_messages = 1000;  // 0 = unlimited
   uint64_t max_queued_bytes = 0;       // 0 = unlimited
   bool queue_qos0_messages = false;
-  uint8_t max_qos = 2;
+  uint8_t max_qos = 2;          // largest Listener::max_qos (the per-listener value rules)
   bool retain_available = true;
-  uint16_t max_topic_alias = 10;
+  uint16_t max_topic_alias = 10;  // largest Listener::max_topic_alias (per-listener rules)
   int64_t persistent_client_expiration = -1;  // seconds; -1 = never
   uint32_t sys_interval = 10;                 // seconds; 0 = disabled
   bool set_tcp_nodelay = false;
@@ -78,5 +91,21 @@ struct Config {
 // The embedded default used when petrel starts with no -c: loopback 1883 on IPv4 and
 // IPv6, anonymous allowed, local_only set.
 Config default_config();
+
+// Mosquitto 2's "local only" listeners built from `base` (its settings, not its address):
+// 127.0.0.1 (IPv4) and ::1 (IPv6) on `port`; only one of them when base.socket_domain
+// restricts the family.
+std::vector<Listener> local_only_listeners(const Listener& base, uint16_t port);
+
+// The security settings that apply to connections on `listener`: its own copy when
+// per_listener_settings is true, the global one otherwise.
+const SecuritySettings& effective_security(const Config& config, const Listener& listener);
+
+// `petrel -p PORT` (repeatable), with Mosquitto 2 semantics: the ports only matter in
+// local-only mode (no listener in the configuration), where the loopback listeners
+// (127.0.0.1 and ::1) open on each given port instead of 1883. When the configuration
+// defines listeners the ports are ignored, as Mosquitto 2 does; the returned warnings
+// say so. Ports must be 1..65535 (the caller validates the argument text).
+std::vector<std::string> apply_port_override(Config& config, const std::vector<uint16_t>& ports);
 
 }  // namespace petrel::config

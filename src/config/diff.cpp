@@ -1,0 +1,117 @@
+#include "config/diff.h"
+
+#include <fmt/format.h>
+
+namespace petrel::config {
+
+namespace {
+
+bool same_log(const LogSettings& a, const LogSettings& b) {
+  return a.levels == b.levels && a.dests == b.dests && a.file_path == b.file_path &&
+         a.timestamp == b.timestamp && a.timestamp_format == b.timestamp_format;
+}
+
+bool same_limits(const Config& a, const Config& b) {
+  return a.max_keepalive == b.max_keepalive && a.max_packet_size == b.max_packet_size &&
+         a.message_size_limit == b.message_size_limit && a.max_inflight_messages == b.max_inflight_messages &&
+         a.max_inflight_bytes == b.max_inflight_bytes && a.max_queued_messages == b.max_queued_messages &&
+         a.max_queued_bytes == b.max_queued_bytes && a.queue_qos0_messages == b.queue_qos0_messages &&
+         a.max_qos == b.max_qos && a.retain_available == b.retain_available &&
+         a.max_topic_alias == b.max_topic_alias &&
+         a.persistent_client_expiration == b.persistent_client_expiration;
+}
+
+bool same_key(const Listener& a, const Listener& b) {
+  return a.port == b.port && a.bind_address == b.bind_address && a.socket_domain == b.socket_domain;
+}
+
+// Compares what a listener does, not where it was written. Its security copy only counts
+// when it is per listener (otherwise security_changed covers it).
+bool same_listener(Listener a, Listener b, bool per_listener) {
+  a.source.clear();
+  b.source.clear();
+  if (!per_listener) {
+    a.security = {};
+    b.security = {};
+  }
+  return a == b;
+}
+
+std::string describe_listener(const Listener& l) {
+  const char* family = l.socket_domain == SocketDomain::kIpv4   ? " (IPv4)"
+                       : l.socket_domain == SocketDomain::kIpv6 ? " (IPv6)"
+                                                                : "";
+  return fmt::format("port {} on {}{}", l.port, l.bind_address.empty() ? "all addresses" : l.bind_address, family);
+}
+
+void diff_listeners(const Config& before, const Config& after, ConfigDiff& d) {
+  const bool per_listener = before.per_listener_settings && after.per_listener_settings;
+  for (const auto& n : after.listeners) {
+    const Listener* match = nullptr;
+    for (const auto& o : before.listeners) {
+      if (same_key(o, n)) match = &o;
+    }
+    if (!match) {
+      d.listeners_added.push_back(n);
+    } else if (!same_listener(*match, n, per_listener)) {
+      d.listeners_changed.push_back(n);
+    }
+  }
+  for (const auto& o : before.listeners) {
+    bool kept = false;
+    for (const auto& n : after.listeners) kept = kept || same_key(o, n);
+    if (!kept) d.listeners_removed.push_back(o);
+  }
+}
+
+}  // namespace
+
+bool ConfigDiff::empty() const {
+  return !log_changed && !limits_changed && !security_changed && !sys_interval_changed &&
+         !connection_messages_changed && !tcp_nodelay_changed && !threads_changed && !pid_file_changed &&
+         listeners_added.empty() && listeners_removed.empty() && listeners_changed.empty();
+}
+
+std::vector<std::string> ConfigDiff::describe() const {
+  std::vector<std::string> out;
+  if (log_changed) out.emplace_back("log settings changed");
+  if (limits_changed) out.emplace_back("limits changed");
+  if (security_changed) out.emplace_back("security settings changed");
+  if (sys_interval_changed) out.emplace_back("sys_interval changed");
+  if (connection_messages_changed) out.emplace_back("connection_messages changed");
+  if (tcp_nodelay_changed) out.emplace_back("set_tcp_nodelay changed");
+  if (threads_changed) out.emplace_back("threads changed");
+  if (pid_file_changed) out.emplace_back("pid_file changed");
+  for (const auto& l : listeners_added) out.push_back("listener added: " + describe_listener(l));
+  for (const auto& l : listeners_removed) out.push_back("listener removed: " + describe_listener(l));
+  for (const auto& l : listeners_changed) out.push_back("listener changed: " + describe_listener(l));
+  return out;
+}
+
+ConfigDiff diff_configs(const Config& before, const Config& after) {
+  ConfigDiff d;
+  d.log_changed = !same_log(before.log, after.log);
+  d.limits_changed = !same_limits(before, after);
+  d.security_changed = before.per_listener_settings != after.per_listener_settings || before.security != after.security;
+  d.sys_interval_changed = before.sys_interval != after.sys_interval;
+  d.connection_messages_changed = before.connection_messages != after.connection_messages;
+  d.tcp_nodelay_changed = before.set_tcp_nodelay != after.set_tcp_nodelay;
+  d.threads_changed = before.threads != after.threads;
+  d.pid_file_changed = before.pid_file != after.pid_file;
+  diff_listeners(before, after, d);
+  return d;
+}
+
+Config apply_reload(const Config& running, const Config& loaded, std::vector<std::string>& not_applied) {
+  ConfigDiff d = diff_configs(running, loaded);
+  Config next = running;
+  if (d.log_changed) {
+    next.log = loaded.log;
+    next.log_type_set = loaded.log_type_set;
+    d.log_changed = false;
+  }
+  for (const auto& line : d.describe()) not_applied.push_back(line + "; restart petrel to apply");
+  return next;
+}
+
+}  // namespace petrel::config

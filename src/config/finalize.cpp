@@ -1,0 +1,138 @@
+// finish_config(): turns what the directives left in ParseState into the final Config —
+// Mosquitto's listener rules (explicit listeners, the default listener, local-only mode),
+// log settings, allow_anonymous defaults — and validates the result.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "config/parse_state.h"
+
+namespace petrel::config {
+
+namespace {
+
+void finish_logging(ParseState& s) {
+  Config& c = s.config;
+  if (!s.log_type_where.empty() || !s.log_level_where.empty()) {
+    c.log.levels = s.log_types;
+    c.log_type_set = true;
+  }
+  if (!s.log_dest_where.empty()) {
+    c.log.dests = s.log_dests;
+    c.log.file_path = s.log_file;
+  }
+}
+
+void add_default_listener(ParseState& s, std::vector<Listener>& out, const std::string& source) {
+  Listener d = s.default_listener;
+  d.source = source;
+  out.push_back(std::move(d));
+}
+
+void assemble_listeners(ParseState& s) {
+  std::vector<Listener> out;
+  for (const auto& l : s.listeners) {
+    if (l.port != 0) out.push_back(l);  // port 0: its `listener` line failed (already reported)
+  }
+  const bool listener_lines = !s.listeners.empty();
+  bool default_opened = false;
+  if (s.default_explicit) {
+    add_default_listener(s, out, s.default_where);  // Mosquitto appends it after the others
+    default_opened = true;
+  } else if (listener_lines && !s.default_touched_by.empty()) {
+    s.warnings.push_back(s.default_touched_by +
+                         ": comes before any 'listener' line, so it configures the default listener, "
+                         "which is then opened on port 1883 on all addresses (as Mosquitto does); "
+                         "move it below a 'listener' line if that is not intended");
+    add_default_listener(s, out, s.default_touched_by.substr(0, s.default_touched_by.find(": ")));
+    default_opened = true;
+  }
+  if (listener_lines && !default_opened && !s.default_security_by.empty()) {
+    s.warnings.push_back(s.default_security_by +
+                         ": has no effect: with per_listener_settings true it configures the default "
+                         "listener, which is not opened; move it below a 'listener' line");
+  }
+  s.config.local_only = !listener_lines && !s.default_explicit;
+  if (s.config.local_only) {
+    Listener base = s.default_listener;
+    base.source = "default (local only)";
+    out = local_only_listeners(base, 1883);
+  }
+  s.config.listeners = std::move(out);
+}
+
+void apply_security_defaults(ParseState& s) {
+  Config& c = s.config;
+  // Mosquitto 2: anonymous clients are refused unless allowed, except in local-only mode.
+  auto fill = [&](SecuritySettings& sec) {
+    if (!sec.allow_anonymous_set) sec.allow_anonymous = c.local_only;
+  };
+  fill(c.security);
+  for (auto& l : c.listeners) {
+    if (c.per_listener_settings) {
+      fill(l.security);
+    } else {
+      l.security = c.security;
+    }
+  }
+}
+
+bool domains_overlap(SocketDomain a, SocketDomain b) {
+  return a == SocketDomain::kAny || b == SocketDomain::kAny || a == b;
+}
+
+ConfigError error_at(const std::string& where, const std::string& message) {
+  ConfigError e;
+  size_t colon = where.rfind(':');
+  if (colon != std::string::npos && colon + 1 < where.size() &&
+      where.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+    e.file = where.substr(0, colon);
+    e.line = std::stoi(where.substr(colon + 1));
+  } else {
+    e.file = where;
+  }
+  e.message = message;
+  e.option = "listener";
+  return e;
+}
+
+std::string describe(const Listener& l) {
+  return fmt::format("port {} on {}", l.port, l.bind_address.empty() ? "all addresses" : l.bind_address);
+}
+
+void validate_listeners(ParseState& s) {
+  const auto& ls = s.config.listeners;
+  for (size_t j = 0; j < ls.size(); ++j) {
+    for (size_t i = 0; i < j; ++i) {
+      if (ls[i].port == ls[j].port && ls[i].bind_address == ls[j].bind_address &&
+          domains_overlap(ls[i].socket_domain, ls[j].socket_domain)) {
+        s.errors.push_back(error_at(ls[j].source, fmt::format("listener {} duplicates the listener at {}",
+                                                               describe(ls[j]), ls[i].source)));
+        break;
+      }
+    }
+  }
+}
+
+void mirror_limits(ParseState& s) {
+  Config& c = s.config;
+  if (c.listeners.empty()) return;
+  c.max_qos = 0;
+  c.max_topic_alias = 0;
+  for (const auto& l : c.listeners) {
+    c.max_qos = std::max(c.max_qos, l.max_qos);
+    c.max_topic_alias = std::max(c.max_topic_alias, l.max_topic_alias);
+  }
+}
+
+}  // namespace
+
+void finish_config(ParseState& s) {
+  finish_logging(s);
+  assemble_listeners(s);
+  apply_security_defaults(s);
+  validate_listeners(s);
+  mirror_limits(s);
+}
+
+}  // namespace petrel::config

@@ -1,0 +1,16 @@
+#pragma once
+// Internal: each part of the option table lives next to its parsers; options.cpp joins
+// and sorts them.
+#include <vector>
+
+#include "config/options.h"
+
+namespace petrel::config {
+
+void append_general_options(std::vector<OptionDescriptor>& out);   // options_general.cpp
+void append_logging_options(std::vector<OptionDescriptor>& out);   // options_logging.cpp
+void append_listener_options(std::vector<OptionDescriptor>& out);  // options_listener.cpp
+void append_security_options(std::vector<OptionDescriptor>& out);  // options_listener.cpp
+void append_unsupported_options(std::vector<OptionDescriptor>& out);  // options_unsupported.cpp
+
+}  // namespace petrel::config

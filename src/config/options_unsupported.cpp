@@ -1,0 +1,107 @@
+// Mosquitto options Petrel recognises but does not implement yet (no storage in Config
+// yet): persistence, plugins, websockets/HTTP, PROXY protocol, extra TLS knobs, and
+// every bridge option. Each is refused by name with "not supported yet".
+#include "config/option_tables.h"
+
+namespace petrel::config {
+
+void append_unsupported_options(std::vector<OptionDescriptor>& out) {
+  constexpr auto N = Status::kNotSupportedYet;
+  constexpr auto G = Scope::kGlobal;
+  constexpr auto L = Scope::kListener;
+  constexpr auto B = Scope::kBridge;
+  out.insert(out.end(), {
+    // Global.
+    {"allow_duplicate_messages", G, nullptr, "true|false", "true", "Deprecated in Mosquitto: send overlapping matches more than once", N},
+    {"auth_opt_*", G, nullptr, "VALUE", "none", "Option for the most recent plugin (old name of plugin_opt_*)", N},
+    {"auth_plugin", G, nullptr, "PATH", "none", "Load an authentication plugin (old name of plugin)", N},
+    {"auth_plugin_deny_special_chars", G, nullptr, "true|false", "true", "Deny ACL checks for ids containing + or #", N},
+    {"autosave_interval", G, nullptr, "SECONDS", "1800", "Seconds between persistence saves", N},
+    {"autosave_on_changes", G, nullptr, "true|false", "false", "Count changes instead of seconds for autosave", N},
+    {"check_retain_source", G, nullptr, "true|false", "true", "Re-check the publisher's access before sending a retained message", N},
+    {"clientid_prefixes", G, nullptr, "PREFIX", "none", "Only allow client ids starting with this prefix", N},
+    {"enable_control_api", G, nullptr, "true|false", "false", "Enable the $CONTROL/broker/v1 API", N},
+    {"global_max_clients", G, nullptr, "COUNT", "-1", "Most client sessions across the broker", N},
+    {"global_max_connections", G, nullptr, "COUNT", "-1", "Most connected clients across the broker", N},
+    {"global_plugin", G, nullptr, "PATH", "none", "Load a plugin for every listener", N},
+    {"log_facility", G, nullptr, "0..7", "daemon", "Syslog facility local0..local7", N},
+    {"memory_limit", G, nullptr, "BYTES", "none", "Hard heap limit", N},
+    {"persistence", G, nullptr, "true|false", "false", "Save sessions and retained messages to disk", N},
+    {"persistence_file", G, nullptr, "NAME", "mosquitto.db", "File name of the persistence database", N},
+    {"persistence_location", G, nullptr, "DIR", "current directory", "Directory of the persistence database", N},
+    {"plugin", G, nullptr, "PATH", "none", "Load a broker plugin", N},
+    {"plugin_opt_*", G, nullptr, "VALUE", "none", "Option for the most recent plugin", N},
+    {"retain_expiry_interval", G, nullptr, "MINUTES", "off", "Sweep expired retained messages periodically", N},
+    {"retained_persistence", G, nullptr, "true|false", "false", "Same as persistence", N},
+    {"upgrade_outgoing_qos", G, nullptr, "true|false", "false", "Deliver at the subscription QoS (non-standard)", N},
+    {"user", G, nullptr, "USERNAME", "mosquitto", "Drop privileges to this user when started as root", N},
+    {"websockets_headers_size", G, nullptr, "0..65535", "4096", "WebSocket header buffer size", N},
+    {"websockets_log_level", G, nullptr, "LEVEL", "0", "libwebsockets log level", N},
+    // Listener.
+    {"accept_protocol_versions", L, nullptr, "3,4,5", "all", "MQTT versions accepted on this listener", N},
+    {"disable_client_cert_date_checks", L, nullptr, "true|false", "false", "Accept expired client certificates", N},
+    {"enable_proxy_protocol", L, nullptr, "1|2", "off", "Expect a PROXY protocol header", N},
+    {"http_dir", L, nullptr, "DIR", "none", "Serve files over HTTP on a websockets listener", N},
+    {"listener_allow_anonymous", L, nullptr, "true|false", "allow_anonymous", "allow_anonymous for this listener only", N},
+    {"listener_auto_id_prefix", L, nullptr, "PREFIX", "auto-", "auto_id_prefix for this listener only", N},
+    {"max_topic_alias_broker", L, nullptr, "0..65535", "10", "Topic aliases the broker creates towards v5 clients", N},
+    {"packet_buffer_size", L, nullptr, "BYTES", "4096", "Network read buffer size", N},
+    {"proxy_protocol_v2_require_tls", L, nullptr, "true|false", "false", "Require TLS information in PROXY v2 headers", N},
+    {"tls_engine", L, nullptr, "ENGINE", "none", "OpenSSL engine", N},
+    {"tls_engine_kpass_sha1", L, nullptr, "HEX", "none", "SHA1 of the engine key password", N},
+    {"tls_keyform", L, nullptr, "pem|engine|uri", "pem", "Form of keyfile", N},
+    {"websockets_origin", L, nullptr, "ORIGIN", "any", "Allowed WebSocket Origin header; repeatable", N},
+    // Bridges.
+    {"connection", B, nullptr, "NAME", "-", "Start a bridge; the name is the client id on the remote", N},
+    {"address", B, nullptr, "HOST[:PORT] ...", "-", "Remote broker address(es) of the bridge", N},
+    {"addresses", B, nullptr, "HOST[:PORT] ...", "-", "Same as address", N},
+    {"bridge_alpn", B, nullptr, "PROTOCOL", "none", "TLS ALPN towards the remote", N},
+    {"bridge_attempt_unsubscribe", B, nullptr, "true|false", "true", "Unsubscribe on the remote for out topics", N},
+    {"bridge_bind_address", B, nullptr, "ADDRESS", "any", "Local address of the bridge socket", N},
+    {"bridge_cafile", B, nullptr, "PATH", "none", "CA certificates for the remote broker", N},
+    {"bridge_capath", B, nullptr, "DIR", "none", "Directory of CA certificates for the remote broker", N},
+    {"bridge_certfile", B, nullptr, "PATH", "none", "Client certificate towards the remote", N},
+    {"bridge_ciphers", B, nullptr, "CIPHER:LIST", "OpenSSL default", "TLS 1.2 ciphers towards the remote", N},
+    {"bridge_ciphers_tls1.3", B, nullptr, "SUITE:LIST", "OpenSSL default", "TLS 1.3 suites towards the remote", N},
+    {"bridge_identity", B, nullptr, "IDENTITY", "none", "TLS-PSK identity towards the remote", N},
+    {"bridge_insecure", B, nullptr, "true|false", "false", "Skip the remote host name check", N},
+    {"bridge_keyfile", B, nullptr, "PATH", "none", "Client private key towards the remote", N},
+    {"bridge_max_packet_size", B, nullptr, "BYTES", "0", "Largest packet sent to the remote", N},
+    {"bridge_max_topic_alias", B, nullptr, "0..65535", "10", "Topic aliases the remote may create", N},
+    {"bridge_outgoing_retain", B, nullptr, "true|false", "true", "Keep the retain flag on outgoing messages", N},
+    {"bridge_protocol_version", B, nullptr, "mqttv31|mqttv311|mqttv50", "mqttv311", "MQTT version towards the remote", N},
+    {"bridge_psk", B, nullptr, "HEX", "none", "TLS-PSK key towards the remote", N},
+    {"bridge_receive_maximum", B, nullptr, "1..65535", "20", "v5 receive maximum of the bridge", N},
+    {"bridge_reload_type", B, nullptr, "lazy|immediate", "lazy", "When a changed bridge reconnects", N},
+    {"bridge_require_ocsp", B, nullptr, "true|false", "false", "Require OCSP from the remote", N},
+    {"bridge_session_expiry_interval", B, nullptr, "SECONDS", "0", "v5 session expiry of the bridge", N},
+    {"bridge_tcp_keepalive", B, nullptr, "IDLE INTERVAL COUNT", "off", "TCP keepalive of the bridge socket", N},
+    {"bridge_tcp_user_timeout", B, nullptr, "MILLISECONDS", "system", "TCP_USER_TIMEOUT of the bridge socket", N},
+    {"bridge_tls_use_os_certs", B, nullptr, "true|false", "false", "Trust the system CA store for the remote", N},
+    {"bridge_tls_version", B, nullptr, "tlsv1.2|tlsv1.3", "tlsv1.2", "TLS version towards the remote", N},
+    {"cleansession", B, nullptr, "true|false", "false", "Clean session towards the remote", N},
+    {"clientid", B, nullptr, "ID", "NAME.HOSTNAME", "Same as remote_clientid", N},
+    {"idle_timeout", B, nullptr, "SECONDS", "60", "Idle time before a lazy bridge stops", N},
+    {"keepalive_interval", B, nullptr, "SECONDS", "60", "Keepalive towards the remote", N},
+    {"local_cleansession", B, nullptr, "true|false", "cleansession", "Clean session of the local side", N},
+    {"local_clientid", B, nullptr, "ID", "local.REMOTE-CLIENTID", "Client id on the local broker", N},
+    {"local_password", B, nullptr, "PASSWORD", "none", "Password on the local broker", N},
+    {"local_username", B, nullptr, "USERNAME", "none", "Username on the local broker", N},
+    {"notification_topic", B, nullptr, "TOPIC", "$SYS/broker/connection/ID/state", "Topic of bridge state notifications", N},
+    {"notifications", B, nullptr, "true|false", "true", "Publish bridge state notifications", N},
+    {"notifications_local_only", B, nullptr, "true|false", "false", "Publish notifications locally only", N},
+    {"password", B, nullptr, "PASSWORD", "none", "Same as remote_password", N},
+    {"remote_clientid", B, nullptr, "ID", "NAME.HOSTNAME", "Client id on the remote broker", N},
+    {"remote_password", B, nullptr, "PASSWORD", "none", "Password on the remote broker", N},
+    {"remote_username", B, nullptr, "USERNAME", "none", "Username on the remote broker", N},
+    {"restart_timeout", B, nullptr, "BASE [CAP [STABLE]] | SECONDS", "5 30", "Reconnect delay (jittered backoff)", N},
+    {"round_robin", B, nullptr, "true|false", "false", "Treat all addresses as equals instead of primary first", N},
+    {"start_type", B, nullptr, "automatic|lazy|once", "automatic", "How the bridge starts", N},
+    {"threshold", B, nullptr, "COUNT", "10", "Queued messages that start a lazy bridge", N},
+    {"topic", B, nullptr, "PATTERN [in|out|both [QOS [LOCAL-PREFIX REMOTE-PREFIX]]]", "-", "Topic shared over the bridge; repeatable", N},
+    {"try_private", B, nullptr, "true|false", "true", "Tell the remote this is a bridge (loop prevention)", N},
+    {"username", B, nullptr, "USERNAME", "none", "Same as remote_username", N},
+  });
+}
+
+}  // namespace petrel::config

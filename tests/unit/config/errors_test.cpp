@@ -1,0 +1,82 @@
+// Error reporting: unknown options with did-you-mean, not-supported-yet options, every
+// error collected in order, and the one-line format.
+#include <gtest/gtest.h>
+
+#include "config/diagnostics.h"
+#include "config/options.h"
+#include "config_test_util.h"
+
+namespace petrel::config {
+namespace {
+
+using test::has_error;
+using test::parse;
+
+TEST(ConfigErrors, FormatError) {
+  EXPECT_EQ(format_error({"a.conf", 3, "option 'x': bad", "x"}), "a.conf:3: option 'x': bad");
+  EXPECT_EQ(format_error({"a.conf", 0, "cannot open", ""}), "a.conf: cannot open");
+}
+
+TEST(ConfigErrors, UnknownOptionWithSuggestion) {
+  auto r = parse("listner 1883\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(format_error(r.errors[0]), "t.conf:1: option 'listner': unknown option (did you mean 'listener'?)");
+  EXPECT_EQ(r.errors[0].option, "listner");
+}
+
+TEST(ConfigErrors, DidYouMeanCoversCommonSlips) {
+  EXPECT_TRUE(has_error(parse("allow_anonymus true\n"), "(did you mean 'allow_anonymous'?)"));
+  EXPECT_TRUE(has_error(parse("max-inflight-messages 5\n"), "(did you mean 'max_inflight_messages'?)"));
+  EXPECT_TRUE(has_error(parse("Max_Keepalive 5\n"), "(did you mean 'max_keepalive'?)"));
+  EXPECT_TRUE(has_error(parse("sys_intervall 5\n"), "(did you mean 'sys_interval'?)"));
+  EXPECT_TRUE(has_error(parse("lsitener 1883\n"), "(did you mean 'listener'?)"));  // transposition
+}
+
+TEST(ConfigErrors, UnknownOptionFarFromEverythingHasNoSuggestion) {
+  auto r = parse("frobnicate_the_widgets on\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].message, "option 'frobnicate_the_widgets': unknown option");
+}
+
+TEST(ConfigErrors, NotSupportedYetOptionsAreRefusedByName) {
+  for (const char* line : {"persistence true", "persistence_location /var/lib/mosquitto/", "user mosquitto",
+                           "auth_plugin /usr/lib/x.so", "plugin_opt_foo bar", "auth_opt_db mysql",
+                           "connection bridge1", "address 10.0.0.1:1883", "topic sensor/# out 1 local/ remote/",
+                           "http_dir /www", "websockets_log_level 255", "tls_keyform pem", "psk_hint hint",
+                           "bridge_protocol_version mqttv50", "autosave_interval 60"}) {
+    auto r = parse(std::string(line) + "\n");
+    std::string name = std::string(line).substr(0, std::string(line).find(' '));
+    ASSERT_FALSE(r.errors.empty()) << line;
+    EXPECT_EQ(format_error(r.errors[0]), "t.conf:1: option '" + name + "' is not supported yet") << line;
+  }
+}
+
+TEST(ConfigErrors, EveryErrorIsCollectedInOrder) {
+  auto r = parse(
+      "max_qos 5\n"             // 1: range
+      "lisener 1883\n"          // 2: unknown
+      "persistence true\n"      // 3: not supported
+      "retain_available 2\n"    // 4: bad bool
+      "listener 1883\n"         // 5: fine
+      "max_keepalive\n"         // 6: missing value
+      "sys_interval 1 2\n"      // 7: extra token
+      "listener 1883\n");       // 8: duplicate (reported at the end, after parsing)
+  ASSERT_EQ(r.errors.size(), 7u) << test::all_errors(r);
+  std::vector<int> lines;
+  for (const auto& e : r.errors) lines.push_back(e.line);
+  EXPECT_EQ(lines, (std::vector<int>{1, 2, 3, 4, 6, 7, 8}));
+  EXPECT_FALSE(r.ok());
+}
+
+TEST(ConfigErrors, EditDistance) {
+  EXPECT_EQ(edit_distance("listener", "listener"), 0u);
+  EXPECT_EQ(edit_distance("listner", "listener"), 1u);
+  EXPECT_EQ(edit_distance("lsitener", "listener"), 1u);
+  EXPECT_EQ(edit_distance("MAX-QOS", "max_qos"), 0u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(closest_match("zzzzzzzz", {"listener", "port"}), "");
+  EXPECT_EQ(closest_match("prot", {"listener", "port"}), "port");
+}
+
+}  // namespace
+}  // namespace petrel::config
