@@ -16,6 +16,8 @@
 
 #include "app/options.h"
 #include "common/log.h"
+#include "config/diff.h"
+#include "config/options.h"
 #include "config/parser.h"
 #include "net/server.h"
 
@@ -69,6 +71,10 @@ int main(int argc, char** argv) {
     std::fputs(petrel::app::usage_text().c_str(), stdout);
     return 0;
   }
+  if (cl.options_reference) {
+    std::fputs(config::options_reference_markdown().c_str(), stdout);
+    return 0;
+  }
   if (cl.version) {
     std::printf("petrel version %s\n", PETREL_VERSION);
     return 0;
@@ -108,6 +114,7 @@ int main(int argc, char** argv) {
   }
 
   int rc = 0;
+  config::Config running = *cfg;
   {
     petrel::net::Server server(*cfg, log);
     if (cfg->log.dests & petrel::kDestTopic) {
@@ -126,9 +133,13 @@ int main(int argc, char** argv) {
       if (ec) return;
       if (sig == SIGHUP) {
         PETREL_LOG(log, petrel::kLogNotice, "Reloading config.");
-        if (auto next = load_config(cl, log, false)) {
-          if (std::string e = log.configure(next->log); !e.empty()) PETREL_LOG(log, petrel::kLogError, "{}", e);
-          server.reload(*next);
+        if (auto loaded = load_config(cl, log, false)) {
+          std::vector<std::string> not_applied;
+          config::Config next = config::apply_reload(running, *loaded, not_applied);
+          for (const auto& n : not_applied) PETREL_LOG(log, petrel::kLogWarning, "Reload: {}", n);
+          if (std::string e = log.configure(next.log); !e.empty()) PETREL_LOG(log, petrel::kLogError, "{}", e);
+          server.reload(next);
+          running = std::move(next);
         } else {
           PETREL_LOG(log, petrel::kLogError, "Reload failed: configuration has errors; keeping the running one.");
         }

@@ -18,6 +18,7 @@ std::string usage_text() {
       " -v, --verbose           log everything (overrides log_type).\n"
       "     --test-config       check the configuration, print every error, and exit\n"
       "                         (status 0 when valid, 3 when not).\n"
+      "     --options-reference print the configuration reference (Markdown) and exit.\n"
       "     --version           print the version and exit.\n"
       " -h, --help              this text.\n",
       PETREL_VERSION);
@@ -49,6 +50,8 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
       cl.daemonize = true;
     } else if (a == "--test-config" || a == "-t") {
       cl.test_config = true;
+    } else if (a == "--options-reference") {
+      cl.options_reference = true;
     } else if (a == "--version") {
       cl.version = true;
     } else if (a == "-h" || a == "--help") {

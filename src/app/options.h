@@ -17,6 +17,7 @@ struct CommandLine {
   bool test_config = false;
   bool version = false;
   bool help = false;
+  bool options_reference = false;
 };
 
 Result<CommandLine> parse_command_line(int argc, char** argv);

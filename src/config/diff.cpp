@@ -110,6 +110,33 @@ Config apply_reload(const Config& running, const Config& loaded, std::vector<std
     next.log_type_set = loaded.log_type_set;
     d.log_changed = false;
   }
+  // The broker core reads these on every use, so the new values govern from the next
+  // connection / message on; listeners, threads and the pid file need a restart.
+  if (d.limits_changed) {
+    next.max_keepalive = loaded.max_keepalive;
+    next.max_packet_size = loaded.max_packet_size;
+    next.message_size_limit = loaded.message_size_limit;
+    next.max_inflight_messages = loaded.max_inflight_messages;
+    next.max_inflight_bytes = loaded.max_inflight_bytes;
+    next.max_queued_messages = loaded.max_queued_messages;
+    next.max_queued_bytes = loaded.max_queued_bytes;
+    next.queue_qos0_messages = loaded.queue_qos0_messages;
+    next.max_qos = loaded.max_qos;
+    next.retain_available = loaded.retain_available;
+    next.max_topic_alias = loaded.max_topic_alias;
+    next.persistent_client_expiration = loaded.persistent_client_expiration;
+    d.limits_changed = false;
+  }
+  if (d.security_changed && !d.threads_changed) {
+    next.security = loaded.security;
+    next.per_listener_settings = loaded.per_listener_settings;
+    d.security_changed = false;
+  }
+  if (d.sys_interval_changed) { next.sys_interval = loaded.sys_interval; d.sys_interval_changed = false; }
+  if (d.connection_messages_changed) {
+    next.connection_messages = loaded.connection_messages;
+    d.connection_messages_changed = false;
+  }
   for (const auto& line : d.describe()) not_applied.push_back(line + "; restart petrel to apply");
   return next;
 }

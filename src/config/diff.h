@@ -1,8 +1,9 @@
 #pragma once
 // ConfigDiff: what changed between the running Config and a newly loaded one (SIGHUP,
 // later the web admin), grouped the way the broker applies changes. apply_reload()
-// builds the Config to run after a reload: today only the log settings change live;
-// every other difference is reported as needing a restart.
+// builds the Config to run after a reload: log settings, limits, global security
+// settings, sys_interval and connection_messages change live; listener and thread
+// changes are reported as needing a restart.
 #include <string>
 #include <vector>
 
@@ -30,8 +31,7 @@ struct ConfigDiff {
 
 ConfigDiff diff_configs(const Config& before, const Config& after);
 
-// The Config to run after a reload: `running` with the live-applicable parts of `loaded`
-// (today: log settings). Each change that is not applied is described in `not_applied`
+// The Config to run after a reload: `running` with the live-applicable parts of `loaded`. Each change that is not applied is described in `not_applied`
 // ("... changed; restart petrel to apply").
 Config apply_reload(const Config& running, const Config& loaded, std::vector<std::string>& not_applied);
 

@@ -60,7 +60,8 @@ struct Publish {
   // ... and every property that is forwarded unchanged (payload format indicator, content
   // type, response topic, correlation data, user properties) stays encoded here, in the
   // order received, without the length prefix. Never contains topic alias, message expiry
-  // or subscription identifiers.
+  // or subscription identifiers. After decoding it views the body, or — when the sender
+  // interleaved these with the parsed-out ones — a scratch buffer (see decode() in codec.h).
   std::string_view forward_props;
   std::string_view payload;
 };
