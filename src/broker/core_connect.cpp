@@ -122,9 +122,10 @@ void WorkerCore::refuse_undecodable_connect(Link& link, uint8_t header, std::str
   auto level_at = [&](size_t off) -> int {
     return body.size() > off ? static_cast<unsigned char>(body[off]) & 0x7f : -1;
   };
+  // Only "MQTT" level 5 gets a v5 CONNACK; anything else (also "MQIsdp" with level 5)
+  // gets the 3.1.1 form every client can read.
   int level = -1;
-  if (body.size() >= 6 && body.substr(2, 4) == "MQTT") level = level_at(6);
-  else if (body.size() >= 8 && body.substr(2, 6) == "MQIsdp") level = level_at(8);
+  if (body.size() >= 6 && body.substr(0, 6) == std::string_view("\0\4MQTT", 6)) level = level_at(6);
   protocol::Connack ack;
   if (err.code == rc::kUnsupportedProtocolVersion) {
     // [MQTT-3.1.2-2]: CONNACK 0x01 (v3) / 0x84 (v5), then close. Unknown levels get the

@@ -19,8 +19,17 @@ bool WorkerCore::on_frame(Session* s, uint8_t header, std::string_view body) {
   stats_.msgs_received.add();
   const auto type = static_cast<PacketType>(header >> 4);
   if (type == PacketType::kPublish) return handle_publish(s, header, body);
-  if (type == PacketType::kConnect) {
-    return protocol_violation(s, rc::kProtocolError, "second CONNECT");  // [MQTT-3.1.0-2]
+  switch (type) {
+    case PacketType::kConnect:
+      return protocol_violation(s, rc::kProtocolError, "second CONNECT");  // [MQTT-3.1.0-2]
+    case PacketType::kConnack:
+    case PacketType::kSuback:
+    case PacketType::kUnsuback:
+    case PacketType::kPingresp:
+      return protocol_violation(s, rc::kProtocolError,
+                                fmt::format("{} is sent by servers only", protocol::packet_type_name(type)));
+    default:
+      break;
   }
   auto decoded = protocol::decode(header, body, s->version);
   if (!decoded) return protocol_violation(s, decoded.error().code ? decoded.error().code : rc::kMalformedPacket, decoded.error().message);
@@ -255,6 +264,10 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
 bool WorkerCore::handle_unsubscribe(Session* s, protocol::Unsubscribe& u) {
   protocol::Unsuback ack;
   ack.packet_id = u.packet_id;
+  for (auto& f : u.filters) {
+    if (f.empty())  // [MQTT-4.7.3-1]
+      return protocol_violation(s, s->is_v5() ? rc::kProtocolError : rc::kMalformedPacket, "empty topic filter");
+  }
   for (auto& f : u.filters) {
     auto it = std::find_if(s->subs.begin(), s->subs.end(), [&](const SessionSub& x) { return x.filter == f; });
     bool existed = it != s->subs.end();
