@@ -46,7 +46,8 @@ void WorkerCore::publish_sys() {
   // Load averages: the rate per minute over the last interval, damped with the factor
   // exp(-interval / window) for windows of 1, 5 and 15 minutes.
   LoadAvg& la = load_;
-  const double interval_s = la.last_ms ? double(now - la.last_ms) / 1000.0 : 0.0;
+  if (!la.last_ms) la.last_ms = broker_.start_ms();  // the first interval runs from start
+  const double interval_s = double(now - la.last_ms) / 1000.0;
   static constexpr const char* kWindows[3] = {"1min", "5min", "15min"};
   static constexpr double kWindowS[3] = {60.0, 300.0, 900.0};
   for (auto& m : la.metrics) {
