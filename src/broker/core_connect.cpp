@@ -200,6 +200,19 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   }
 
   Session* s = by_id_.find(c.client_id);
+  if (s && !s->online()) {
+    // Timers run a few times a second; settle what came due since the last tick first,
+    // so a due will is not lost and an expired session is not resumed [MQTT-3.1.3-9].
+    const int64_t now = broker_.clock().now_ms();
+    if (s->delayed_will && now >= s->will_at_ms) {
+      auto w = std::move(s->delayed_will);
+      publish_will(s, *w);
+    }
+    if (s->expire_at_ms && now >= s->expire_at_ms) {
+      remove_expired_session(s);
+      s = nullptr;
+    }
+  }
   if (s) {
     if (s->online()) takeover(s);
     s = lookup_by_id(c.client_id);
@@ -254,6 +267,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     if (sub.filter.rfind("$share/", 0) == 0) broker_.trie().set_shared_online(s->key, sub.filter, true);
   }
   stats_.clients_connected.add();
+  stats_.connects.add();
   broker_.note_connected(broker_.total(&WorkerStats::clients_connected));
 
   write_connack(s, session_present, c, assigned, server_keepalive);

@@ -13,6 +13,25 @@ using protocol::PacketType;
 using protocol::Version;
 namespace rc = protocol::rc;
 
+namespace {
+void strip_optional(protocol::Ack& a) { a.reason_string.clear(); a.user_properties.clear(); }
+void strip_optional(protocol::Disconnect& d) { d.props.reason_string.reset(); d.props.user_properties.clear(); }
+
+template <class P>
+void append_within_max(Session* s, P& pkt) {
+  // [MQTT-3.4.2-2], [MQTT-3.14.2-3]: a reason string (or user property) that would make
+  // the packet exceed the client's Maximum Packet Size is left out.
+  std::string& out = s->link->out();
+  const size_t base = out.size();
+  protocol::encode(pkt, s->version, out);
+  if (s->client_max_packet && out.size() - base > s->client_max_packet) {
+    out.resize(base);
+    strip_optional(pkt);
+    protocol::encode(pkt, s->version, out);
+  }
+}
+}  // namespace
+
 bool WorkerCore::on_frame(Session* s, uint8_t header, std::string_view body) {
   if (!s || s->closing || !s->online()) return false;
   s->last_rx_ms = broker_.clock().now_ms();
@@ -67,7 +86,7 @@ bool WorkerCore::protocol_violation(Session* s, uint8_t reason, const std::strin
     protocol::Disconnect d;
     d.reason = reason;
     if (s->problem_info) d.props.reason_string = why;
-    protocol::encode(d, s->version, link->out());
+    append_within_max(s, d);
     link->mark_dirty();
   }
   PETREL_LOG(broker_.log(), kLogNotice, "Client {} from {} disconnected: {} ({}).", s->client_id,
@@ -78,6 +97,7 @@ bool WorkerCore::protocol_violation(Session* s, uint8_t reason, const std::strin
   return false;
 }
 
+
 void WorkerCore::send_reason_string_ack(Session* s, PacketType t, uint16_t id, uint8_t reason,
                                         const char* why) {
   if (s->is_v5() && s->problem_info && why && reason >= 0x80) {
@@ -86,7 +106,7 @@ void WorkerCore::send_reason_string_ack(Session* s, PacketType t, uint16_t id, u
     a.packet_id = id;
     a.reason = reason;
     a.reason_string = why;
-    protocol::encode(a, s->version, s->link->out());
+    append_within_max(s, a);
   } else {
     protocol::encode_ack(t, id, s->is_v5() ? reason : 0, s->version, s->link->out());
   }
@@ -171,7 +191,7 @@ bool WorkerCore::handle_ack(Session* s, const protocol::Ack& a) {
   switch (a.type) {
     case PacketType::kPuback: {
       size_t i = find(1, false);
-      if (i != SIZE_MAX) { s->inflight.erase(i); pump_queue(s); }
+      if (i != SIZE_MAX) { inflight_erase(s, i); pump_queue(s); }
       return true;
     }
     case PacketType::kPubrec: {
@@ -186,12 +206,14 @@ bool WorkerCore::handle_ack(Session* s, const protocol::Ack& a) {
         return true;
       }
       if (a.reason >= 0x80) {  // the receiver refused: the flow ends here
-        s->inflight.erase(i);
+        inflight_erase(s, i);
         pump_queue(s);
         return true;
       }
       s->inflight[i].released = true;
-      s->inflight[i].msg.reset();  // the message itself is no longer needed
+      // The message itself is no longer needed, nor does it count against the bytes.
+      s->inflight_bytes -= s->inflight[i].msg->payload().size();
+      s->inflight[i].msg.reset();
       protocol::encode_ack(PacketType::kPubrel, a.packet_id, 0, s->version, s->link->out());
       s->link->mark_dirty();
       stats_.msgs_sent.add();
@@ -213,7 +235,7 @@ bool WorkerCore::handle_ack(Session* s, const protocol::Ack& a) {
     }
     case PacketType::kPubcomp: {
       size_t i = find(2, true);
-      if (i != SIZE_MAX) { s->inflight.erase(i); pump_queue(s); }
+      if (i != SIZE_MAX) { inflight_erase(s, i); pump_queue(s); }
       return true;
     }
     default:
@@ -294,8 +316,9 @@ bool WorkerCore::handle_disconnect(Session* s, const protocol::Disconnect& d) {
   if (cfg_->connection_messages)
     PETREL_LOG(broker_.log(), kLogNotice, "Client {} disconnected.", s->client_id);
   s->closing = true;
-  // [MQTT-3.14.4-3]: a normal DISCONNECT discards the will; v5 reason 0x04 keeps it.
-  end_connection(s, s->is_v5() && d.reason == rc::kDisconnectWithWill);
+  // [MQTT-3.14.4-3], [MQTT-3.1.2-10]: only reason 0x00 discards the will; any other v5
+  // reason (0x04 "with will", or an error the client reports) publishes it.
+  end_connection(s, s->is_v5() && d.reason != rc::kSuccess);
   link->close(true);
   return false;
 }

@@ -121,7 +121,7 @@ void WorkerCore::deliver_local(Session* s, const MsgView& v, MessageRef& msg, ui
     send_publish(s, v, 0, retain, 0, false, sub_ids);
     return;
   }
-  if (s->inflight.size() >= s->send_window || !s->queue.empty() || congested(s)) {
+  if (window_full(s, v.payload.size()) || !s->queue.empty() || congested(s)) {
     enqueue(s, materialize(v, msg), qos, retain, sub_ids);
     return;
   }
@@ -134,7 +134,22 @@ void WorkerCore::deliver_local(Session* s, const MsgView& v, MessageRef& msg, ui
   e.qos = qos;
   e.retain = retain;
   e.sub_ids = sub_ids;
+  s->inflight_bytes += v.payload.size();
   s->inflight.push_back(std::move(e));
+}
+
+bool WorkerCore::window_full(const Session* s, size_t payload) const {
+  // max_inflight_messages / the client's receive maximum, and max_inflight_bytes (which
+  // never blocks a message when nothing is in flight, or nothing would ever move).
+  if (s->inflight.size() >= s->send_window) return true;
+  const uint64_t max_bytes = cfg_->max_inflight_bytes;
+  return max_bytes && !s->inflight.empty() && s->inflight_bytes + payload > max_bytes;
+}
+
+void WorkerCore::inflight_erase(Session* s, size_t i) {
+  InflightOut& e = s->inflight[i];
+  if (e.msg) s->inflight_bytes -= e.msg->payload().size();
+  s->inflight.erase(i);
 }
 
 uint16_t WorkerCore::next_packet_id(Session* s) {
@@ -231,7 +246,7 @@ void WorkerCore::enqueue(Session* s, const MessageRef& msg, uint8_t qos, bool re
 void WorkerCore::pump_queue(Session* s) {
   while (s->online() && !s->closing && !s->queue.empty() && !congested(s)) {
     QueuedMsg& q = s->queue.front();
-    if (q.qos > 0 && s->inflight.size() >= s->send_window) break;
+    if (q.qos > 0 && window_full(s, q.msg->payload().size())) break;
     MessageRef msg = std::move(q.msg);
     uint8_t qos = q.qos;
     bool retain = q.retain;
@@ -252,6 +267,7 @@ void WorkerCore::pump_queue(Session* s) {
     e.qos = qos;
     e.retain = retain;
     e.sub_ids = std::move(ids);
+    s->inflight_bytes += e.msg->payload().size();
     s->inflight.push_back(std::move(e));
   }
 }
@@ -272,7 +288,7 @@ void WorkerCore::resend_inflight(Session* s) {
       continue;
     }
     if (!send_publish(s, view_of(*e.msg), e.qos, e.retain, e.packet_id, true, e.sub_ids)) {
-      s->inflight.erase(i);  // expired or too large for the new connection
+      inflight_erase(s, i);  // expired or too large for the new connection
       continue;
     }
     ++i;

@@ -23,7 +23,7 @@ struct LoadAvg {
       {"bytes/received", &WorkerStats::bytes_received},
       {"bytes/sent", &WorkerStats::bytes_sent},
       {"sockets", &WorkerStats::sockets_opened},
-      {"connections", &WorkerStats::sockets_opened},
+      {"connections", &WorkerStats::connects},
   };
   int64_t last_ms = 0;
 };

@@ -71,6 +71,7 @@ class Session {
   Ring<InflightOut> inflight;
   Ring<QueuedMsg> queue;
   size_t queued_bytes = 0;
+  size_t inflight_bytes = 0;         // payload bytes of unacknowledged QoS 1/2 messages
   uint64_t next_seq = 0;             // packet ids considered so far (collision guard)
   uint64_t last_seq = 0;             // sequence of the id last handed out
   uint16_t next_packet_id = 1;

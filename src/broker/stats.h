@@ -22,6 +22,7 @@ struct alignas(64) WorkerStats {
   Counter clients_expired;
   Counter connections;                     // gauge: open sockets (incl. before CONNECT)
   Counter sockets_opened;                  // total accepted
+  Counter connects;                        // CONNECTs accepted
 };
 
 }  // namespace petrel::broker

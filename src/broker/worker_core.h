@@ -146,6 +146,8 @@ class WorkerCore {
                const std::vector<uint32_t>& sub_ids);
   void pump_queue(Session* s);
   uint16_t next_packet_id(Session* s);
+  bool window_full(const Session* s, size_t payload) const;
+  void inflight_erase(Session* s, size_t i);
   bool congested(const Session* s) const;
   void resend_inflight(Session* s);
   void deliver_retained(Session* s, const std::string& filter, const SubOptions& opts);
