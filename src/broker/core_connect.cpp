@@ -331,6 +331,10 @@ void WorkerCore::on_link_closed(Session* s) {
 }
 
 void WorkerCore::end_connection(Session* s, bool publish_will) {
+  if (s->queue_pressure) {
+    s->queue_pressure = false;
+    s->link->set_queue_pressure(false);
+  }
   s->link = nullptr;
   s->closing = false;
   stats_.clients_connected.sub();

@@ -14,6 +14,10 @@ namespace {
 // pauses publishers well below this (512 KiB), so only a slow consumer that no longer
 // holds publishers back reaches it.
 constexpr size_t kCongestedBytes = 4u << 20;
+// Queued messages of a connected client above which publishers are held back, and the
+// length at which they are let go again.
+constexpr size_t kQueuePressureHigh = 1024;
+constexpr size_t kQueuePressureLow = 256;
 
 void merge_targets(std::vector<uint32_t>& ids, uint32_t id) {
   if (id && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
@@ -241,6 +245,10 @@ void WorkerCore::enqueue(Session* s, const MessageRef& msg, uint8_t qos, bool re
   }
   s->queued_bytes += msg->payload().size();
   s->queue.push_back(QueuedMsg{msg, qos, retain, sub_ids});
+  if (s->online() && !s->queue_pressure && s->queue.size() > kQueuePressureHigh) {
+    s->queue_pressure = true;
+    s->link->set_queue_pressure(true);
+  }
 }
 
 void WorkerCore::pump_queue(Session* s) {
@@ -253,6 +261,10 @@ void WorkerCore::pump_queue(Session* s) {
     std::vector<uint32_t> ids = std::move(q.sub_ids);
     s->queued_bytes -= msg->payload().size();
     s->queue.pop_front();
+    if (s->queue_pressure && s->queue.size() <= kQueuePressureLow) {
+      s->queue_pressure = false;
+      s->link->set_queue_pressure(false);
+    }
     MsgView v = view_of(*msg);
     if (qos == 0) {
       send_publish(s, v, 0, retain, 0, false, ids);

@@ -22,8 +22,11 @@ class Link {
   virtual const std::string& peer() const = 0;
   // Listener index in Config::listeners (for per-listener settings), -1 when none.
   virtual int listener_index() const = 0;
-  // Bytes written to the socket so far / still queued in the kernel-facing buffer.
+  // Output bytes not yet written to the socket.
   virtual size_t pending_bytes() const = 0;
+  // The session behind this link has a long queue (QoS 1/2 messages beyond its in-flight
+  // window): the owner holds publishers back until it shrinks, as for a full output.
+  virtual void set_queue_pressure(bool on) = 0;
 };
 
 }  // namespace petrel::broker

@@ -56,6 +56,7 @@ class Session {
   bool problem_info = true;          // v5 request problem information
   bool bridge = false;               // CONNECT had the bridge bit (try_private)
   bool closing = false;              // close requested; ignore further input
+  bool queue_pressure = false;       // told the link its queue is long
   uint8_t max_qos = 2;               // the listener's max_qos
   uint16_t max_topic_alias = 10;     // the listener's max_topic_alias
   std::vector<std::string> aliases;  // incoming topic aliases, index = alias

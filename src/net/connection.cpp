@@ -32,7 +32,7 @@ Connection::Connection(Worker& w, int fd, int listener, std::string peer)
 }
 
 Connection::~Connection() {
-  if (backlogged_) w_.server().backlog_changed(-1);
+  if (holding_) w_.server().backlog_changed(-1);
   if (fd_ >= 0) ::close(fd_);
   w_.server().broker().stats(w_.index()).connections.sub();
 }
@@ -73,22 +73,38 @@ void Connection::on_events(uint32_t ev) {
 void Connection::set_backlogged(bool on) {
   if (on == backlogged_) return;
   backlogged_ = on;
-  if (on) backlog_since_ms_ = w_.server().broker().clock().now_ms();
-  w_.server().backlog_changed(on ? 1 : -1);
+  update_holding();
+}
+
+void Connection::set_queue_pressure(bool on) {
+  if (on == queue_pressure_) return;
+  queue_pressure_ = on;
+  update_holding();
+}
+
+void Connection::update_holding() {
+  const bool hold = (backlogged_ || queue_pressure_) && !slow_;
+  if (hold == holding_) return;
+  holding_ = hold;
+  if (hold) backlog_since_ms_ = w_.server().broker().clock().now_ms();
+  w_.server().backlog_changed(hold ? 1 : -1);
 }
 
 void Connection::update_backlog() {
   const size_t pending = pending_bytes();
-  if (!backlogged_ && !slow_ && pending > kBacklogHigh) set_backlogged(true);
+  if (!backlogged_ && pending > kBacklogHigh) set_backlogged(true);
   else if (backlogged_ && pending <= kBacklogLow) set_backlogged(false);
-  if (slow_ && pending == 0) slow_ = false;
+  if (slow_ && pending == 0 && !queue_pressure_) {
+    slow_ = false;
+    update_holding();
+  }
 }
 
 void Connection::mark_slow() {
-  if (!backlogged_) return;
+  if (!holding_) return;
   PETREL_LOG(w_.server().log(), kLogNotice, "Client {} is a slow consumer: no longer holding publishers back.", peer_);
-  set_backlogged(false);
   slow_ = true;
+  update_holding();
 }
 
 void Connection::resume() {
@@ -198,7 +214,7 @@ void Connection::framing_error(uint8_t reason, const char* why) {
 }
 
 void Connection::mark_dirty() {
-  if (!backlogged_ && !slow_ && pending_bytes() > kBacklogHigh) set_backlogged(true);
+  if (!backlogged_ && pending_bytes() > kBacklogHigh) set_backlogged(true);
   w_.schedule_flush(this);
 }
 

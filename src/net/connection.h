@@ -35,6 +35,7 @@ class Connection final : public broker::Link {
   const std::string& peer() const override { return peer_; }
   int listener_index() const override { return listener_; }
   size_t pending_bytes() const override { return io_ ? io_->out.size() - io_->out_off : 0; }
+  void set_queue_pressure(bool on) override;
 
   // Worker hooks.
   void on_events(uint32_t events);  // from epoll
@@ -49,7 +50,7 @@ class Connection final : public broker::Link {
   // Backpressure (see Server::backlogged): this connection's output is over the
   // high-water mark and it holds publishers back; `slow` = it stayed there too long and
   // no longer does (its QoS 0 traffic is dropped instead, QoS 1/2 queued).
-  bool backlogged() const { return backlogged_; }
+  bool backlogged() const { return holding_; }
   int64_t backlog_since_ms() const { return backlog_since_ms_; }
   void mark_slow();
   void resume();  // reading again after a global pause or an exhausted read budget
@@ -67,6 +68,7 @@ class Connection final : public broker::Link {
   void finish_close();
   void update_backlog();
   void set_backlogged(bool on);
+  void update_holding();
 
   // Buffers exist only while in use (an idle connection has none): the partial packet
   // carried between reads, and pending output of which out_off bytes are written.
@@ -95,7 +97,10 @@ class Connection final : public broker::Link {
   bool close_requested_ = false, closed_ = false;
   bool publisher_ = false;  // has sent PUBLISH: paused while the broker is backlogged
   bool paused_ = false;
-  bool backlogged_ = false, slow_ = false;
+  bool backlogged_ = false;      // output over the high-water mark
+  bool queue_pressure_ = false;  // the session's queue is long
+  bool holding_ = false;         // counted in Server::backlogged (either, unless slow)
+  bool slow_ = false;
 };
 
 }  // namespace petrel::net

@@ -45,6 +45,8 @@ class FakeLink final : public Link {
   const std::string& peer() const override { return peer_; }
   int listener_index() const override { return listener; }
   size_t pending_bytes() const override { return pending; }
+  void set_queue_pressure(bool on) override { queue_pressure = on; }
+  bool queue_pressure = false;
 
   bool closed() const { return !closes.empty(); }
 
