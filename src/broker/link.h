@@ -27,6 +27,11 @@ class Link {
   // The session behind this link has a long queue (QoS 1/2 messages beyond its in-flight
   // window): the owner holds publishers back until it shrinks, as for a full output.
   virtual void set_queue_pressure(bool on) = 0;
+  // What the transport knows of the peer (TLS certificate CN and subject, PSK identity);
+  // empty for plain TCP.
+  virtual std::string_view cert_cn() const { return {}; }
+  virtual std::string_view cert_subject() const { return {}; }
+  virtual std::string_view psk_identity() const { return {}; }
 };
 
 }  // namespace petrel::broker

@@ -25,8 +25,9 @@ constexpr size_t kBacklogHigh = 512 * 1024;
 constexpr size_t kBacklogLow = 128 * 1024;
 }  // namespace
 
-Connection::Connection(Worker& w, int fd, int listener, std::string peer)
-    : w_(w), fd_(fd), listener_(listener), peer_(std::move(peer)) {
+Connection::Connection(Worker& w, int fd, int listener, std::string peer,
+                       std::unique_ptr<Transport> transport)
+    : w_(w), fd_(fd), listener_(listener), peer_(std::move(peer)), tx_(std::move(transport)) {
   accepted_ms_ = w_.server().broker().clock().now_ms();
   w_.server().broker().stats(w_.index()).connections.add();
 }
@@ -67,7 +68,32 @@ void Connection::on_events(uint32_t ev) {
     on_readable();
     if (closed_) return;
   }
-  if ((ev & EPOLLOUT) && pending_bytes() > 0) flush();
+  if ((ev & EPOLLOUT) && (pending_bytes() > 0 || (tx_ && tx_->has_pending_output()))) flush();
+  // A TLS handshake step may be waiting for the socket to become writable, then read.
+  if (tx_ && !tx_->established() && (ev & EPOLLOUT)) on_readable();
+}
+
+IoResult Connection::raw_read(char* buf, size_t cap) {
+  if (tx_) return tx_->read(fd_, buf, cap);
+  for (;;) {
+    ssize_t n = ::recv(fd_, buf, cap, 0);
+    if (n > 0) return {IoStatus::kOk, size_t(n)};
+    if (n == 0) return {IoStatus::kClosed, 0};
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::kWouldBlock, 0};
+    return {IoStatus::kError, 0};
+  }
+}
+
+IoResult Connection::raw_write(const char* data, size_t len) {
+  if (tx_) return tx_->write(fd_, data, len);
+  for (;;) {
+    ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL);
+    if (n >= 0) return {IoStatus::kOk, size_t(n)};
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::kWouldBlock, 0};
+    return {IoStatus::kError, 0};
+  }
 }
 
 void Connection::set_backlogged(bool on) {
@@ -126,14 +152,16 @@ void Connection::on_readable() {
     }
     char* buf = w_.read_buffer();
     const size_t cap = w_.read_buffer_size();
-    ssize_t n = ::recv(fd_, buf, cap, 0);
-    if (n == 0) { abort_from_network(); return; }
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) { w_.schedule_turn_end(); return; }
+    IoResult r = raw_read(buf, cap);
+    if (tx_ && tx_->has_pending_output()) w_.schedule_flush(this);  // handshake replies
+    if (r.status == IoStatus::kWouldBlock) { w_.schedule_turn_end(); return; }
+    if (r.status != IoStatus::kOk) {
+      if (r.status == IoStatus::kError && tx_)
+        PETREL_LOG(w_.server().log(), kLogNotice, "Client {} ({}): {}", peer_, tx_->name(), tx_->error());
       abort_from_network();
       return;
     }
+    const ssize_t n = static_cast<ssize_t>(r.n);
     stats.bytes_received.add(size_t(n));
     size_t consumed = 0;
     if (!io_ || io_->in.empty()) {
@@ -196,7 +224,7 @@ bool Connection::handle_first_packet(uint8_t header, std::string_view body, cons
     fd_ = -1;
     closed_ = true;
     w_.server().hand_over(home, fd, listener_, std::move(peer_), std::move(*c),
-                          std::string(rest, rest_len));
+                          std::string(rest, rest_len), std::move(tx_));
     w_.remove(this, /*release_admission=*/false);
     return false;
   }
@@ -248,6 +276,7 @@ void Connection::finish_close() {
   if (closed_) return;
   closed_ = true;
   if (fd_ >= 0) {
+    if (tx_) tx_->shutdown(fd_);
     w_.unwatch(fd_);
     ::shutdown(fd_, SHUT_RDWR);
     ::close(fd_);
@@ -258,6 +287,11 @@ void Connection::finish_close() {
 
 void Connection::flush() {
   if (closed_) return;
+  if (tx_ && tx_->has_pending_output()) {
+    IoResult r = tx_->write(fd_, nullptr, 0);
+    if (r.status == IoStatus::kError) { abort_from_network(); return; }
+    if (tx_->has_pending_output()) return;  // EPOLLOUT brings us back
+  }
   if (!io_) {
     if (close_requested_) finish_close();
     return;
@@ -266,16 +300,13 @@ void Connection::flush() {
   size_t& off = io_->out_off;
   const size_t len = out.size() - off;
   if (len > 0) {
-    ssize_t n = ::send(fd_, out.data() + off, len, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        abort_from_network();
-        return;
-      }
-      n = 0;
+    IoResult r = raw_write(out.data() + off, len);
+    if (r.status == IoStatus::kError || r.status == IoStatus::kClosed) {
+      abort_from_network();
+      return;
     }
-    w_.server().broker().stats(w_.index()).bytes_sent.add(size_t(n));
-    off += size_t(n);
+    w_.server().broker().stats(w_.index()).bytes_sent.add(r.n);
+    off += r.n;
   }
   update_backlog();
   if (off < out.size()) {

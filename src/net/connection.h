@@ -10,6 +10,7 @@
 
 #include "broker/link.h"
 #include "broker/session.h"
+#include "net/transport.h"
 #include "protocol/packets.h"
 
 namespace petrel::net {
@@ -18,7 +19,8 @@ class Worker;
 
 class Connection final : public broker::Link {
  public:
-  Connection(Worker& w, int fd, int listener, std::string peer);
+  // transport: nullptr for plain TCP.
+  Connection(Worker& w, int fd, int listener, std::string peer, std::unique_ptr<Transport> transport);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -36,6 +38,9 @@ class Connection final : public broker::Link {
   int listener_index() const override { return listener_; }
   size_t pending_bytes() const override { return io_ ? io_->out.size() - io_->out_off : 0; }
   void set_queue_pressure(bool on) override;
+  std::string_view cert_cn() const override { return tx_ ? std::string_view(tx_->identity().cert_cn) : std::string_view(); }
+  std::string_view cert_subject() const override { return tx_ ? std::string_view(tx_->identity().cert_subject) : std::string_view(); }
+  std::string_view psk_identity() const override { return tx_ ? std::string_view(tx_->identity().psk_identity) : std::string_view(); }
 
   // Worker hooks.
   void on_events(uint32_t events);  // from epoll
@@ -69,6 +74,9 @@ class Connection final : public broker::Link {
   void update_backlog();
   void set_backlogged(bool on);
   void update_holding();
+  // recv/send through the transport (or directly for plain TCP). n > 0 on kOk.
+  IoResult raw_read(char* buf, size_t cap);
+  IoResult raw_write(const char* data, size_t len);
 
   // Buffers exist only while in use (an idle connection has none): the partial packet
   // carried between reads, and pending output of which out_off bytes are written.
@@ -90,6 +98,7 @@ class Connection final : public broker::Link {
   int listener_;
   broker::Session* session_ = nullptr;
   std::unique_ptr<Buffers> io_;
+  std::unique_ptr<Transport> tx_;
   std::string peer_;
   int64_t accepted_ms_ = 0;
   int64_t close_requested_ms_ = 0;

@@ -1,4 +1,5 @@
 #include "net/server.h"
+#include "net/transport_factory.h"
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -52,8 +53,12 @@ Server::~Server() {
 
 bool Server::open_listeners(std::string& error) {
   asio::io_context& io = workers_[0]->io();
+  transports_.assign(cfg_->listeners.size(), nullptr);
   for (size_t li = 0; li < cfg_->listeners.size(); ++li) {
     const config::Listener& l = cfg_->listeners[li];
+    // A listener never runs half-configured: a TLS/WebSocket setup error stops startup.
+    transports_[li] = make_transport_factory(l, log_, error);
+    if (!error.empty()) return false;
     std::vector<tcp::endpoint> eps;
     if (l.bind_address.empty()) {
       if (l.socket_domain == config::SocketDomain::kIpv4) eps.emplace_back(tcp::v4(), l.port);
@@ -143,24 +148,27 @@ void Server::accept_on(Acceptor& a) {
     sock.non_blocking(true, e2);
     int fd = sock.release(e2);
     if (e2) return;
+    std::unique_ptr<Transport> tx;
+    if (auto& f = transports_[a.listener]) tx = f->make();
     int target = static_cast<int>(a.next_worker++ % workers_.size());
     if (target == 0) {
-      workers_[0]->adopt(fd, a.listener, std::move(peer));
+      workers_[0]->adopt(fd, a.listener, std::move(peer), std::move(tx));
       return;
     }
     Worker& w = *workers_[target];
-    asio::post(w.io(), [&w, fd, l = a.listener, p = std::move(peer)]() mutable {
-      w.adopt(fd, l, std::move(p));
+    asio::post(w.io(), [&w, fd, l = a.listener, p = std::move(peer), t = std::move(tx)]() mutable {
+      w.adopt(fd, l, std::move(p), std::move(t));
     });
   });
 }
 
 void Server::hand_over(int worker, int fd, int listener, std::string peer,
-                       protocol::Connect connect, std::string pending) {
+                       protocol::Connect connect, std::string pending,
+                       std::unique_ptr<Transport> transport) {
   Worker& w = *workers_[worker];
   asio::post(w.io(), [&w, fd, listener, p = std::move(peer), c = std::move(connect),
-                      pend = std::move(pending)]() mutable {
-    w.adopt_with_connect(fd, listener, std::move(p), std::move(c), std::move(pend));
+                      pend = std::move(pending), t = std::move(transport)]() mutable {
+    w.adopt_with_connect(fd, listener, std::move(p), std::move(c), std::move(pend), std::move(t));
   });
 }
 

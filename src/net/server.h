@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "net/transport.h"
 #include "net/worker.h"
 
 namespace petrel::net {
@@ -40,7 +41,7 @@ class Server final : public broker::Hub {
   void release(int listener);
   // Moves a connection whose CONNECT arrived on the wrong worker to its client id's home.
   void hand_over(int worker, int fd, int listener, std::string peer, protocol::Connect connect,
-                 std::string pending);
+                 std::string pending, std::unique_ptr<Transport> transport);
   void send_batch(int worker, std::vector<broker::Delivery>&& batch) override;
   // Backpressure: the number of connections (and worker inboxes) over their high-water
   // mark. While it is non-zero, workers stop reading connections that publish.
@@ -59,6 +60,8 @@ class Server final : public broker::Hub {
   broker::Broker broker_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  // Per listener: how its connections' transports are made (nullptr = plain TCP).
+  std::vector<std::shared_ptr<TransportFactory>> transports_;
   std::unique_ptr<std::atomic<int>[]> listener_counts_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> backlogged_{0};

@@ -178,14 +178,14 @@ void Worker::turn_end() {
   }
 }
 
-void Worker::adopt(int fd, int listener, std::string peer) {
-  Connection* c = add(std::make_unique<Connection>(*this, fd, listener, std::move(peer)));
+void Worker::adopt(int fd, int listener, std::string peer, std::unique_ptr<Transport> transport) {
+  Connection* c = add(std::make_unique<Connection>(*this, fd, listener, std::move(peer), std::move(transport)));
   c->start();
 }
 
 void Worker::adopt_with_connect(int fd, int listener, std::string peer, protocol::Connect connect,
-                                std::string pending) {
-  Connection* c = add(std::make_unique<Connection>(*this, fd, listener, std::move(peer)));
+                                std::string pending, std::unique_ptr<Transport> transport) {
+  Connection* c = add(std::make_unique<Connection>(*this, fd, listener, std::move(peer), std::move(transport)));
   c->start_with_connect(std::move(connect), std::move(pending));
 }
 

@@ -46,9 +46,9 @@ class Worker {
   void schedule_turn_end();  // cross-worker batches must go out even with nothing dirty
   void read_again(Connection* c);  // unread data left (edge-triggered): next turn
   // Accepted socket, or one handed over from another worker with its CONNECT.
-  void adopt(int fd, int listener, std::string peer);
+  void adopt(int fd, int listener, std::string peer, std::unique_ptr<Transport> transport);
   void adopt_with_connect(int fd, int listener, std::string peer, protocol::Connect connect,
-                          std::string pending);
+                          std::string pending, std::unique_ptr<Transport> transport);
   void shutdown();  // on this worker's thread: close every connection
   // Backpressure: a publisher stopped reading while the broker is backlogged.
   void park(Connection* c) { parked_.push_back(c); }
