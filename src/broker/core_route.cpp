@@ -18,6 +18,8 @@ constexpr size_t kCongestedBytes = 4u << 20;
 // length at which they are let go again.
 constexpr size_t kQueuePressureHigh = 1024;
 constexpr size_t kQueuePressureLow = 256;
+// Topics whose matches a worker remembers; past this the cache starts over.
+constexpr size_t kRouteCacheMax = 16384;
 
 void merge_targets(std::vector<uint32_t>& ids, uint32_t id) {
   if (id && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
@@ -52,46 +54,39 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
     }
   }
 
-  targets_.clear();
-  broker_.trie().match(topic, [&](const Match& m) {
-    if (m.opts.no_local && m.key == origin) return;  // [MQTT-3.8.3-3]
-    targets_.push_back({m.key, m.opts.qos, m.opts.retain_as_published, m.shared, m.opts.subscription_id});
-  });
+  match_targets(topic);
   (void)origin_is_bridge;
-  if (targets_.empty()) {
-    if (keep) *keep = materialize(view, msg);
-    return 0;
-  }
-  if (targets_.size() > 1) {
-    std::sort(targets_.begin(), targets_.end(), [](const Target& a, const Target& b) { return a.key < b.key; });
-  }
   view.serial = ++serial_;
   size_t delivered = 0;
   for (size_t i = 0; i < targets_.size();) {
     // One delivery per session: overlapping subscriptions merge into the highest QoS and
-    // carry every subscription identifier [MQTT-3.3.4-3,4].
-    const Target& t = targets_[i];
-    uint8_t qos = t.qos;
-    bool rap = t.retain_as_published;
+    // carry every subscription identifier [MQTT-3.3.4-3,4]. A no-local subscription of
+    // the publisher itself does not count [MQTT-3.8.3-3].
+    const SessionKey key = targets_[i].key;
+    const bool self = key == origin;
+    bool any = false;
+    uint8_t qos = 0;
+    bool rap = false;
     scratch_ids_.clear();
-    merge_targets(scratch_ids_, t.sub_id);
-    size_t j = i + 1;
-    for (; j < targets_.size() && targets_[j].key == t.key; ++j) {
-      qos = std::max(qos, targets_[j].qos);
-      rap = rap || targets_[j].retain_as_published;
-      merge_targets(scratch_ids_, targets_[j].sub_id);
+    for (; i < targets_.size() && targets_[i].key == key; ++i) {
+      const Target& x = targets_[i];
+      if (self && x.no_local) continue;
+      any = true;
+      qos = std::max(qos, x.qos);
+      rap = rap || x.retain_as_published;
+      merge_targets(scratch_ids_, x.sub_id);
     }
-    i = j;
+    if (!any) continue;
     qos = std::min(qos, p.qos);
     const bool retain = rap && p.retain;  // [MQTT-3.3.1-12,13]
-    const int w = session_worker(t.key);
+    const int w = session_worker(key);
     ++delivered;
     if (w == index_) {
-      if (Session* s = lookup(t.key)) deliver_local(s, view, msg, qos, retain, scratch_ids_);
+      if (Session* s = lookup(key)) deliver_local(s, view, msg, qos, retain, scratch_ids_);
     } else {
       Delivery d;
       d.msg = materialize(view, msg);
-      d.key = t.key;
+      d.key = key;
       d.qos = qos;
       d.retain = retain;
       d.sub_ids = scratch_ids_;
@@ -100,6 +95,31 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
   }
   if (keep) *keep = materialize(view, msg);
   return delivered;
+}
+
+void WorkerCore::match_targets(std::string_view topic) {
+  SubscriptionTrie& trie = broker_.trie();
+  const uint64_t gen = trie.generation();
+  if (gen != route_gen_) {
+    route_cache_.clear();
+    route_gen_ = gen;
+  }
+  if (auto it = route_cache_.find(topic); it != route_cache_.end()) {
+    targets_ = it->second;
+    return;
+  }
+  targets_.clear();
+  bool any_shared = false;
+  trie.match(topic, [&](const Match& m) {
+    any_shared = any_shared || m.shared;
+    targets_.push_back({m.key, m.opts.qos, m.opts.retain_as_published, m.opts.no_local, m.opts.subscription_id});
+  });
+  if (targets_.size() > 1) {
+    std::sort(targets_.begin(), targets_.end(), [](const Target& a, const Target& b) { return a.key < b.key; });
+  }
+  if (any_shared) return;
+  if (route_cache_.size() >= kRouteCacheMax) route_cache_.clear();
+  route_cache_.emplace(std::string(topic), targets_);
 }
 
 const MessageRef& WorkerCore::materialize(const MsgView& v, MessageRef& msg) {

@@ -263,6 +263,7 @@ bool SubscriptionTrie::subscribe(SessionKey key, std::string_view full_filter,
     added = n->subs.upsert(key, opts, false);
   }
   if (added) count_.fetch_add(1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
   return added;
 }
 
@@ -304,6 +305,7 @@ bool SubscriptionTrie::unsubscribe(SessionKey key, std::string_view full_filter)
     return false;
   }
   count_.fetch_sub(1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
 
   // Prune empty nodes bottom-up; the root always stays.
   for (size_t i = path.size() - 1; i > 0 && path[i].node->empty(); --i) {

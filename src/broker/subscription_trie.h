@@ -69,6 +69,10 @@ class SubscriptionTrie {
   }
 
   size_t count() const { return count_.load(std::memory_order_relaxed); }
+  // Changes whenever the set of normal subscriptions or their options change, so a
+  // worker can cache match results per topic and know when to drop them. (Shared-group
+  // online state does not bump it: results with shared members are never cached.)
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   // Trie nodes below the root (memory accounting, $SYS; shows that unsubscribe prunes).
   size_t node_count() const { return nodes_.load(std::memory_order_relaxed); }
 
@@ -79,6 +83,7 @@ class SubscriptionTrie {
   mutable TrieRwLock mu_;  // writer-preferring; see trie_rwlock.h
   std::unique_ptr<Node> root_;
   std::atomic<size_t> count_{0};
+  std::atomic<uint64_t> generation_{1};
   std::atomic<size_t> nodes_{0};
 };
 

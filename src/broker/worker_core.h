@@ -17,6 +17,7 @@
 #include "broker/load_avg.h"
 #include "broker/session.h"
 #include "broker/session_index.h"
+#include "broker/trie_util.h"
 #include "config/config.h"
 #include "protocol/codec.h"
 
@@ -99,13 +100,17 @@ class WorkerCore {
                                          const Error& err);
 
  private:
-  struct Target {  // one matched session for the message being routed
+  struct Target {  // one matched subscription for the message being routed
     SessionKey key;
     uint8_t qos;
     bool retain_as_published;
-    bool shared;
+    bool no_local;
     uint32_t sub_id;
   };
+  // Fills targets_ with topic's matches sorted by session: from this worker's cache
+  // while the trie's generation is unchanged, else from the trie (then cached when no
+  // shared group took part, since those pick a member per message).
+  void match_targets(std::string_view topic);
 
   // connect / session lifecycle (core_connect.cpp)
   Session* new_session(const std::string& client_id);
@@ -171,6 +176,8 @@ class WorkerCore {
 
   std::vector<std::vector<Delivery>> outgoing_;  // per destination worker
   std::vector<Target> targets_;                  // scratch for route()
+  trie_detail::LevelMap<std::vector<Target>> route_cache_;  // topic -> sorted matches
+  uint64_t route_gen_ = 0;
   std::vector<uint32_t> scratch_ids_;
   std::string scratch_;
   uint64_t id_counter_ = 0;
