@@ -1,23 +1,39 @@
 #include "auth/file_text.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace petrel::auth {
 
 Result<std::string> read_text_file(const std::string& path) {
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int e = errno;
-    return make_error(0, path + ": cannot read: " + (e ? std::strerror(e) : "cannot open"));
+  auto fail = [&path](int e) { return make_error(0, path + ": cannot read: " + std::strerror(e)); };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+    ::close(fd);
+    return fail(e);
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return make_error(0, path + ": cannot read: I/O error");
-  return ss.str();
+  std::string text;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return fail(e);
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
 }
 
 std::string_view trim(std::string_view s) {

@@ -152,7 +152,8 @@ bool compute(const PasswordHash& h, std::string_view pw, uint8_t* out, size_t ou
                                EVP_sha512(), static_cast<int>(out_len), out) == 1;
     case HashKind::kArgon2id:
       return argon2_hash(h.iterations, h.memory_kib, h.lanes, pw.data(), pw.size(), h.salt.data(),
-                         h.salt.size(), out, out_len, nullptr, 0, Argon2_id, h.version) == ARGON2_OK;
+                         h.salt.size(), out, out_len, nullptr, 0, Argon2_id,
+                         h.version) == ARGON2_OK;
   }
   return false;
 }

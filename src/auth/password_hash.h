@@ -26,10 +26,10 @@ enum class HashKind : uint8_t { kSha512, kPbkdf2Sha512, kArgon2id };
 
 struct PasswordHash {
   HashKind kind = HashKind::kPbkdf2Sha512;
-  uint32_t iterations = 0;   // PBKDF2 iterations, or argon2 t (passes)
-  uint32_t memory_kib = 0;   // argon2 m
-  uint32_t lanes = 0;        // argon2 p
-  uint32_t version = 0x13;   // argon2 v (0x13 = 19, or 0x10 when the string has no v=)
+  uint32_t iterations = 0;  // PBKDF2 iterations, or argon2 t (passes)
+  uint32_t memory_kib = 0;  // argon2 m
+  uint32_t lanes = 0;       // argon2 p
+  uint32_t version = 0x13;  // argon2 v (0x13 = 19, or 0x10 when the string has no v=)
   std::vector<uint8_t> salt;
   std::vector<uint8_t> hash;
 };

@@ -91,6 +91,7 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
       d.retain = retain;
       d.sub_ids = scratch_ids_;
       outgoing_[w].push_back(std::move(d));
+      ++outgoing_count_;
     }
   }
   if (keep) *keep = materialize(view, msg);
@@ -360,6 +361,7 @@ void WorkerCore::deliver_batch(std::vector<Delivery>& batch) {
 }
 
 void WorkerCore::end_of_turn() {
+  outgoing_count_ = 0;
   for (size_t w = 0; w < outgoing_.size(); ++w) {
     if (outgoing_[w].empty()) continue;
     std::vector<Delivery> b;

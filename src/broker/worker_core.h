@@ -92,6 +92,9 @@ class WorkerCore {
   void shutdown_all();
 
   size_t session_count() const { return by_id_.size(); }
+  // Deliveries waiting in this turn's batches for other workers (the network layer stops
+  // reading publishers for the rest of the turn when this gets large).
+  size_t outgoing_count() const { return outgoing_count_; }
   const config::Config& config() const { return *cfg_; }
 
   // Writes the CONNACK refusal for a CONNECT that did not decode (version guessed from
@@ -175,6 +178,7 @@ class WorkerCore {
   SessionIndex by_id_;
 
   std::vector<std::vector<Delivery>> outgoing_;  // per destination worker
+  size_t outgoing_count_ = 0;
   std::vector<Target> targets_;                  // scratch for route()
   trie_detail::LevelMap<std::vector<Target>> route_cache_;  // topic -> sorted matches
   uint64_t route_gen_ = 0;

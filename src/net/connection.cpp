@@ -23,6 +23,9 @@ constexpr size_t kKeepOutCapacity = 16 * 1024;  // drained buffers above this ar
 // Output backlog that pauses publishers, and the level at which they resume.
 constexpr size_t kBacklogHigh = 512 * 1024;
 constexpr size_t kBacklogLow = 128 * 1024;
+// Deliveries for other workers one turn may build before publishers wait for the next
+// turn (when the batches go out and the destination's inbox limit can push back).
+constexpr size_t kTurnOutgoingMax = 4096;
 }  // namespace
 
 Connection::Connection(Worker& w, int fd, int listener, std::string peer,
@@ -148,6 +151,10 @@ void Connection::on_readable() {
       paused_ = true;
       w_.park(this);
       w_.schedule_turn_end();
+      return;
+    }
+    if (publisher_ && w_.core().outgoing_count() > kTurnOutgoingMax) {
+      w_.read_again(this);  // after this turn's batches have gone out
       return;
     }
     char* buf = w_.read_buffer();

@@ -188,8 +188,8 @@ void Server::release(int listener) {
 }
 
 namespace {
-constexpr int64_t kInboxHigh = 65536;  // deliveries waiting for a worker
-constexpr int64_t kInboxLow = 16384;
+constexpr int64_t kInboxHigh = 8192;  // deliveries waiting for a worker
+constexpr int64_t kInboxLow = 2048;
 }  // namespace
 
 void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch) {

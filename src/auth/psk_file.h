@@ -1,0 +1,46 @@
+#pragma once
+// PskFile: the TLS-PSK identities of a `psk_file` and their keys. Immutable after parse.
+//
+// Format: one `identity:hexkey` per line; blank lines and '#' comments skipped. Refused as
+// `file:line: what is wrong`: no ':', an empty identity, an identity over 256 bytes
+// (OpenSSL's PSK_MAX_IDENTITY_LEN), a key that is empty, not hex, of odd length, over
+// 512 bytes (PSK_MAX_PSK_LEN) or all zero, and a duplicate identity.
+//
+// Key bytes and Mosquitto: Mosquitto turns the hex text into a number (BN_hex2bn) and the
+// number back into bytes, so leading zero bytes vanish: "00a1b2" is the 2-byte key a1 b2
+// for both the broker and mosquitto_pub/sub --psk (checked against Mosquitto 2.0.11:
+// openssl s_client -psk 00a1.. fails on it, -psk a1.. works). KeyBytes::kMosquitto (the
+// default) does the same, so a drop-in Petrel accepts the clients Mosquitto accepted;
+// KeyBytes::kExact keeps every byte, as OpenSSL's own tools do.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/file_text.h"
+#include "common/result.h"
+
+namespace petrel::auth {
+
+enum class PskKeyBytes : uint8_t { kMosquitto, kExact };
+
+class PskFile {
+ public:
+  static Result<PskFile> parse(std::string_view text, std::string_view name,
+                               PskKeyBytes bytes = PskKeyBytes::kMosquitto);
+  static Result<PskFile> load(const std::string& path, PskKeyBytes bytes = PskKeyBytes::kMosquitto);
+
+  // The key for identity, or nullptr when the identity is not listed.
+  const std::vector<uint8_t>* key(std::string_view identity) const;
+  bool contains(std::string_view identity) const { return key(identity) != nullptr; }
+  size_t size() const { return keys_.size(); }
+
+ private:
+  std::unordered_map<std::string, std::vector<uint8_t>, StringHash, std::equal_to<>> keys_;
+};
+
+// Even-length hex text (either case) to bytes; false when it is not.
+bool decode_hex(std::string_view hex, std::vector<uint8_t>& out);
+
+}  // namespace petrel::auth
