@@ -799,9 +799,16 @@ class Client:
         self.send(pingreq())
         self.await_ack(PINGRESP, timeout=timeout)
 
-    def disconnect(self, rc: int | None = None, props: Any = None) -> None:
+    def disconnect(self, rc: int | None = None, props: Any = None, wait: float = 2.0) -> None:
+        """Send DISCONNECT and wait (bounded) until the broker closes the connection, so
+        the broker has processed it before the test goes on: with several worker threads a
+        message published right after could otherwise still reach this connection."""
         try:
             self.send(disconnect(rc, props, self.version))
+            self.sock.settimeout(wait)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and self.sock.recv(65536):
+                pass
         except OSError:
             pass
         self.close()
