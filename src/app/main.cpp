@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "app/options.h"
+#include "auth/file_security.h"
 #include "common/log.h"
 #include "config/diff.h"
 #include "config/options.h"
@@ -120,6 +121,13 @@ int main(int argc, char** argv) {
     if (cfg->log.dests & petrel::kDestTopic) {
       log.set_topic_sink([&server](uint32_t level, std::string_view line) { server.publish_log(level, line); });
     }
+    auto security = petrel::auth::make_security(*cfg);
+    if (!security) {
+      PETREL_LOG(log, petrel::kLogError, "Error: {}", security.error().message);
+      log.set_topic_sink(nullptr);
+      return 1;
+    }
+    server.set_security(*security);
     std::string err;
     if (!server.open_listeners(err)) {
       PETREL_LOG(log, petrel::kLogError, "Error: {}", err);
@@ -138,6 +146,13 @@ int main(int argc, char** argv) {
           config::Config next = config::apply_reload(running, *loaded, not_applied);
           for (const auto& n : not_applied) PETREL_LOG(log, petrel::kLogWarning, "Reload: {}", n);
           if (std::string e = log.configure(next.log); !e.empty()) PETREL_LOG(log, petrel::kLogError, "{}", e);
+          // Password, ACL and PSK files are read again; a broken one keeps the old set.
+          auto sec = petrel::auth::make_security(next);
+          if (sec) {
+            server.set_security(*sec);
+          } else {
+            PETREL_LOG(log, petrel::kLogError, "Reload: keeping the previous security files: {}", sec.error().message);
+          }
           server.reload(next);
           running = std::move(next);
         } else {

@@ -105,7 +105,7 @@ uint8_t FileSecurity::authenticate_identity(const broker::ClientIdentity& id,
     return policy.identity_as_username && !id.cert_subject.empty() ? kNotAuthorized
                                                                    : kBadUserOrPassword;
   }
-  if (options_.identity_must_be_known && (d.passwords || d.acl)) {
+  if ((options_.identity_must_be_known || policy.identity_must_be_known) && (d.passwords || d.acl)) {
     bool known =
         (d.passwords && d.passwords->contains(identity)) || (d.acl && d.acl->names_user(identity));
     if (!known) return kNotAuthorized;
@@ -154,6 +154,7 @@ SecurityLoad load_security(const config::Config& config, const SecurityOptions& 
   for (const auto& l : config.listeners) {
     FileSecurity::ListenerPolicy p;
     p.identity_as_username = l.use_identity_as_username;
+    p.identity_must_be_known = l.require_known_identity;
     p.subject_as_username = l.use_subject_as_username;
     if (config.per_listener_settings) {
       p.domain = domains.size();

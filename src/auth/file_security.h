@@ -61,6 +61,7 @@ class FileSecurity final : public broker::Security {
     size_t domain = 0;
     bool identity_as_username = false;
     bool subject_as_username = false;
+    bool identity_must_be_known = false;  // the listener's require_known_identity
   };
 
   // domains[0] serves listener indexes outside `listeners` (as the core falls back to the

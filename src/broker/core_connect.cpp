@@ -12,6 +12,9 @@ using protocol::Version;
 namespace rc = protocol::rc;
 
 namespace {
+// A refused login is answered this late (the worker goes on meanwhile).
+constexpr int kAuthFailureDelayMs = 1000;
+
 const char* version_tag(Version v) {
   switch (v) {
     case Version::kV31: return "p3";
@@ -38,6 +41,13 @@ WorkerCore::~WorkerCore() {
 
 void WorkerCore::apply_config(std::shared_ptr<const config::Config> cfg) { cfg_ = std::move(cfg); }
 
+void WorkerCore::apply_security(std::shared_ptr<const Security> security) { security_ = std::move(security); }
+
+const config::Listener* WorkerCore::listener_config(int listener) const {
+  if (listener < 0 || listener >= static_cast<int>(cfg_->listeners.size())) return nullptr;
+  return &cfg_->listeners[listener];
+}
+
 const config::SecuritySettings& WorkerCore::security_for(const Link& link) const {
   int li = link.listener_index();
   if (cfg_->per_listener_settings && li >= 0 && li < static_cast<int>(cfg_->listeners.size()))
@@ -45,7 +55,9 @@ const config::SecuritySettings& WorkerCore::security_for(const Link& link) const
   return cfg_->security;
 }
 
-int WorkerCore::home_worker(const protocol::Connect& c) const {
+int WorkerCore::home_worker(const protocol::Connect& c, int listener) const {
+  const config::Listener* l = listener_config(listener);
+  if (l && l->use_username_as_clientid && c.username) return broker_.home_worker(*c.username);
   if (c.client_id.empty()) return index_;
   return broker_.home_worker(c.client_id);
 }
@@ -99,7 +111,8 @@ void WorkerCore::destroy_session(Session* s) {
   slots_[slot].reset();  // s is gone
 }
 
-bool WorkerCore::refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why) {
+bool WorkerCore::refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why,
+                        int delay_ms) {
   protocol::Connack ack;
   if (c.version == Version::kV5) {
     ack.reason = v5_reason;
@@ -108,8 +121,12 @@ bool WorkerCore::refuse(Link& link, const protocol::Connect& c, uint8_t v5_reaso
     ack.reason = protocol::v5_connack_to_v3(v5_reason);
   }
   protocol::encode(ack, c.version, link.out());
-  link.mark_dirty();
-  link.close(true);
+  if (delay_ms > 0) {
+    link.close_delayed(delay_ms);
+  } else {
+    link.mark_dirty();
+    link.close(true);
+  }
   PETREL_LOG(broker_.log(), kLogNotice, "Client {} from {} refused: {}",
              c.client_id.empty() ? "<unknown>" : c.client_id, link.peer(), why);
   return false;
@@ -169,6 +186,8 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     refuse(link, c, rc::kBadAuthenticationMethod, "enhanced authentication is not supported");
     return nullptr;
   }
+  const config::Listener* lcfg = listener_config(link.listener_index());
+  if (lcfg && lcfg->use_username_as_clientid && c.username) c.client_id = *c.username;
   bool assigned = false;
   if (c.client_id.empty()) {
     if (c.version == Version::kV31 || !sec.allow_zero_length_clientid ||
@@ -180,7 +199,24 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     c.client_id = assign_client_id(sec.auto_id_prefix);
     assigned = true;
   }
-  if (!c.username && !sec.allow_anonymous) {
+  if (security_) {
+    ClientIdentity id;
+    id.listener = link.listener_index();
+    id.client_id = c.client_id;
+    if (c.username) id.username = *c.username;
+    if (c.password) id.password = *c.password;
+    id.peer = link.peer();
+    id.cert_cn = link.cert_cn();
+    id.cert_subject = link.cert_subject();
+    id.psk_identity = link.psk_identity();
+    std::string identity_name;
+    if (uint8_t r = security_->authenticate(id, identity_name); r != 0) {
+      refuse(link, c, r, r == rc::kBadUserNameOrPassword ? "bad user name or password" : "not authorised",
+             kAuthFailureDelayMs);
+      return nullptr;
+    }
+    if (!identity_name.empty()) c.username = std::move(identity_name);
+  } else if (!c.username && !sec.allow_anonymous) {
     refuse(link, c, rc::kNotAuthorized, "anonymous clients are not allowed");
     return nullptr;
   }
@@ -230,6 +266,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
 
   // Connection-scoped state.
   s->link = &link;
+  s->listener = link.listener_index();
   s->version = c.version;
   s->keepalive = c.keepalive;
   s->last_rx_ms = broker_.clock().now_ms();

@@ -166,6 +166,11 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
   } else if (topic.size() >= 4 && topic.compare(0, 4, "$SYS") == 0) {
     ack_reason = rc::kNotAuthorized;  // clients do not publish into the broker's tree
     why = "$SYS is read-only";
+  } else if (acl_denies(s, topic, Access::kWrite)) {
+    // v5: PUBACK/PUBREC 0x87; v3: the flow completes and the message is dropped.
+    ack_reason = rc::kNotAuthorized;
+    why = "not authorised to publish on this topic";
+    PETREL_LOG(broker_.log(), kLogDebug, "Denied PUBLISH from {} on {}.", s->client_id, topic);
   } else {
     size_t n = route(p, topic, s->key, s->bridge, nullptr);
     if (n == 0) ack_reason = rc::kNoMatchingSubscribers;
@@ -259,6 +264,10 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
     const bool shared = protocol::split_shared(t.filter, group, inner);
     if (shared && t.no_local)  // [MQTT-3.8.3-4]
       return protocol_violation(s, rc::kProtocolError, "no local on a shared subscription");
+    if (acl_denies(s, t.filter, Access::kSubscribe)) {
+      ack.reasons.push_back(s->is_v5() ? rc::kNotAuthorized : rc::kV3SubackFailure);
+      continue;
+    }
     SubOptions o;
     o.qos = std::min(t.qos, s->max_qos);
     o.no_local = t.no_local;

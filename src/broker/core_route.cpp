@@ -134,6 +134,9 @@ const MessageRef& WorkerCore::materialize(const MsgView& v, MessageRef& msg) {
 void WorkerCore::deliver_local(Session* s, const MsgView& v, MessageRef& msg, uint8_t qos,
                                bool retain, const std::vector<uint32_t>& sub_ids) {
   const config::Config& cfg = *cfg_;
+  // Read access is checked per delivery, so a reloaded ACL governs existing
+  // subscriptions and retained messages alike.
+  if (acl_denies(s, v.topic, Access::kRead)) return;
   if (!s->online()) {
     if (qos > 0 || cfg.queue_qos0_messages) enqueue(s, materialize(v, msg), qos, retain, sub_ids);
     return;

@@ -18,6 +18,9 @@ class Link {
   // The core wants the connection closed: after what is in out() has been written when
   // flush_first, at once otherwise. The owner later calls WorkerCore::on_link_closed.
   virtual void close(bool flush_first) = 0;
+  // Like close(true), but not before delay_ms have passed (a refused login is answered
+  // late, which slows password guessing without holding up the worker).
+  virtual void close_delayed(int delay_ms) { (void)delay_ms; close(true); }
   // "address:port" of the peer, for logs.
   virtual const std::string& peer() const = 0;
   // Listener index in Config::listeners (for per-listener settings), -1 when none.

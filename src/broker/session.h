@@ -48,6 +48,7 @@ class Session {
 
   // ---- connection-scoped (valid while link != nullptr) ----
   Link* link = nullptr;
+  int listener = -1;                 // index in Config::listeners
   protocol::Version version = protocol::Version::kV311;
   uint16_t keepalive = 0;            // seconds, 0 = none
   int64_t last_rx_ms = 0;

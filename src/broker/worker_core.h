@@ -15,6 +15,7 @@
 
 #include "broker/broker.h"
 #include "broker/load_avg.h"
+#include "broker/security.h"
 #include "broker/session.h"
 #include "broker/session_index.h"
 #include "broker/trie_util.h"
@@ -63,7 +64,7 @@ class WorkerCore {
 
   // The worker a CONNECT must be handled on: the home of its client id, or this worker
   // for an empty id (the assigned id will hash here).
-  int home_worker(const protocol::Connect& c) const;
+  int home_worker(const protocol::Connect& c, int listener) const;
 
   // A decoded CONNECT on its home worker. Returns the session, or nullptr when refused
   // (the CONNACK is written and the link is closing).
@@ -83,6 +84,8 @@ class WorkerCore {
   // Timers: keepalive, will delay, session expiry, $SYS. Call a few times a second.
   void tick();
   void apply_config(std::shared_ptr<const config::Config> cfg);
+  // Authentication and ACLs (nullptr: anonymous rules from the config only, no ACL).
+  void apply_security(std::shared_ptr<const Security> security);
   // Publish a message originated by the broker ($SYS, log topic). Not for client traffic.
   void publish_internal(std::string_view topic, std::string_view payload, bool retain);
   // Ends a client's connection for a protocol error: DISCONNECT with reason (v5), will
@@ -119,7 +122,13 @@ class WorkerCore {
   Session* new_session(const std::string& client_id);
   Session* lookup_by_id(const std::string& id) const;
   void destroy_session(Session* s);
-  bool refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why);
+  bool refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why,
+              int delay_ms = 0);
+  bool acl_denies(const Session* s, std::string_view topic, Access access) const {
+    return security_ && security_->has_acl() &&
+           !security_->allowed(s->listener, s->client_id, s->username, topic, access);
+  }
+  const config::Listener* listener_config(int listener) const;
   void takeover(Session* old);
   void end_connection(Session* s, bool publish_will);
   void schedule_or_publish_will(Session* s);
@@ -171,6 +180,7 @@ class WorkerCore {
   int index_;
   Hub& hub_;
   std::shared_ptr<const config::Config> cfg_;
+  std::shared_ptr<const Security> security_;
 
   std::vector<std::unique_ptr<Session>> slots_;
   std::vector<uint32_t> gens_;

@@ -43,7 +43,13 @@ struct Listener {
   bool use_identity_as_username = false;
   bool use_subject_as_username = false;
   bool use_username_as_clientid = false;
+  // Petrel's certificate-identity mode (the router product's "certificate CN"): unlike
+  // Mosquitto, an identity used as username must be a known user.
+  bool require_known_identity = false;
   std::string psk_hint;
+  // WebSocket upgrade request header limit: the global websockets_headers_size, copied to
+  // every listener by the parser (0 = 4096 bytes).
+  uint32_t websockets_headers_size = 0;
   // Used when per_listener_settings is true; a parsed Config also copies the global
   // settings here when it is false, so this always holds what applies to the listener.
   SecuritySettings security;
@@ -79,6 +85,7 @@ struct Config {
   int64_t persistent_client_expiration = -1;  // seconds; -1 = never
   uint32_t sys_interval = 10;                 // seconds; 0 = disabled
   bool set_tcp_nodelay = false;
+  uint32_t websockets_headers_size = 0;  // 0 = 4096; applies to every websockets listener
   bool connection_messages = true;
   std::string pid_file;
   LogSettings log;

@@ -222,7 +222,7 @@ bool Connection::handle_first_packet(uint8_t header, std::string_view body, cons
     broker::WorkerCore::refuse_undecodable_connect(*this, header, body, c.error());
     return false;
   }
-  const int home = w_.core().home_worker(*c);
+  const int home = w_.core().home_worker(*c, listener_);
   if (home != w_.index()) {
     // The session for this client id lives on another worker: hand the socket over
     // with the CONNECT and whatever arrived after it.
@@ -268,6 +268,20 @@ void Connection::close(bool flush_first) {
   finish_close();
 }
 
+void Connection::close_delayed(int delay_ms) {
+  session_ = nullptr;
+  if (closed_) return;
+  close_requested_ = true;
+  const int64_t now = w_.server().broker().clock().now_ms();
+  close_requested_ms_ = now + delay_ms;  // the stalled-close timeout counts from the answer
+  hold_output_until_ms_ = now + delay_ms;
+}
+
+void Connection::release_held_output() {
+  hold_output_until_ms_ = 0;
+  flush();
+}
+
 void Connection::abort_from_network() {
   if (closed_) return;
   if (session_) {
@@ -293,7 +307,7 @@ void Connection::finish_close() {
 }
 
 void Connection::flush() {
-  if (closed_) return;
+  if (closed_ || hold_output_until_ms_) return;
   if (tx_ && tx_->has_pending_output()) {
     IoResult r = tx_->write(fd_, nullptr, 0);
     if (r.status == IoStatus::kError) { abort_from_network(); return; }

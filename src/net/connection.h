@@ -34,6 +34,10 @@ class Connection final : public broker::Link {
   std::string& out() override { return bufs().out; }
   void mark_dirty() override;
   void close(bool flush_first) override;
+  void close_delayed(int delay_ms) override;
+  // A delayed close whose time has come (checked by the worker's tick).
+  bool close_due(int64_t now) const { return close_requested_ && hold_output_until_ms_ && now >= hold_output_until_ms_; }
+  void release_held_output();
   const std::string& peer() const override { return peer_; }
   int listener_index() const override { return listener_; }
   size_t pending_bytes() const override { return io_ ? io_->out.size() - io_->out_off : 0; }
@@ -103,6 +107,7 @@ class Connection final : public broker::Link {
   int64_t accepted_ms_ = 0;
   int64_t close_requested_ms_ = 0;
   int64_t backlog_since_ms_ = 0;
+  int64_t hold_output_until_ms_ = 0;  // close_delayed: write nothing before this
   bool close_requested_ = false, closed_ = false;
   bool publisher_ = false;  // has sent PUBLISH: paused while the broker is backlogged
   bool paused_ = false;

@@ -259,6 +259,13 @@ void Server::reload(const config::Config& cfg) {
   }
 }
 
+void Server::set_security(std::shared_ptr<const broker::Security> security) {
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    asio::post(wp->io(), [wp, security] { wp->core().apply_security(security); });
+  }
+}
+
 void Server::stop() {
   if (stopping_.exchange(true)) return;
   for (auto& a : acceptors_) {

@@ -30,6 +30,8 @@ class Server final : public broker::Hub {
   void start();      // start worker threads and accepting
   void stop();       // graceful: DISCONNECT v5 clients, close, join threads
   void reload(const config::Config& cfg);
+  // Installs authentication/ACLs on every worker (startup and reload).
+  void set_security(std::shared_ptr<const broker::Security> security);
 
   broker::Broker& broker() { return broker_; }
   Logger& log() { return log_; }

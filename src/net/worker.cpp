@@ -205,12 +205,16 @@ void Worker::on_tick() {
   const int64_t now = server_.broker().clock().now_ms();
   // Connections that never sent CONNECT, and closing ones whose peer stopped reading.
   std::vector<Connection*> stale;
+  std::vector<Connection*> due;
   for (auto& c : conns_) {
+    if (c->close_due(now)) due.push_back(c.get());
     if (c->backlogged() && now - c->backlog_since_ms() > kSlowConsumerMs) c->mark_slow();
     if (!c->connected() && !c->closing() && now - c->accepted_ms() > kConnectTimeoutMs) stale.push_back(c.get());
     else if (c->closing() && now - c->close_requested_ms() > kCloseFlushTimeoutMs) stale.push_back(c.get());
   }
+  for (Connection* c : due) c->release_held_output();
   for (Connection* c : stale) {
+    if (c->closed()) continue;
     PETREL_LOG(server_.log(), kLogNotice, "Closing {}: no CONNECT in time, or a close that stalled.", c->peer());
     c->close(false);
   }

@@ -252,7 +252,7 @@ class CoreTest : public ::testing::Test {
     cl->link.listener = listener;
     cl->id = c.client_id;
     cl->v = c.version;
-    cl->worker = worker >= 0 ? worker : core(0).home_worker(c);
+    cl->worker = worker >= 0 ? worker : core(0).home_worker(c, listener);
     Client& ref = *cl;
     clients_.push_back(std::move(cl));
     ref.s = core(ref.worker).on_connect(ref.link, std::move(c));

@@ -1,0 +1,140 @@
+"""Authentication and authorisation: password files (written by petrel_passwd and by
+Debian's mosquitto_passwd), refusals with the right codes, ACL files, reload on SIGHUP."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import rawmqtt as mq
+from conftest import free_port
+from helpers import V311, V5
+
+ROOT = Path(__file__).resolve().parents[2]
+MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
+
+
+def petrel_passwd_bin(request) -> Path:
+    petrel = Path(request.config.getoption("--petrel-bin") or "")
+    cand = petrel.parent.parent.parent / "tools" / "petrel_passwd" / "petrel_passwd"
+    if not cand.exists():
+        cand = ROOT / "build" / "release" / "tools" / "petrel_passwd" / "petrel_passwd"
+    return cand
+
+
+def make_passwords(request, tmp_path, users: dict[str, str], tool: str = "petrel") -> Path:
+    path = tmp_path / "passwords"
+    binary = str(petrel_passwd_bin(request)) if tool == "petrel" else MOSQUITTO_PASSWD
+    if tool != "petrel" and not os.path.exists(binary):
+        pytest.skip("mosquitto_passwd not installed")
+    first = True
+    for user, pw in users.items():
+        args = [binary, "-b"] + (["-c"] if first else []) + [str(path), user, pw]
+        subprocess.run(args, check=True, capture_output=True, timeout=20)
+        first = False
+    return path
+
+
+def connack_rc(b, version, **kw):
+    c = b.client(version)
+    c.connect(kw.pop("client_id", "c"), expect_rc=None, **kw)
+    return c.expect(mq.CONNACK, timeout=5).rc
+
+
+@pytest.mark.parametrize("tool", ["petrel", "mosquitto"])
+def test_password_file_accepts_right_password(broker, request, tmp_path, tool):
+    pw = make_passwords(request, tmp_path, {"house": "12345", "other": "pass word:x"}, tool)
+    b = broker([f"password_file {pw}"], anonymous=False)
+    assert connack_rc(b, V5, username="house", password=b"12345") == 0
+    assert connack_rc(b, V311, username="other", password=b"pass word:x") == 0
+
+
+@pytest.mark.petrel_only("Mosquitto 2.0.11 answers 0x87 (v3: 5) for a wrong password; "
+                         "MQTT 5 says 0x86 Bad User Name or Password (v3: 4)")
+def test_wrong_password_and_unknown_user_refused(broker, request, tmp_path):
+    pw = make_passwords(request, tmp_path, {"house": "12345"})
+    b = broker([f"password_file {pw}"], anonymous=False)
+    start = time.monotonic()
+    assert connack_rc(b, V5, username="house", password=b"wrong") == 0x86
+    # The refusal is answered late to slow down password guessing.
+    assert time.monotonic() - start >= 0.5
+    assert connack_rc(b, V311, username="nobody", password=b"12345") == 4
+    assert connack_rc(b, V5, client_id="anon") == 0x87  # anonymous not allowed
+
+
+def test_refusal_delay_does_not_block_other_clients(broker, request, tmp_path):
+    pw = make_passwords(request, tmp_path, {"house": "12345"})
+    b = broker([f"password_file {pw}"], anonymous=False)
+    bad = b.client(V5)
+    bad.connect("bad", username="house", password=b"wrong", expect_rc=None)
+    start = time.monotonic()
+    assert connack_rc(b, V5, client_id="good", username="house", password=b"12345") == 0
+    assert time.monotonic() - start < 0.5
+
+
+def test_acl_file_topic_and_pattern_rules(broker, request, tmp_path):
+    pw = make_passwords(request, tmp_path, {"alice": "a", "bob": "b"})
+    acl = tmp_path / "acl"
+    acl.write_text("user alice\ntopic readwrite sensors/#\ntopic deny sensors/secret\n"
+                   "user bob\ntopic read sensors/#\n"
+                   "pattern readwrite clients/%u/#\n")
+    b = broker([f"password_file {pw}", f"acl_file {acl}"], anonymous=False)
+    alice = b.connect("alice-c", version=V5, username="alice", password=b"a")
+    bob = b.connect("bob-c", version=V5, username="bob", password=b"b")
+    bob.subscribe([("sensors/#", 1), ("clients/#", 1)])
+    # alice may write sensors/t; bob reads it.
+    assert alice.publish("sensors/t", b"1", qos=1).rc in (0, None)
+    assert bob.recv_publish().payload == b"1"
+    # deny beats grant: sensors/secret is refused (v5 PUBACK 0x87) and never delivered.
+    assert alice.publish("sensors/secret", b"x", qos=1).rc == 0x87
+    # bob may not write sensors/...
+    assert bob.publish("sensors/t", b"2", qos=1).rc == 0x87
+    # pattern: each user owns clients/<username>/#
+    assert alice.publish("clients/alice/x", b"3", qos=1).rc in (0, 0x10, None)
+    assert alice.publish("clients/bob/x", b"4", qos=1).rc == 0x87
+    bob.expect_nothing(0.5)
+
+
+def test_acl_read_denied_messages_not_delivered_v311(broker, request, tmp_path):
+    pw = make_passwords(request, tmp_path, {"w": "w", "r": "r"})
+    acl = tmp_path / "acl"
+    acl.write_text("user w\ntopic write t/#\nuser r\ntopic read t/open\n")
+    b = broker([f"password_file {pw}", f"acl_file {acl}"], anonymous=False)
+    r = b.connect("r", version=V311, username="r", password=b"r")
+    r.subscribe([("t/#", 0)])
+    w = b.connect("w", version=V311, username="w", password=b"w")
+    w.publish("t/closed", b"no", qos=1)   # v3: flow completes, nobody may read it
+    w.publish("t/open", b"yes", qos=1)
+    assert r.recv_publish().payload == b"yes"
+    r.expect_nothing(0.4)
+
+
+@pytest.mark.petrel_only("reload of the ACL through SIGHUP applied to live subscriptions")
+def test_sighup_reloads_acl_for_existing_subscriptions(broker, request, tmp_path):
+    pw = make_passwords(request, tmp_path, {"u": "u"})
+    acl = tmp_path / "acl"
+    acl.write_text("user u\ntopic readwrite a/#\n")
+    b = broker([f"password_file {pw}", f"acl_file {acl}"], anonymous=False)
+    c = b.connect("u", version=V5, username="u", password=b"u")
+    c.subscribe([("a/#", 0)])
+    c.publish("a/1", b"before", qos=1)
+    assert c.recv_publish().payload == b"before"
+    acl.write_text("user u\ntopic write a/#\n")  # no read any more
+    b.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.7)
+    c.publish("a/1", b"after", qos=1)
+    c.expect_nothing(0.5)
+    assert b.proc.poll() is None
+
+
+@pytest.mark.petrel_only("a broken password file at startup stops Petrel with file:line")
+def test_plain_text_password_file_refused_at_startup(broker_bin, tmp_path):
+    pw = tmp_path / "plain"
+    pw.write_text("house:12345\n")
+    conf = tmp_path / "p.conf"
+    conf.write_text(f"listener {free_port('127.0.0.1')} 127.0.0.1\npassword_file {pw}\n")
+    r = subprocess.run([broker_bin, "-c", str(conf)], capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0
+    assert f"{pw}:1" in (r.stdout + r.stderr)
