@@ -1,0 +1,197 @@
+// Worker: what the broker sends. Every packet is decoded with Petrel's codec; deliveries
+// are checked against their publisher's sequence numbers and timed by their stamp.
+#include <cstdio>
+#include <variant>
+
+#include "protocol/codec.h"
+#include "protocol/framer.h"
+#include "protocol/packets.h"
+#include "protocol/reason_codes.h"
+#include "worker.h"
+
+namespace petrel::bench {
+namespace {
+
+std::string hex(unsigned v) {
+  char b[8];
+  std::snprintf(b, sizeof b, "0x%02x", v);
+  return b;
+}
+
+}  // namespace
+
+// Every complete packet in buf; returns the bytes consumed (the rest is a partial packet).
+// Lives beside the handlers so that parse -> on_packet -> on_publish inline.
+size_t Worker::parse(Client& c, const char* buf, size_t len) {
+  size_t pos = 0;
+  while (pos < len) {
+    protocol::Frame f;
+    protocol::FrameStatus st = protocol::try_frame(buf + pos, len - pos, 0, f);
+    if (st == protocol::FrameStatus::kNeedMore) break;
+    if (st != protocol::FrameStatus::kComplete) {
+      lose(c, "malformed packet from the broker (bad remaining length)");
+      return pos;
+    }
+    std::string_view body(buf + pos + f.header_len, f.remaining);
+    if ((f.header >> 4) == uint8_t(protocol::PacketType::kPublish)) {  // the hot path: no Packet variant
+      Result<protocol::Publish> r = protocol::decode_publish(f.header, body, opt_.version, scratch_);
+      if (!r) {
+        lose(c, "undecodable PUBLISH from the broker: " + r.error().message);
+        break;
+      }
+      on_publish(c, *r);
+    } else {
+      on_packet(c, f.header, body);
+    }
+    if (c.fd < 0) break;
+    pos += f.total();
+  }
+  flush_latency();
+  return pos;
+}
+
+void Worker::on_packet(Client& c, uint8_t header, std::string_view body) {
+  Result<protocol::Packet> r = protocol::decode(header, body, opt_.version);
+  if (!r) {
+    auto type = protocol::PacketType(header >> 4);
+    return lose(c, "undecodable " + std::string(protocol::packet_type_name(type)) + " from the broker: " +
+                       r.error().message);
+  }
+  protocol::Packet& p = *r;
+  if (auto* ack = std::get_if<protocol::Ack>(&p)) return on_ack(c, *ack);
+  if (auto* pub = std::get_if<protocol::Publish>(&p)) return on_publish(c, *pub);  // (parse() takes these)
+  if (std::holds_alternative<protocol::Pingresp>(p)) return void(++c_.pongs);
+  if (auto* a = std::get_if<protocol::Connack>(&p)) return on_connack(c, *a);
+  if (auto* a = std::get_if<protocol::Suback>(&p)) return on_suback(c, *a);
+  if (auto* d = std::get_if<protocol::Disconnect>(&p))
+    return lose(c, "DISCONNECT from the broker: " + hex(d->reason) + " " +
+                       std::string(protocol::reason_code_name(d->reason)));
+  lose(c, "unexpected " + std::string(protocol::packet_type_name(protocol::packet_type(p))) + " from the broker");
+}
+
+void Worker::on_connack(Client& c, const protocol::Connack& a) {
+  if (c.state != ConnState::kWaitConnack) return lose(c, "unexpected CONNACK");
+  if (a.reason != 0) {
+    std::string why = opt_.version == protocol::Version::kV5
+                          ? std::string(protocol::reason_code_name(a.reason))
+                          : "return code " + std::to_string(a.reason);
+    return lose(c, "connection refused by the broker: " + hex(a.reason) + " " + why);
+  }
+  c.state = ConnState::kReady;
+  if (c.pub && a.props.receive_maximum && *a.props.receive_maximum < c.pub->window) {
+    c.pub->window = *a.props.receive_maximum;  // [MQTT-3.3.4-7]: never more in flight than it allows
+    ++result_.window_capped;
+  }
+  --connecting_;
+  ++c_.connected;
+  connect_latency_.record(uint64_t(now_ - c.connect_ns));
+  c_.last_connack_ns = now_;
+  if (c.sub && phase_ >= (c.sub->deferred ? Phase::kRetainSubscribe : Phase::kSubscribe)) subscribe(c);
+  start_connects();
+}
+
+void Worker::on_suback(Client& c, const protocol::Suback& a) {
+  if (!c.sub || !c.suback_pending) return lose(c, "unexpected SUBACK");
+  c.suback_pending = false;
+  uint8_t r = a.reasons.empty() ? 0x80 : a.reasons[0];
+  if (r >= 0x80)
+    return lose(c, "subscription to '" + c.sub->filter + "' refused by the broker: " + hex(r));
+  if (r < opt_.qos) ++result_.downgraded;
+  c.sub->granted = r;
+  ++c_.subscribed;
+}
+
+uint32_t Worker::tracker_for(Client& c, uint32_t publisher) {
+  SubscriberState& s = *c.sub;
+  if (s.expect != kAnyPublisher) {
+    if (publisher != s.expect) return ++result_.misrouted, ~0u;
+    if (s.tracker == ~0u) {
+      s.tracker = uint32_t(trackers_.size());
+      trackers_.emplace_back(s.stream, publisher);
+    }
+    return s.tracker;
+  }
+  if (publisher >= plan_.publishers) return ++result_.foreign, ~0u;
+  std::vector<uint32_t>& m = s.stream == kGroupStream ? group_by_publisher_ : s.by_publisher;
+  if (m.empty()) m.assign(plan_.publishers, ~0u);
+  if (m[publisher] == ~0u) {
+    m[publisher] = uint32_t(trackers_.size());
+    trackers_.emplace_back(s.stream, publisher);
+  }
+  return m[publisher];
+}
+
+void Worker::on_publish(Client& c, const protocol::Publish& p) {
+  if (p.qos == 1) append_ack(c, puback_, p.packet_id);
+  else if (p.qos == 2) append_ack(c, pubrec_, p.packet_id);
+  if (!c.sub || p.payload.size() < kStampBytes) {
+    if (phase_ < Phase::kCleanup) ++result_.foreign;  // (cleanup: the emptied retained messages)
+    return;
+  }
+  uint64_t word = get_u64(p.payload.data());
+  int64_t sent_ns = int64_t(get_u64(p.payload.data() + 8));
+  if (sent_ns < plan_.start_ns) return void(++result_.foreign);  // an earlier run's message
+  uint64_t seq = word & kSeqMask;
+  uint32_t publisher = uint32_t(word >> kSeqBits);
+  SubscriberState& s = *c.sub;
+  uint32_t t = s.last_publisher == publisher ? s.last_tracker : tracker_for(c, publisher);
+  if (t == ~0u) return;
+  s.last_publisher = publisher;
+  s.last_tracker = t;
+  SeqTracker& tr = trackers_[t];
+  if (!tr.plausible(seq)) return void(++result_.foreign);
+  tr.mark(seq);
+  ++c_.received;
+  if (plan_.retained) {
+    c_.last_receive_ns = now_;
+    if (measuring_) latency_.record(uint64_t(now_ - c_.subscribe_ns));
+  } else if (measuring_) {
+    // A batch carries one stamp and a read one arrival time: count runs, record once.
+    uint64_t lat = now_ > sent_ns ? uint64_t(now_ - sent_ns) : 0;
+    if (lat == run_latency_) ++run_count_;
+    else flush_latency(), run_latency_ = lat, run_count_ = 1;
+  }
+}
+
+void Worker::flush_latency() {
+  if (run_count_) latency_.record(run_latency_, run_count_);
+  run_count_ = 0;
+}
+
+void Worker::append_ack(Client& c, const PacketTemplate& t, uint16_t packet_id) {
+  size_t n = t.bytes.size();
+  char* w = c.out.prepare(n);
+  std::memcpy(w, t.bytes.data(), n);
+  put_u16be(w + t.pid_off, packet_id);
+  c.out.commit(n);
+  mark_dirty(c);
+}
+
+void Worker::on_ack(Client& c, const protocol::Ack& a) {
+  using protocol::PacketType;
+  if (a.type == PacketType::kPubrel) return append_ack(c, pubcomp_, a.packet_id);  // QoS 2 delivery
+  if (!c.pub || c.pub->pid_state.empty()) return void(++result_.bad_acks);
+  PublisherState& p = *c.pub;
+  uint8_t& st = p.pid_state[a.packet_id];
+  bool failed = a.reason >= 0x80;
+  bool done = false;
+  if (a.type == PacketType::kPuback && st == 1 && p.qos == 1) {
+    done = true;
+  } else if (a.type == PacketType::kPubrec && st == 1 && p.qos == 2) {
+    if (failed) done = true;
+    else st = 2, append_ack(c, pubrel_, a.packet_id);
+  } else if (a.type == PacketType::kPubcomp && st == 2) {
+    done = true;
+  } else {
+    ++result_.bad_acks;
+  }
+  if (!done) return;
+  st = 0;
+  --p.inflight;
+  ++p.acked;
+  ++c_.acked;
+  --c_.inflight;
+  if (failed) ++result_.rejected;
+}
+
+}  // namespace petrel::bench
