@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "config/option_tables.h"
 #include "config/parse_state.h"
 
 namespace petrel::config {
@@ -131,6 +132,7 @@ void finish_config(ParseState& s) {
   finish_logging(s);
   assemble_listeners(s);
   apply_security_defaults(s);
+  validate_tls_settings(s);
   validate_listeners(s);
   mirror_limits(s);
 }

@@ -12,5 +12,9 @@ void append_logging_options(std::vector<OptionDescriptor>& out);   // options_lo
 void append_listener_options(std::vector<OptionDescriptor>& out);  // options_listener.cpp
 void append_security_options(std::vector<OptionDescriptor>& out);  // options_listener.cpp
 void append_unsupported_options(std::vector<OptionDescriptor>& out);  // options_unsupported.cpp
+void append_tls_options(std::vector<OptionDescriptor>& out);       // options_tls.cpp
+// After security defaults: TLS listener checks; copies websockets_headers_size to each
+// listener (options_tls.cpp).
+void validate_tls_settings(ParseState& state);
 
 }  // namespace petrel::config

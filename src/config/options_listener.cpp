@@ -1,7 +1,7 @@
 // Listener options (the listener being configured, or Mosquitto's default listener before
 // the first `listener` line) and the security options (global, or per listener when
-// per_listener_settings is true). TLS and authentication options are parsed and stored
-// already but stay "not supported yet" until their issues land.
+// per_listener_settings is true). TLS, TLS-PSK and WebSocket listener options are in
+// options_tls.cpp.
 #include <fmt/format.h>
 
 #include <limits>
@@ -96,7 +96,6 @@ void parse_protocol(ParseState& s, const Directive& d) {
   std::string v;
   if (!s.choice(d, {"mqtt", "websockets"}, v)) return;
   s.listener(d).protocol = v == "mqtt" ? ListenerProtocol::kMqtt : ListenerProtocol::kWebsockets;
-  if (v == "websockets") s.error(d, "protocol 'websockets' is not supported yet");
 }
 
 void parse_mount_point(ParseState& s, const Directive& d) {
@@ -165,27 +164,13 @@ void append_listener_options(std::vector<OptionDescriptor>& out) {
     {"maximum_qos", L, parse_max_qos, "0..2", "2", "Same as max_qos", S},
     {"max_topic_alias", L, parse_max_topic_alias, "0..65535", "10",
      "Topic aliases a v5 client of this listener may create (0 = none)", S},
-    {"protocol", L, parse_protocol, "mqtt|websockets", "mqtt", "Listener protocol (websockets not supported yet)", S},
+    {"protocol", L, parse_protocol, "mqtt|websockets", "mqtt", "Listener protocol: MQTT over TCP, or MQTT over WebSockets (TLS too with certfile)", S},
     {"mount_point", L, parse_mount_point, "TOPIC-PREFIX", "none", "Prefix the topics of this listener's clients", N},
     {"bind_interface", L, listener_text<&Listener::bind_interface>, "DEVICE", "none", "Bind the listener to a network interface", N},
-    {"cafile", L, listener_text<&Listener::cafile>, "PATH", "none", "CA certificates (PEM) that client certificates must chain to", N},
-    {"capath", L, listener_text<&Listener::capath>, "DIR", "none", "Directory of CA certificates for client certificates", N},
-    {"certfile", L, listener_text<&Listener::certfile>, "PATH", "none", "Server certificate (PEM); with keyfile enables TLS", N},
-    {"keyfile", L, listener_text<&Listener::keyfile>, "PATH", "none", "Server private key (PEM)", N},
-    {"crlfile", L, listener_text<&Listener::crlfile>, "PATH", "none", "Certificate revocation list (PEM)", N},
-    {"ciphers", L, listener_text<&Listener::ciphers>, "CIPHER:LIST", "OpenSSL default", "TLS 1.2 ciphers (or PSK ciphers)", N},
-    {"ciphers_tls1.3", L, listener_text<&Listener::ciphers_tls13>, "SUITE:LIST", "OpenSSL default", "TLS 1.3 cipher suites", N},
-    {"dhparamfile", L, listener_text<&Listener::dhparamfile>, "PATH", "none", "DH parameters for ephemeral DH key exchange", N},
-    {"tls_version", L, listener_text<&Listener::tls_version>, "tlsv1.2|tlsv1.3", "tlsv1.2", "Lowest TLS version accepted", N},
-    {"psk_hint", L, listener_text<&Listener::psk_hint>, "HINT", "none", "Enable TLS-PSK on this listener with this hint", N},
-    {"require_certificate", L, listener_bool<&Listener::require_certificate>, "true|false", "false",
-     "Clients must present a certificate signed by cafile/capath", N},
-    {"use_identity_as_username", L, listener_bool<&Listener::use_identity_as_username>, "true|false", "false",
-     "Use the certificate CN (or PSK identity) as the username", N},
-    {"use_subject_as_username", L, listener_bool<&Listener::use_subject_as_username>, "true|false", "false",
-     "Use the whole certificate subject as the username", N},
     {"use_username_as_clientid", L, listener_bool<&Listener::use_username_as_clientid>, "true|false", "false",
-     "Replace the client id with the username", N},
+     "Replace the client id with the username", S},
+    {"require_known_identity", L, listener_bool<&Listener::require_known_identity>, "true|false", "false",
+     "Petrel: with use_identity_as_username, refuse a certificate/PSK identity that is not a user of password_file or acl_file", S},
   });
 }
 
@@ -201,9 +186,9 @@ void append_security_options(std::vector<OptionDescriptor>& out) {
     {"auto_id_prefix", G, security_text<&SecuritySettings::auto_id_prefix>, "PREFIX", "auto-",
      "Prefix of client ids the broker assigns", S, true},
     {"password_file", G, security_text<&SecuritySettings::password_file>, "PATH", "none",
-     "Username/password file (mosquitto_passwd format)", N, true},
-    {"acl_file", G, security_text<&SecuritySettings::acl_file>, "PATH", "none", "Access control list file", N, true},
-    {"psk_file", G, security_text<&SecuritySettings::psk_file>, "PATH", "none", "TLS-PSK identities and keys (identity:hexkey)", N, true},
+     "Username/password file (mosquitto_passwd format)", S, true},
+    {"acl_file", G, security_text<&SecuritySettings::acl_file>, "PATH", "none", "Access control list file", S, true},
+    {"psk_file", G, security_text<&SecuritySettings::psk_file>, "PATH", "none", "TLS-PSK identities and keys (identity:hexkey)", S, true},
   });
 }
 

@@ -35,7 +35,6 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     {"retained_persistence", G, nullptr, "true|false", "false", "Same as persistence", N},
     {"upgrade_outgoing_qos", G, nullptr, "true|false", "false", "Deliver at the subscription QoS (non-standard)", N},
     {"user", G, nullptr, "USERNAME", "mosquitto", "Drop privileges to this user when started as root", N},
-    {"websockets_headers_size", G, nullptr, "0..65535", "4096", "WebSocket header buffer size", N},
     {"websockets_log_level", G, nullptr, "LEVEL", "0", "libwebsockets log level", N},
     // Listener.
     {"accept_protocol_versions", L, nullptr, "3,4,5", "all", "MQTT versions accepted on this listener", N},

@@ -7,7 +7,6 @@
 #include <openssl/x509_vfy.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -59,27 +58,37 @@ Result<void> load_certificate(SSL_CTX* ctx, const std::string& path) {
   return {};
 }
 
-Result<void> load_private_key(SSL_CTX* ctx, const std::string& path) {
+// Decoded from memory with a callback that refuses to give a password, so an encrypted
+// key fails cleanly (and is recognised as such) instead of prompting on the terminal.
+Result<void> load_private_key(SSL_CTX* ctx, const config::Listener& l) {
+  const std::string& path = l.keyfile;
   auto text = read_file("keyfile", path);
   if (!text) return text.error();
   const bool marked_encrypted = looks_encrypted(*text);
   const bool pem = text->find("-----BEGIN") != std::string::npos;
-  OPENSSL_cleanse(text->data(), text->size());
   bool asked = false;
-  SSL_CTX_set_default_passwd_cb(ctx, refuse_password);
-  SSL_CTX_set_default_passwd_cb_userdata(ctx, &asked);
   ERR_clear_error();
-  const int ok = SSL_CTX_use_PrivateKey_file(ctx, path.c_str(), SSL_FILETYPE_PEM);
-  SSL_CTX_set_default_passwd_cb_userdata(ctx, nullptr);
-  if (ok == 1) return {};
-  std::string reason = take_openssl_error("unknown error");
-  if (asked || marked_encrypted) {
-    return file_error("keyfile", path,
-                      "is password-protected; Petrel cannot load an encrypted private key (the broker "
-                      "runs unattended): store it without a passphrase, e.g. `openssl pkey -in KEY -out PLAIN-KEY`");
+  BIO* bio = BIO_new_mem_buf(text->data(), static_cast<int>(text->size()));
+  EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, refuse_password, &asked) : nullptr;
+  BIO_free(bio);
+  OPENSSL_cleanse(text->data(), text->size());
+  if (key == nullptr) {
+    std::string reason = take_openssl_error("unknown error");
+    if (asked || marked_encrypted) {
+      return file_error("keyfile", path,
+                        "is password-protected; Petrel cannot load an encrypted private key (the broker "
+                        "runs unattended): store it without a passphrase, e.g. `openssl pkey -in KEY -out PLAIN-KEY`");
+    }
+    if (!pem) return file_error("keyfile", path, "is not a PEM private key");
+    return file_error("keyfile", path, "cannot load the private key: " + reason);
   }
-  if (!pem) return file_error("keyfile", path, "is not a PEM private key");
-  return file_error("keyfile", path, "cannot load the private key: " + reason);
+  const int ok = SSL_CTX_use_PrivateKey(ctx, key);
+  EVP_PKEY_free(key);
+  if (ok != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    return make_error(0, fmt::format("keyfile '{}' does not match the certificate in certfile '{}' ({})", path,
+                                     l.certfile, take_openssl_error("mismatch")));
+  }
+  return {};
 }
 
 Result<void> load_client_ca(SSL_CTX* ctx, const config::Listener& l) {
@@ -211,12 +220,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const config::Liste
   }
   if (c->has_cert_) {
     if (auto r = load_certificate(ctx, l.certfile); !r) return r.error();
-    if (auto r = load_private_key(ctx, l.keyfile); !r) return r.error();
-    ERR_clear_error();
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-      return make_error(0, fmt::format("keyfile '{}' does not match the certificate in certfile '{}' ({})", l.keyfile,
-                                       l.certfile, take_openssl_error("mismatch")));
-    }
+    if (auto r = load_private_key(ctx, l); !r) return r.error();
   }
   if (!l.cafile.empty() || !l.capath.empty()) {
     if (auto r = load_client_ca(ctx, l); !r) return r.error();

@@ -131,6 +131,15 @@ std::string websocket_accept_key(std::string_view client_key) {
 
 UpgradeResult parse_upgrade_request(std::string_view data, size_t header_limit) {
   if (header_limit == 0) header_limit = kDefaultHeaderLimit;
+  // Refuse at once what cannot be an HTTP request line (an MQTT CONNECT, a TLS hello)
+  // instead of waiting for a header block that will never come.
+  for (size_t i = 0; i < data.size() && data[i] != ' '; ++i) {
+    if (i >= 16 || data[i] < 'A' || data[i] > 'Z') {
+      return reject(400, "Bad Request", "not an HTTP upgrade request (no HTTP method)");
+    }
+  }
+  // The header block is parsed once it is complete (or over the limit).
+  if (data.find("\r\n\r\n") == std::string_view::npos && data.size() <= header_limit) return {};
   http::request_parser<http::empty_body> p;
   p.header_limit(static_cast<std::uint32_t>(std::min<size_t>(header_limit, UINT32_MAX)));
   p.eager(false);  // the header block only: what follows is WebSocket frames

@@ -42,7 +42,7 @@ TEST(ConfigErrors, NotSupportedYetOptionsAreRefusedByName) {
   for (const char* line : {"persistence true", "persistence_location /var/lib/mosquitto/", "user mosquitto",
                            "auth_plugin /usr/lib/x.so", "plugin_opt_foo bar", "auth_opt_db mysql",
                            "connection bridge1", "address 10.0.0.1:1883", "topic sensor/# out 1 local/ remote/",
-                           "http_dir /www", "websockets_log_level 255", "tls_keyform pem", "psk_hint hint",
+                           "http_dir /www", "websockets_log_level 255", "tls_keyform pem",
                            "bridge_protocol_version mqttv50", "autosave_interval 60"}) {
     auto r = parse(std::string(line) + "\n");
     std::string name = std::string(line).substr(0, std::string(line).find(' '));

@@ -1,0 +1,69 @@
+#pragma once
+// WebSocketTransport: MQTT over WebSockets (`protocol websockets`), on plain TCP (ws) or
+// on TLS (wss). Composition: it holds an inner byte transport — a TlsTransport, or none
+// for the raw socket — and adds the HTTP/1.1 upgrade (websocket_handshake.h) and RFC 6455
+// framing (websocket_frame.h). Incoming binary/continuation frame payloads are unmasked in
+// place in the caller's buffer, so MQTT bytes reach the connection as one stream whatever
+// the framing; ping gets a pong, close gets a close reply and ends the stream; anything
+// else the client must not send closes the connection with a close frame and a reason.
+// Outgoing MQTT bytes become unmasked binary frames, queued here until the socket takes
+// them (bounded: write() accepts nothing while kOutputHighWater bytes wait).
+//
+// Owns the inner transport, the request bytes until the upgrade completes, the decoder
+// state (at most a 14-byte header and a 125-byte control payload) and pending output,
+// which is freed when drained.
+#include <memory>
+#include <string>
+
+#include "net/transport.h"
+#include "net/websocket_frame.h"
+
+namespace petrel::net {
+
+class WebSocketTransport final : public Transport {
+ public:
+  // Pending output above which write() takes no more bytes.
+  static constexpr size_t kOutputHighWater = 64 * 1024;
+
+  // inner: nullptr for plain TCP. header_limit: websockets_headers_size (0 = default).
+  WebSocketTransport(std::unique_ptr<Transport> inner, size_t header_limit);
+
+  IoResult read(int fd, char* buf, size_t cap) override;
+  IoResult write(int fd, const char* data, size_t len) override;
+  bool has_pending_output() const override;
+  bool established() const override;
+  const PeerIdentity& identity() const override;
+  const std::string& error() const override { return error_; }
+  void shutdown(int fd) override;
+  std::string_view name() const override { return inner_ ? "wss" : "ws"; }
+
+  const std::string& subprotocol() const { return subprotocol_; }
+
+ private:
+  enum class State { kUpgrade, kOpen, kClosing, kFailed };
+
+  IoResult inner_read(int fd, char* buf, size_t cap);
+  IoResult inner_write(int fd, const char* data, size_t len);
+  IoResult read_upgrade(int fd, char* buf, size_t cap);
+  IoResult read_frames(int fd, char* buf, size_t cap);
+  // Decodes in[consumed, len) to out[produced, cap) (in place when out == in), handling
+  // control frames; false when the stream ended (close frame or protocol error).
+  bool decode(int fd, const char* in, size_t len, char* out, size_t cap, size_t& consumed, size_t& produced);
+  bool flush_output(int fd);  // false on a socket error
+  IoResult fail(int fd, uint16_t close_code, std::string why);
+
+  std::unique_ptr<Transport> inner_;
+  size_t header_limit_;
+  State state_ = State::kUpgrade;
+  bool upgraded_ = false;         // the 101 went out (established, whatever happens next)
+  IoStatus end_ = IoStatus::kOk;  // kClosed/kError to report once the bytes before it are out
+  std::string request_;           // upgrade request bytes received so far
+  std::string leftover_;          // bytes after the request (early frames)
+  std::string subprotocol_;
+  ws::FrameDecoder decoder_;
+  std::string out_;               // frames not yet taken by the socket
+  size_t out_off_ = 0;
+  std::string error_;
+};
+
+}  // namespace petrel::net
