@@ -21,6 +21,7 @@
 #include "config/options.h"
 #include "config/parser.h"
 #include "net/server.h"
+#include "net/transport_factory.h"
 
 namespace {
 
@@ -85,6 +86,18 @@ int main(int argc, char** argv) {
   auto cfg = load_config(cl, log, cl.test_config);
   if (!cfg) return 3;
   if (cl.test_config) {
+    // Certificates, keys and security files are checked too, as startup would.
+    int bad = 0;
+    for (const auto& l : cfg->listeners) {
+      std::string err;
+      petrel::net::make_transport_factory(l, log, err);
+      if (!err.empty()) { std::fprintf(stderr, "%s\n", err.c_str()); ++bad; }
+    }
+    if (auto sec = petrel::auth::make_security(*cfg); !sec) {
+      std::fprintf(stderr, "%s\n", sec.error().message.c_str());
+      ++bad;
+    }
+    if (bad) return 3;
     std::printf("%s: configuration is valid.\n", cl.config_file.empty() ? "(embedded default)" : cl.config_file.c_str());
     return 0;
   }
@@ -153,6 +166,7 @@ int main(int argc, char** argv) {
           } else {
             PETREL_LOG(log, petrel::kLogError, "Reload: keeping the previous security files: {}", sec.error().message);
           }
+          server.reload_transports(*loaded);
           server.reload(next);
           running = std::move(next);
         } else {

@@ -30,6 +30,12 @@ bool same_key(const Listener& a, const Listener& b) {
 bool same_listener(Listener a, Listener b, bool per_listener) {
   a.source.clear();
   b.source.clear();
+  // TLS files and settings are applied live on reload (Server::reload_transports).
+  for (Listener* l : {&a, &b}) {
+    l->cafile.clear(); l->capath.clear(); l->certfile.clear(); l->keyfile.clear();
+    l->crlfile.clear(); l->ciphers.clear(); l->ciphers_tls13.clear(); l->dhparamfile.clear();
+    l->tls_version.clear(); l->require_certificate = false; l->psk_hint.clear();
+  }
   if (!per_listener) {
     a.security = {};
     b.security = {};

@@ -176,7 +176,6 @@ void append_listener_options(std::vector<OptionDescriptor>& out) {
 
 void append_security_options(std::vector<OptionDescriptor>& out) {
   constexpr auto S = Status::kSupported;
-  constexpr auto N = Status::kNotSupportedYet;
   constexpr auto G = Scope::kGlobal;
   out.insert(out.end(), {
     {"allow_anonymous", G, parse_allow_anonymous, "true|false", "false (true when no listener is configured)",

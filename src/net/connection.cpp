@@ -181,7 +181,9 @@ void Connection::on_readable() {
       io_->in.erase(0, consumed);
       if (io_->in.empty()) std::string().swap(io_->in);
     }
-    if (size_t(n) < cap) { w_.schedule_turn_end(); return; }  // drained the socket
+    // A short read means the socket is drained (plain TCP); a transport may have found a
+    // close right after the data, so it is asked again until it says kWouldBlock.
+    if (size_t(n) < cap && !tx_) { w_.schedule_turn_end(); return; }
   }
   // Read budget used up with data possibly left: continue next turn (edge-triggered).
   w_.read_again(this);

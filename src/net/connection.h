@@ -102,8 +102,8 @@ class Connection final : public broker::Link {
   int listener_;
   broker::Session* session_ = nullptr;
   std::unique_ptr<Buffers> io_;
-  std::unique_ptr<Transport> tx_;
   std::string peer_;
+  std::unique_ptr<Transport> tx_;
   int64_t accepted_ms_ = 0;
   int64_t close_requested_ms_ = 0;
   int64_t backlog_since_ms_ = 0;

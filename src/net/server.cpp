@@ -259,6 +259,31 @@ void Server::reload(const config::Config& cfg) {
   }
 }
 
+void Server::reload_transports(const config::Config& loaded) {
+  for (size_t li = 0; li < cfg_->listeners.size(); ++li) {
+    const config::Listener& cur = cfg_->listeners[li];
+    const config::Listener* next = nullptr;
+    for (const auto& l : loaded.listeners) {
+      if (l.port == cur.port && l.bind_address == cur.bind_address && l.socket_domain == cur.socket_domain) {
+        next = &l;
+        break;
+      }
+    }
+    if (!next) continue;
+    if (next->protocol != cur.protocol) {
+      PETREL_LOG(log_, kLogWarning, "Reload: listener {}: protocol changed; restart petrel to apply", cur.port);
+      continue;
+    }
+    std::string err;
+    auto f = make_transport_factory(*next, log_, err);
+    if (!err.empty()) {
+      PETREL_LOG(log_, kLogError, "Reload: {}; the listener keeps its current TLS settings", err);
+      continue;
+    }
+    asio::post(workers_[0]->io(), [this, li, f] { transports_[li] = f; });
+  }
+}
+
 void Server::set_security(std::shared_ptr<const broker::Security> security) {
   for (auto& w : workers_) {
     Worker* wp = w.get();

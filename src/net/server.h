@@ -30,6 +30,10 @@ class Server final : public broker::Hub {
   void start();      // start worker threads and accepting
   void stop();       // graceful: DISCONNECT v5 clients, close, join threads
   void reload(const config::Config& cfg);
+  // SIGHUP: rebuilds the TLS/WebSocket setup of each running listener from `loaded` (new
+  // certificates, keys, CAs, CRLs, PSK files). New connections use the new files,
+  // existing ones keep theirs; a listener whose new files are broken keeps the old setup.
+  void reload_transports(const config::Config& loaded);
   // Installs authentication/ACLs on every worker (startup and reload).
   void set_security(std::shared_ptr<const broker::Security> security);
 
