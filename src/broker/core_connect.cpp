@@ -344,19 +344,11 @@ void WorkerCore::write_connack(Session* s, bool session_present, const protocol:
 }
 
 void WorkerCore::takeover(Session* old) {
-  Link* link = old->link;
-  if (old->is_v5()) {
-    protocol::Disconnect d;
-    d.reason = rc::kSessionTakenOver;
-    protocol::encode(d, old->version, link->out());
-    link->mark_dirty();
-  }
   PETREL_LOG(broker_.log(), kLogNotice, "Client {} already connected, closing old connection.",
              old->client_id);
   // The old connection ends without DISCONNECT: its will follows the usual rules (sent
   // now, or after its delay unless the session resumes first).
-  end_connection(old, true);
-  link->close(true);
+  disconnect_client(old, rc::kSessionTakenOver, nullptr, true);
 }
 
 void WorkerCore::on_link_closed(Session* s) {

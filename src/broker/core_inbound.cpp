@@ -16,9 +16,10 @@ namespace rc = protocol::rc;
 namespace {
 void strip_optional(protocol::Ack& a) { a.reason_string.clear(); a.user_properties.clear(); }
 void strip_optional(protocol::Disconnect& d) { d.props.reason_string.reset(); d.props.user_properties.clear(); }
+}  // namespace
 
 template <class P>
-void append_within_max(Session* s, P& pkt) {
+void WorkerCore::append_within_max(Session* s, P& pkt) {
   // [MQTT-3.4.2-2], [MQTT-3.14.2-3]: a reason string (or user property) that would make
   // the packet exceed the client's Maximum Packet Size is left out.
   std::string& out = s->link->out();
@@ -30,7 +31,8 @@ void append_within_max(Session* s, P& pkt) {
     protocol::encode(pkt, s->version, out);
   }
 }
-}  // namespace
+template void WorkerCore::append_within_max(Session*, protocol::Ack&);
+template void WorkerCore::append_within_max(Session*, protocol::Disconnect&);
 
 bool WorkerCore::on_frame(Session* s, uint8_t header, std::string_view body) {
   if (!s || s->closing || !s->online()) return false;
@@ -81,19 +83,9 @@ bool WorkerCore::on_frame(Session* s, uint8_t header, std::string_view body) {
 }
 
 bool WorkerCore::protocol_violation(Session* s, uint8_t reason, const std::string& why) {
-  Link* link = s->link;
-  if (s->is_v5()) {
-    protocol::Disconnect d;
-    d.reason = reason;
-    if (s->problem_info) d.props.reason_string = why;
-    append_within_max(s, d);
-    link->mark_dirty();
-  }
   PETREL_LOG(broker_.log(), kLogNotice, "Client {} from {} disconnected: {} ({}).", s->client_id,
-             link->peer(), protocol::reason_code_name(reason), why);
-  s->closing = true;
-  end_connection(s, true);  // [MQTT-3.1.2-8]: the will is published on a protocol error
-  link->close(true);
+             s->link->peer(), protocol::reason_code_name(reason), why);
+  disconnect_client(s, reason, &why, true);  // [MQTT-3.1.2-8]: the will is published
   return false;
 }
 

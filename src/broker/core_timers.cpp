@@ -15,17 +15,8 @@ void WorkerCore::tick() {
     if (s->online()) {
       // [MQTT-3.1.2-24]: close after one and a half keepalive periods of silence.
       if (s->keepalive && !s->closing && now - s->last_rx_ms > int64_t(s->keepalive) * 1500) {
-        Link* link = s->link;
-        if (s->is_v5()) {
-          protocol::Disconnect d;
-          d.reason = rc::kKeepAliveTimeout;
-          protocol::encode(d, s->version, link->out());
-          link->mark_dirty();
-        }
         PETREL_LOG(broker_.log(), kLogNotice, "Client {} has exceeded timeout, disconnecting.", s->client_id);
-        s->closing = true;
-        end_connection(s, true);
-        link->close(true);
+        disconnect_client(s, rc::kKeepAliveTimeout, nullptr, true);
       }
       continue;
     }
@@ -47,20 +38,26 @@ void WorkerCore::remove_expired_session(Session* s) {
   destroy_session(s);
 }
 
+void WorkerCore::disconnect_client(Session* s, uint8_t reason, const std::string* why,
+                                   bool publish_will) {
+  Link* link = s->link;
+  if (s->is_v5()) {
+    protocol::Disconnect d;
+    d.reason = reason;
+    if (why && s->problem_info) d.props.reason_string = *why;
+    append_within_max(s, d);
+    link->mark_dirty();
+  }
+  s->closing = true;
+  end_connection(s, publish_will);  // may destroy s
+  link->close(true);
+}
+
 void WorkerCore::shutdown_all() {
   for (auto& slot : slots_) {
     Session* s = slot.get();
     if (!s || !s->online()) continue;
-    Link* link = s->link;
-    if (s->is_v5()) {
-      protocol::Disconnect d;
-      d.reason = rc::kServerShuttingDown;
-      protocol::encode(d, s->version, link->out());
-      link->mark_dirty();
-    }
-    s->closing = true;
-    end_connection(s, false);
-    link->close(true);
+    disconnect_client(s, rc::kServerShuttingDown, nullptr, false);
   }
 }
 

@@ -145,6 +145,14 @@ class WorkerCore {
   bool handle_subscribe(Session* s, protocol::Subscribe& sub);
   bool handle_unsubscribe(Session* s, protocol::Unsubscribe& u);
   bool handle_disconnect(Session* s, const protocol::Disconnect& d);
+  // Appends pkt, leaving out its reason string and user properties when they would make
+  // it exceed the client's Maximum Packet Size [MQTT-3.4.2-2], [MQTT-3.14.2-3].
+  template <class P>
+  void append_within_max(Session* s, P& pkt);
+  // Ends a client's connection from the broker's side: DISCONNECT with reason (v5, with
+  // the reason string when given and wanted), the will if publish_will, the link closed
+  // after its output. May destroy s.
+  void disconnect_client(Session* s, uint8_t reason, const std::string* why, bool publish_will);
   void send_reason_string_ack(Session* s, protocol::PacketType t, uint16_t id, uint8_t reason,
                               const char* why);
 

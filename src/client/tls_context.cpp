@@ -34,20 +34,13 @@ void keylog_callback(const SSL* ssl, const char* line) {
   if (const TlsContext* self = from_ssl(ssl)) self->keylog(line);
 }
 
-// No terminal prompt for an encrypted key: the password comes from the options or not at all.
-int password_callback(char* buf, int size, int /*rwflag*/, void* userdata) {
-  const auto* pw = static_cast<const std::string*>(userdata);
-  if (!pw || pw->empty() || int(pw->size()) >= size) return 0;
-  std::memcpy(buf, pw->data(), pw->size());
-  return int(pw->size());
-}
-
 std::string openssl_error() {
-  unsigned long e = ERR_get_error();
+  const unsigned long e = ERR_peek_last_error();
   ERR_clear_error();
   if (e == 0) return "unknown error";
+  if (ERR_SYSTEM_ERROR(e)) return std::strerror(int(ERR_GET_REASON(e)));
   const char* reason = ERR_reason_error_string(e);
-  return reason ? reason : "error " + std::to_string(e);
+  return reason ? reason : "OpenSSL error " + std::to_string(e);
 }
 
 int min_version(const std::string& v) {
@@ -141,8 +134,14 @@ bool TlsContext::load_client_cert(std::string& error) {
     error = "Unable to load client certificate '" + opts_.certfile + "': " + openssl_error();
     return false;
   }
-  SSL_CTX_set_default_passwd_cb(ctx, password_callback);
-  SSL_CTX_set_default_passwd_cb_userdata(ctx, &opts_.key_password);
+  // Never a terminal prompt: the password comes from the options or there is none.
+  // (Through Asio, which owns the SSL_CTX's password userdata.)
+  boost::system::error_code ec;
+  ctx_.set_password_callback(
+      [pw = opts_.key_password](std::size_t max, ssl::context::password_purpose) {
+        return pw.size() <= max ? pw : std::string();
+      },
+      ec);
   if (SSL_CTX_use_PrivateKey_file(ctx, opts_.keyfile.c_str(), SSL_FILETYPE_PEM) != 1) {
     error = "Unable to load client key '" + opts_.keyfile + "': " + openssl_error() +
             " (a password-protected key cannot be used)";
