@@ -241,7 +241,6 @@ bool WorkerCore::handle_ack(Session* s, const protocol::Ack& a) {
 }
 
 bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
-  const config::Config& cfg = *cfg_;
   protocol::Suback ack;
   ack.packet_id = sub.packet_id;
   uint32_t sub_id = sub.props.subscription_identifiers.empty() ? 0 : sub.props.subscription_identifiers[0];

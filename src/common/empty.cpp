@@ -1,1 +1,0 @@
-// Anchors module libraries that have no sources of their own yet.
