@@ -104,6 +104,13 @@ std::optional<int> parse_or_exit(Tool tool, int argc, char** argv, Config& cfg) 
     if (r.show_usage) std::fprintf(stderr, "Use '%s --help' to see usage.\n", tool_name(tool));
     return kExitError;
   }
+  // An -F format is checked before connecting, as mosquitto_sub and mosquitto_rr do.
+  if (!cfg.format.empty()) {
+    if (auto problem = client::check_format(cfg.format)) {
+      std::fprintf(stderr, "Error: %s\nUse '%s --help' to see usage.\n", problem->c_str(), tool_name(tool));
+      return kExitError;
+    }
+  }
   return std::nullopt;
 }
 

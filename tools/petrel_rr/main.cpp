@@ -102,12 +102,6 @@ class Requester {
 int main(int argc, char** argv) {
   Config cfg;
   if (auto status = parse_or_exit(Tool::kRr, argc, argv, cfg)) return *status;
-  if (!cfg.format.empty()) {
-    if (auto problem = client::check_format(cfg.format)) {
-      std::fprintf(stderr, "Error: %s\nUse 'petrel_rr --help' to see usage.\n", problem->c_str());
-      return kExitError;
-    }
-  }
   std::string error;
   auto payload = load_payload(cfg, error);
   if (!payload) {

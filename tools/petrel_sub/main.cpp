@@ -142,12 +142,6 @@ class Subscriber {
 int main(int argc, char** argv) {
   Config cfg;
   if (auto status = parse_or_exit(Tool::kSub, argc, argv, cfg)) return *status;
-  if (!cfg.format.empty()) {
-    if (auto problem = client::check_format(cfg.format)) {
-      std::fprintf(stderr, "Error: %s\nUse 'petrel_sub --help' to see usage.\n", problem->c_str());
-      return kExitError;
-    }
-  }
   asio::io_context io;
   Subscriber s(io, std::move(cfg));
   return s.run();
