@@ -143,8 +143,17 @@ bool TlsContext::load_client_cert(std::string& error) {
       },
       ec);
   if (SSL_CTX_use_PrivateKey_file(ctx, opts_.keyfile.c_str(), SSL_FILETYPE_PEM) != 1) {
-    error = "Unable to load client key '" + opts_.keyfile + "': " + openssl_error() +
-            " (a password-protected key cannot be used)";
+    // OpenSSL compares the key with the certificate here already: tell that case apart
+    // from a key that could not be read (often because it is password-protected).
+    const unsigned long e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      error = "Client certificate '" + opts_.certfile + "' and key '" + opts_.keyfile +
+              "' do not match";
+    } else {
+      error = "Unable to load client key '" + opts_.keyfile + "': " + openssl_error() +
+              " (a password-protected key cannot be used)";
+    }
     return false;
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
