@@ -29,7 +29,7 @@ class Loader {
   }
   Result<AclFile> load(const std::string& path, const AclFile*) { return AclFile::load(path); }
   Result<PskFile> load(const std::string& path, const PskFile*) {
-    return PskFile::load(path, options_.psk_key_bytes);
+    return PskFile::load(path);
   }
 
   template <class T>

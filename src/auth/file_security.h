@@ -45,7 +45,6 @@ struct SecurityOptions {
   // CONNACK reason for an unknown user or a wrong password. MQTT 5 says 0x86 (v3.1.1
   // return code 4); Mosquitto 2.0.11 answers 0x87 (v3.1.1: 5).
   uint8_t bad_credentials_reason = 0x86;
-  PskKeyBytes psk_key_bytes = PskKeyBytes::kMosquitto;
 };
 
 class FileSecurity final : public broker::Security {

@@ -29,7 +29,7 @@ bool decode_hex(std::string_view hex, std::vector<uint8_t>& out) {
   return true;
 }
 
-Result<PskFile> PskFile::parse(std::string_view text, std::string_view name, PskKeyBytes bytes) {
+Result<PskFile> PskFile::parse(std::string_view text, std::string_view name) {
   PskFile f;
   Diagnostics diag(name);
   std::unordered_map<std::string, int, StringHash, std::equal_to<>> first_line;
@@ -50,7 +50,6 @@ Result<PskFile> PskFile::parse(std::string_view text, std::string_view name, Psk
     if (key.size() > kMaxKey) return diag.error(n, who + "key longer than 512 bytes");
     auto first = std::find_if(key.begin(), key.end(), [](uint8_t b) { return b != 0; });
     if (first == key.end()) return diag.error(n, who + "key is all zero");
-    if (bytes == PskKeyBytes::kMosquitto) key.erase(key.begin(), first);
     auto [it, fresh] = first_line.emplace(std::string(id), n);
     if (!fresh) {
       return diag.error(n, who + "already defined on line " + std::to_string(it->second));
@@ -61,10 +60,10 @@ Result<PskFile> PskFile::parse(std::string_view text, std::string_view name, Psk
   return f;
 }
 
-Result<PskFile> PskFile::load(const std::string& path, PskKeyBytes bytes) {
+Result<PskFile> PskFile::load(const std::string& path) {
   auto text = read_text_file(path);
   if (!text) return text.error();
-  return parse(*text, path, bytes);
+  return parse(*text, path);
 }
 
 const std::vector<uint8_t>* PskFile::key(std::string_view identity) const {

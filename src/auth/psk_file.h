@@ -6,12 +6,9 @@
 // (OpenSSL's PSK_MAX_IDENTITY_LEN), a key that is empty, not hex, of odd length, over
 // 512 bytes (PSK_MAX_PSK_LEN) or all zero, and a duplicate identity.
 //
-// Key bytes and Mosquitto: Mosquitto turns the hex text into a number (BN_hex2bn) and the
-// number back into bytes, so leading zero bytes vanish: "00a1b2" is the 2-byte key a1 b2
-// for both the broker and mosquitto_pub/sub --psk (checked against Mosquitto 2.0.11:
-// openssl s_client -psk 00a1.. fails on it, -psk a1.. works). KeyBytes::kMosquitto (the
-// default) does the same, so a drop-in Petrel accepts the clients Mosquitto accepted;
-// KeyBytes::kExact keeps every byte, as OpenSSL's own tools do.
+// Key bytes: every hex byte counts, leading zeros included — Mosquitto 2.0.11 does the same
+// (checked against the real broker: with key 0011..ff, mosquitto_pub --psk 0011..ff and
+// openssl s_client -psk 0011..ff connect, --psk 11..ff is refused).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,13 +20,10 @@
 
 namespace petrel::auth {
 
-enum class PskKeyBytes : uint8_t { kMosquitto, kExact };
-
 class PskFile {
  public:
-  static Result<PskFile> parse(std::string_view text, std::string_view name,
-                               PskKeyBytes bytes = PskKeyBytes::kMosquitto);
-  static Result<PskFile> load(const std::string& path, PskKeyBytes bytes = PskKeyBytes::kMosquitto);
+  static Result<PskFile> parse(std::string_view text, std::string_view name);
+  static Result<PskFile> load(const std::string& path);
 
   // The key for identity, or nullptr when the identity is not listed.
   const std::vector<uint8_t>* key(std::string_view identity) const;
