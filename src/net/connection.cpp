@@ -71,7 +71,10 @@ void Connection::on_events(uint32_t ev) {
     on_readable();
     if (closed_) return;
   }
-  if ((ev & EPOLLOUT) && (pending_bytes() > 0 || (tx_ && tx_->has_pending_output()))) flush();
+  // Only output that an earlier send could not push out is written here. New output waits
+  // for the end of the loop turn: epoll reports EPOLLOUT with every EPOLLIN, and flushing
+  // then would send a PUBACK before the turn's deliveries to other workers are posted.
+  if ((ev & EPOLLOUT) && (write_blocked_ || (tx_ && tx_->has_pending_output()))) flush();
   // A TLS handshake step may be waiting for the socket to become writable, then read.
   if (tx_ && !tx_->established() && (ev & EPOLLOUT)) on_readable();
 }
@@ -332,6 +335,7 @@ void Connection::flush() {
     off += r.n;
   }
   update_backlog();
+  write_blocked_ = off < out.size();
   if (off < out.size()) {
     if (off > (out.size() >> 1)) {  // compact so appends stay cheap
       out.erase(0, off);

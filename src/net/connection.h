@@ -110,6 +110,7 @@ class Connection final : public broker::Link {
   int64_t hold_output_until_ms_ = 0;  // close_delayed: write nothing before this
   bool close_requested_ = false, closed_ = false;
   bool publisher_ = false;  // has sent PUBLISH: paused while the broker is backlogged
+  bool write_blocked_ = false;  // the last send could not take everything: EPOLLOUT flushes
   bool paused_ = false;
   bool backlogged_ = false;      // output over the high-water mark
   bool queue_pressure_ = false;  // the session's queue is long
