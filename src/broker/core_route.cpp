@@ -30,8 +30,7 @@ bool WorkerCore::congested(const Session* s) const {
   return s->link->pending_bytes() > kCongestedBytes;
 }
 
-size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uint64_t origin,
-                         bool origin_is_bridge, MessageRef* keep) {
+size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uint64_t origin) {
   const int64_t now = broker_.clock().now_ms();
   const uint32_t expiry = p.message_expiry_interval.value_or(0);
   const int64_t expiry_at = expiry ? now + int64_t(expiry) * 1000 : 0;
@@ -55,7 +54,6 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
   }
 
   match_targets(topic);
-  (void)origin_is_bridge;
   view.serial = ++serial_;
   size_t delivered = 0;
   for (size_t i = 0; i < targets_.size();) {
@@ -94,7 +92,6 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
       ++outgoing_count_;
     }
   }
-  if (keep) *keep = materialize(view, msg);
   return delivered;
 }
 
@@ -378,7 +375,7 @@ void WorkerCore::publish_internal(std::string_view topic, std::string_view paylo
   p.topic = topic;
   p.payload = payload;
   p.retain = retain;
-  route(p, topic, 0, false, nullptr);
+  route(p, topic, 0);
 }
 
 void WorkerCore::publish_will(Session* s, protocol::Will& w) {
@@ -392,7 +389,7 @@ void WorkerCore::publish_will(Session* s, protocol::Will& w) {
   p.forward_props = props;
   p.message_expiry_interval = w.props.message_expiry_interval;
   PETREL_LOG(broker_.log(), kLogDebug, "Publishing will of {} on {}.", s->client_id, w.topic);
-  route(p, w.topic, s->key, false, nullptr);
+  route(p, w.topic, s->key);
 }
 
 }  // namespace petrel::broker

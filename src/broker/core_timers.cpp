@@ -8,7 +8,6 @@ namespace rc = protocol::rc;
 
 void WorkerCore::tick() {
   const int64_t now = broker_.clock().now_ms();
-  last_tick_ms_ = now;
   for (size_t i = 0; i < slots_.size(); ++i) {
     Session* s = slots_[i].get();
     if (!s) continue;

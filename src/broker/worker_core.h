@@ -157,8 +157,10 @@ class WorkerCore {
                               const char* why);
 
   // routing and delivery (core_route.cpp)
-  size_t route(const protocol::Publish& p, std::string_view topic, uint64_t origin,
-               bool origin_is_bridge, MessageRef* keep);
+  // Stores/clears the retained copy, matches topic and delivers (locally, or into this
+  // turn's batch for other workers). origin = publisher's session key (0 = the broker),
+  // for no-local. Returns the number of sessions it went to.
+  size_t route(const protocol::Publish& p, std::string_view topic, uint64_t origin);
   // Delivers to one local session; msg is created from v on first need and shared.
   void deliver_local(Session* s, const MsgView& v, MessageRef& msg, uint8_t qos, bool retain,
                      const std::vector<uint32_t>& sub_ids);
@@ -201,7 +203,6 @@ class WorkerCore {
   trie_detail::LevelMap<std::vector<Target>> route_cache_;  // topic -> sorted matches
   uint64_t route_gen_ = 0;
   std::vector<uint32_t> scratch_ids_;
-  std::string scratch_;
   uint64_t id_counter_ = 0;
 
   // Encode-once cache: the last message's PUBLISH per (v3/v5, QoS) layout.
@@ -216,7 +217,6 @@ class WorkerCore {
   const Message* last_batch_msg_ = nullptr;
 
   int64_t next_sys_ms_ = 0;
-  int64_t last_tick_ms_ = 0;
   LoadAvg load_;
 };
 
