@@ -111,7 +111,7 @@ void WorkerCore::destroy_session(Session* s) {
   slots_[slot].reset();  // s is gone
 }
 
-bool WorkerCore::refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why,
+Session* WorkerCore::refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why,
                         int delay_ms) {
   protocol::Connack ack;
   if (c.version == Version::kV5) {
@@ -129,7 +129,7 @@ bool WorkerCore::refuse(Link& link, const protocol::Connect& c, uint8_t v5_reaso
   }
   PETREL_LOG(broker_.log(), kLogNotice, "Client {} from {} refused: {}",
              c.client_id.empty() ? "<unknown>" : c.client_id, link.peer(), why);
-  return false;
+  return nullptr;
 }
 
 void WorkerCore::refuse_undecodable_connect(Link& link, uint8_t header, std::string_view body,
@@ -172,19 +172,13 @@ uint8_t WorkerCore::listener_max_qos(const Link& link) const {
   return cfg_->max_qos;
 }
 
-Session* WorkerCore::refuse_null(Link& link, const protocol::Connect& c, uint8_t reason, const char* why) {
-  refuse(link, c, reason, why);
-  return nullptr;
-}
-
 Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   const auto& sec = security_for(link);
   const config::Config& cfg = *cfg_;
   const bool v5 = c.version == Version::kV5;
 
   if (v5 && c.props.authentication_method) {
-    refuse(link, c, rc::kBadAuthenticationMethod, "enhanced authentication is not supported");
-    return nullptr;
+    return refuse(link, c, rc::kBadAuthenticationMethod, "enhanced authentication is not supported");
   }
   const config::Listener* lcfg = listener_config(link.listener_index());
   if (lcfg && lcfg->use_username_as_clientid && c.username) c.client_id = *c.username;
@@ -193,8 +187,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     if (c.version == Version::kV31 || !sec.allow_zero_length_clientid ||
         (c.version == Version::kV311 && !c.clean_start)) {
       // [MQTT-3.1.3-8]: empty id with clean session 0 gets return code 2.
-      refuse(link, c, rc::kClientIdentifierNotValid, "empty client id not allowed");
-      return nullptr;
+      return refuse(link, c, rc::kClientIdentifierNotValid, "empty client id not allowed");
     }
     c.client_id = assign_client_id(sec.auto_id_prefix);
     assigned = true;
@@ -211,25 +204,22 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     id.psk_identity = link.psk_identity();
     std::string identity_name;
     if (uint8_t r = security_->authenticate(id, identity_name); r != 0) {
-      refuse(link, c, r, r == rc::kBadUserNameOrPassword ? "bad user name or password" : "not authorised",
+      return refuse(link, c, r, r == rc::kBadUserNameOrPassword ? "bad user name or password" : "not authorised",
              kAuthFailureDelayMs);
-      return nullptr;
     }
     if (!identity_name.empty()) c.username = std::move(identity_name);
   } else if (!c.username && !sec.allow_anonymous) {
-    refuse(link, c, rc::kNotAuthorized, "anonymous clients are not allowed");
-    return nullptr;
+    return refuse(link, c, rc::kNotAuthorized, "anonymous clients are not allowed");
   }
   if (c.will && c.will->qos > listener_max_qos(link))  // [MQTT-3.2.2-12]
-    return refuse_null(link, c, rc::kQosNotSupported, "will QoS above max_qos");
+    return refuse(link, c, rc::kQosNotSupported, "will QoS above max_qos");
   if (c.will && c.will->retain && !cfg.retain_available)  // [MQTT-3.2.2-13]
-    return refuse_null(link, c, rc::kRetainNotSupported, "will retain not available");
+    return refuse(link, c, rc::kRetainNotSupported, "will retain not available");
   uint16_t server_keepalive = 0;
   if (c.keepalive > cfg.max_keepalive || (c.keepalive == 0 && cfg.max_keepalive < 65535)) {
     if (!v5) {
       // No way to tell a v3 client another keepalive: refuse like Mosquitto does.
-      refuse(link, c, rc::kClientIdentifierNotValid, "keepalive above max_keepalive");
-      return nullptr;
+      return refuse(link, c, rc::kClientIdentifierNotValid, "keepalive above max_keepalive");
     }
     server_keepalive = cfg.max_keepalive;
     c.keepalive = cfg.max_keepalive;

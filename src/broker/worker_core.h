@@ -122,7 +122,8 @@ class WorkerCore {
   Session* new_session(const std::string& client_id);
   Session* lookup_by_id(const std::string& id) const;
   void destroy_session(Session* s);
-  bool refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why,
+  // Writes the refusing CONNACK, closes the link (after delay_ms); returns nullptr.
+  Session* refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why,
               int delay_ms = 0);
   bool acl_denies(const Session* s, std::string_view topic, Access access) const {
     return security_ && security_->has_acl() &&
@@ -136,7 +137,6 @@ class WorkerCore {
                      bool assigned, uint16_t server_keepalive);
   std::string assign_client_id(const std::string& prefix);
   uint8_t listener_max_qos(const Link& link) const;
-  Session* refuse_null(Link& link, const protocol::Connect& c, uint8_t reason, const char* why);
   const config::SecuritySettings& security_for(const Link& link) const;
 
   // inbound packets (core_inbound.cpp)
