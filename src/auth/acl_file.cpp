@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "auth/filter_algebra.h"
+
 namespace petrel::auth {
 namespace {
 
@@ -112,27 +114,65 @@ int AclFile::decide(const RuleList& list, std::string_view client_id, std::strin
   return 0;
 }
 
+const AclFile::RuleList* AclFile::own_rules(std::string_view username) const {
+  if (username.empty()) return &anonymous_;
+  auto it = users_.find(username);
+  return it != users_.end() ? &it->second : nullptr;
+}
+
+bool AclFile::patterns_apply(std::string_view client_id, std::string_view username) const {
+  // A '+' or '#' in a substituted value could turn a pattern into a wider filter.
+  return !patterns_.rules.empty() && client_id.find_first_of("+#") == std::string_view::npos &&
+         username.find_first_of("+#") == std::string_view::npos;
+}
+
 bool AclFile::allowed(std::string_view client_id, std::string_view username, std::string_view topic,
                       broker::Access access) const {
-  if (access == broker::Access::kSubscribe) return true;  // see the header
+  if (access == broker::Access::kSubscribe) return subscribe_allowed(client_id, username, topic);
   const uint8_t want = access == broker::Access::kRead ? kAclRead : kAclWrite;
-  const RuleList* own = nullptr;
-  if (username.empty()) {
-    own = &anonymous_;
-  } else if (auto it = users_.find(username); it != users_.end()) {
-    own = &it->second;
-  }
-  if (own) {
+  if (const RuleList* own = own_rules(username)) {
     int d = decide(*own, client_id, username, topic, want);
     if (d != 0) return d > 0;
   }
-  if (patterns_.rules.empty()) return false;
-  // A '+' or '#' in a substituted value could turn a pattern into a wider filter.
-  if (client_id.find_first_of("+#") != std::string_view::npos ||
-      username.find_first_of("+#") != std::string_view::npos) {
-    return false;
-  }
+  if (!patterns_apply(client_id, username)) return false;
   return decide(patterns_, client_id, username, topic, want) > 0;
+}
+
+bool AclFile::subscribe_allowed(std::string_view client_id, std::string_view username,
+                                std::string_view filter) const {
+  // The deny rules consulted before a grant, as filters for this client.
+  std::vector<std::string> denies;
+  std::string text;
+  auto add_denies = [&](const RuleList& list) {
+    for (size_t i = 0; i < list.deny_count; ++i) {
+      if (list.rules[i].resolve(client_id, username, text)) denies.push_back(text);
+    }
+  };
+  // True when some topic of `filter` that the grants of `list` match escapes `denies`.
+  auto reachable = [&](const RuleList& list) {
+    for (size_t i = list.deny_count; i < list.rules.size(); ++i) {
+      const AclRule& r = list.rules[i];
+      if (!(r.access() & kAclRead) || !r.resolve(client_id, username, text)) continue;
+      auto part = filter_intersection(filter, text);
+      if (!part) continue;
+      bool covered = false;
+      for (const auto& d : denies) {
+        if (filter_covers(d, *part)) {
+          covered = true;
+          break;
+        }
+      }
+      if (!covered) return true;
+    }
+    return false;
+  };
+  if (const RuleList* own = own_rules(username)) {
+    add_denies(*own);
+    if (reachable(*own)) return true;
+  }
+  if (!patterns_apply(client_id, username)) return false;
+  add_denies(patterns_);
+  return reachable(patterns_);
 }
 
 }  // namespace petrel::auth

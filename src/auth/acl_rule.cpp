@@ -107,4 +107,31 @@ bool AclRule::matches(std::string_view topic, std::string_view client_id,
   return exhausted;
 }
 
+bool AclRule::resolve(std::string_view client_id, std::string_view username,
+                      std::string& out) const {
+  out.clear();
+  if (!uses_client_id_ && !uses_username_) {
+    out = text_;
+    return true;
+  }
+  if (uses_username_ && username.empty()) return false;
+  auto usable = [](std::string_view v) { return v.find_first_of("/+#") == std::string_view::npos; };
+  if ((uses_client_id_ && !usable(client_id)) || (uses_username_ && !usable(username))) return false;
+  for (size_t li = 0; li < levels_.size(); ++li) {
+    const Level& l = levels_[li];
+    if (li) out += '/';
+    if (l.kind != Kind::kTemplate) {
+      out += level_text(l);
+      continue;
+    }
+    for (uint32_t i = 0; i < l.part_count; ++i) {
+      const Part& p = parts_[l.first_part + i];
+      out += p.piece == Piece::kText       ? std::string_view(text_.data() + p.offset, p.length)
+             : p.piece == Piece::kClientId ? client_id
+                                           : username;
+    }
+  }
+  return dollar_ || out.empty() || out.front() != '$';
+}
+
 }  // namespace petrel::auth

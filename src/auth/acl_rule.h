@@ -33,6 +33,13 @@ class AclRule {
 
   // Does the rule match topic for this client? username empty = anonymous.
   bool matches(std::string_view topic, std::string_view client_id, std::string_view username) const;
+  // The filter this rule stands for with this client: a `pattern` rule's text with %c /
+  // %u replaced, a `topic` rule's text as it is. Returns false when the rule matches no
+  // topic at all for this client, as matches() decides: %u for an anonymous client, a
+  // substituted value holding '/', '+' or '#' (compared as one level's text, it can
+  // never equal a topic level), or a substitution that would start a rule not written
+  // with '$' with '$'. For SUBSCRIBE decisions; allocates.
+  bool resolve(std::string_view client_id, std::string_view username, std::string& out) const;
 
   uint8_t access() const { return access_; }
   bool uses_client_id() const { return uses_client_id_; }

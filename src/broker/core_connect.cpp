@@ -192,7 +192,10 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     c.client_id = assign_client_id(sec.auto_id_prefix);
     assigned = true;
   }
-  if (security_) {
+  const bool internal = link.listener_index() == kInternalListener;
+  if (internal) {
+    // The broker's own connection (a bridge's local side): trusted.
+  } else if (security_) {
     ClientIdentity id;
     id.listener = link.listener_index();
     id.client_id = c.client_id;

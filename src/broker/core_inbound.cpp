@@ -14,6 +14,15 @@ using protocol::Version;
 namespace rc = protocol::rc;
 
 namespace {
+
+// $SYS/broker/connection/<client id>/state: the one $SYS topic clients may publish, as in
+// Mosquitto — other brokers' bridges announce themselves there (retained 1/0 and a will).
+bool bridge_state_topic(std::string_view topic) {
+  constexpr std::string_view kPrefix = "$SYS/broker/connection/", kSuffix = "/state";
+  if (!topic.starts_with(kPrefix) || !topic.ends_with(kSuffix)) return false;
+  const auto id = topic.substr(kPrefix.size(), topic.size() - kPrefix.size() - kSuffix.size());
+  return topic.size() > kPrefix.size() + kSuffix.size() && id.find('/') == std::string_view::npos;
+}
 void strip_optional(protocol::Ack& a) { a.reason_string.clear(); a.user_properties.clear(); }
 void strip_optional(protocol::Disconnect& d) { d.props.reason_string.reset(); d.props.user_properties.clear(); }
 }  // namespace
@@ -155,7 +164,7 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
     ack_reason = rc::kQuotaExceeded;
     why = "payload above message_size_limit";
     stats_.pub_dropped.add();
-  } else if (topic.size() >= 4 && topic.compare(0, 4, "$SYS") == 0) {
+  } else if (topic.starts_with("$SYS") && s->listener != kInternalListener && !bridge_state_topic(topic)) {
     ack_reason = rc::kNotAuthorized;  // clients do not publish into the broker's tree
     why = "$SYS is read-only";
   } else if (acl_denies(s, topic, Access::kWrite)) {
@@ -255,7 +264,10 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
     const bool shared = protocol::split_shared(t.filter, group, inner);
     if (shared && t.no_local)  // [MQTT-3.8.3-4]
       return protocol_violation(s, rc::kProtocolError, "no local on a shared subscription");
-    if (acl_denies(s, t.filter, Access::kSubscribe)) {
+    // The ACL judges the topics the filter can match: a shared subscription's without
+    // its "$share/group/" prefix. Refused: v5 0x87, v3.1.1 0x80 (v3.1 has no failure
+    // code; it gets 0x80 as well).
+    if (acl_denies(s, shared ? inner : std::string_view(t.filter), Access::kSubscribe)) {
       ack.reasons.push_back(s->is_v5() ? rc::kNotAuthorized : rc::kV3SubackFailure);
       continue;
     }
@@ -263,6 +275,15 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
     o.qos = std::min(t.qos, s->max_qos);
     o.no_local = t.no_local;
     o.retain_as_published = t.retain_as_published;
+    if (s->bridge && !s->is_v5()) {
+      // An incoming v3 bridge (protocol level with bit 7, Mosquitto's try_private): its
+      // own messages are not sent back and retain flags pass through as published, so
+      // brokers bridged both ways do not loop and retained state propagates (Mosquitto
+      // 2.0 sets the same two options for such a session). Set here, the publish path
+      // pays nothing. A v5 bridge asks for these options itself.
+      o.no_local = true;
+      o.retain_as_published = true;
+    }
     o.retain_handling = t.retain_handling;
     o.subscription_id = sub_id;
     bool is_new = broker_.trie().subscribe(s->key, t.filter, o);

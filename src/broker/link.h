@@ -8,6 +8,11 @@
 
 namespace petrel::broker {
 
+// Listener index of the broker's own internal connections (the local side of bridges):
+// they are trusted — no authentication, no ACL, and they may publish under $SYS (bridge
+// state notifications), as Mosquitto's bridge contexts are.
+inline constexpr int kInternalListener = -2;
+
 class Link {
  public:
   virtual ~Link() = default;
@@ -23,7 +28,8 @@ class Link {
   virtual void close_delayed(int delay_ms) { (void)delay_ms; close(true); }
   // "address:port" of the peer, for logs.
   virtual const std::string& peer() const = 0;
-  // Listener index in Config::listeners (for per-listener settings), -1 when none.
+  // Listener index in Config::listeners (for per-listener settings), -1 when none,
+  // kInternalListener for the broker's own internal connections.
   virtual int listener_index() const = 0;
   // Output bytes not yet written to the socket.
   virtual size_t pending_bytes() const = 0;

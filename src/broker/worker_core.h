@@ -126,7 +126,7 @@ class WorkerCore {
   Session* refuse(Link& link, const protocol::Connect& c, uint8_t v5_reason, const char* why,
               int delay_ms = 0);
   bool acl_denies(const Session* s, std::string_view topic, Access access) const {
-    return security_ && security_->has_acl() &&
+    return security_ && security_->has_acl() && s->listener != kInternalListener &&
            !security_->allowed(s->listener, s->client_id, s->username, topic, access);
   }
   const config::Listener* listener_config(int listener) const;

@@ -138,3 +138,99 @@ def test_plain_text_password_file_refused_at_startup(broker_bin, tmp_path):
     r = subprocess.run([broker_bin, "-c", str(conf)], capture_output=True, text=True, timeout=10)
     assert r.returncode != 0
     assert f"{pw}:1" in (r.stdout + r.stderr)
+
+
+# --------------------------------------------------------------------------------------
+# SUBSCRIBE against the ACL (Petrel's rule, src/auth/acl_file.h): a filter is refused
+# when no topic it can match is readable by the client; deliveries are still filtered by
+# read per message. Mosquitto 2.0.11's acl_file grants every SUBSCRIBE (SUBACK 0/QoS for
+# every filter) and relies on the per-message read check alone.
+# --------------------------------------------------------------------------------------
+MOSQ_SUB_ACL = ("Mosquitto 2.0.11's acl_file grants every SUBSCRIBE (its default ACL "
+                "check returns success for MOSQ_ACL_SUBSCRIBE); Petrel refuses a filter "
+                "no readable topic can match with 0x80 (v3.1.1) / 0x87 (v5)")
+
+SUB_ACL = ("user u\n"
+           "topic read a/#\n"
+           "topic deny a/secret/#\n"
+           "topic readwrite rw/#\n"
+           "topic write w/#\n"
+           "pattern read dev/%c/#\n")
+
+
+def sub_acl_broker(broker, request, tmp_path, acl_text=SUB_ACL, anonymous=False):
+    pw = make_passwords(request, tmp_path, {"u": "u", "p": "p"})
+    acl = tmp_path / "acl"
+    acl.write_text(acl_text)
+    b = broker([f"password_file {pw}", f"acl_file {acl}"], anonymous=anonymous)
+    return b, acl
+
+
+@pytest.mark.mosquitto_deviates(MOSQ_SUB_ACL)
+@pytest.mark.parametrize("version,refused", [(V311, 0x80), (V5, mq.RC_NOT_AUTHORIZED)],
+                         ids=["v311", "v5"])
+def test_acl_subscribe_refused_per_filter(broker, request, tmp_path, version, refused):
+    b, _ = sub_acl_broker(broker, request, tmp_path)
+    c = b.connect("cid1", version=version, username="u", password=b"u")
+    ack = c.subscribe([("a/#", 1), ("b/#", 1), ("a/secret/#", 1), ("+/x", 0),
+                       ("w/#", 1), ("$SYS/#", 0), ("rw/+", 2), ("dev/cid1/#", 1),
+                       ("dev/other/#", 1)])
+    assert ack.codes == [1, refused, refused, 0, refused, refused, 2, 1, refused]
+    # The granted filters work; the refused ones were not subscribed.
+    w = b.connect("w", version=V5, username="u", password=b"u")
+    w.publish("rw/1", b"rw", qos=1)
+    w.publish("w/1", b"w-only", qos=1)
+    assert [p.payload for p in c.recv_publishes(1)] == [b"rw"]
+    c.expect_nothing(0.4)
+
+
+def test_acl_subscribe_granted_filters_deliver_only_readable(broker, request, tmp_path):
+    # Holds for Mosquitto too: "+/x" is granted; a/x is readable, b/x is not.
+    b, _ = sub_acl_broker(broker, request, tmp_path)
+    c = b.connect("cid2", version=V5, username="u", password=b"u")
+    assert c.subscribe([("+/x", 1)]).codes == [1]
+    p = b.connect("p", version=V5, username="u", password=b"u")
+    p.publish("rw/x", b"readable", qos=1)
+    p.publish("a/x", b"also", qos=1)      # u may not write a/x: refused, never delivered
+    assert [m.payload for m in c.recv_publishes(1)] == [b"readable"]
+    c.expect_nothing(0.4)
+
+
+@pytest.mark.mosquitto_deviates(MOSQ_SUB_ACL)
+@pytest.mark.parametrize("version,refused", [(V311, 0x80), (V5, mq.RC_NOT_AUTHORIZED)],
+                         ids=["v311", "v5"])
+def test_acl_subscribe_anonymous_without_anonymous_lines(broker, request, tmp_path, version,
+                                                         refused):
+    # With an acl_file only the `topic` lines before the first `user` line are for
+    # anonymous clients: here there are none, so only the %c pattern can grant.
+    b, _ = sub_acl_broker(broker, request, tmp_path, anonymous=True)
+    c = b.connect("anon1", version=version)
+    ack = c.subscribe([("a/#", 0), ("rw/+", 0), ("dev/other/#", 0), ("dev/anon1/#", 0),
+                       ("dev/+/in", 0), ("#", 0)])
+    # "#" is granted: it holds dev/anon1/..., which the pattern lets anon1 read.
+    assert ack.codes == [refused, refused, refused, 0, 0, 0]
+
+
+@pytest.mark.mosquitto_deviates(MOSQ_SUB_ACL)
+def test_acl_subscribe_anonymous_lines_apply(broker, request, tmp_path):
+    b, _ = sub_acl_broker(broker, request, tmp_path,
+                          acl_text="topic read pub/#\n" + SUB_ACL, anonymous=True)
+    c = b.connect("anon2", version=V311)
+    assert c.subscribe([("pub/+", 0), ("a/#", 0), ("#", 0)]).codes == [0, 0x80, 0]
+
+
+@pytest.mark.mosquitto_deviates(MOSQ_SUB_ACL)
+def test_acl_subscribe_follows_sighup_reload(broker, request, tmp_path):
+    b, acl = sub_acl_broker(broker, request, tmp_path)
+    c = b.connect("cid3", version=V5, username="u", password=b"u")
+    assert c.subscribe([("b/#", 1), ("a/#", 1)]).codes == [mq.RC_NOT_AUTHORIZED, 1]
+    acl.write_text("user u\ntopic readwrite b/#\n")  # b readable, a no more
+    b.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.7)
+    c3 = b.connect("cid3b", version=V311, username="u", password=b"u")
+    assert c3.subscribe([("b/#", 1), ("a/#", 1)]).codes == [1, 0x80]
+    assert c.subscribe([("b/#", 1), ("a/#", 1)]).codes == [1, mq.RC_NOT_AUTHORIZED]
+    c.publish("b/1", b"after", qos=1)
+    assert [m.payload for m in c.recv_publishes(1)] == [b"after"]
+    assert [m.payload for m in c3.recv_publishes(1)] == [b"after"]
+    assert b.proc.poll() is None
