@@ -40,6 +40,7 @@ const SecuritySettings& effective_security(const Config& config, const Listener&
 
 std::vector<std::string> apply_port_override(Config& config, const std::vector<uint16_t>& ports) {
   if (ports.empty()) return {};
+  if (config.bridges_only) return {"-p ignored: bridges_only true opens no listener"};
   if (!config.local_only) {
     return {"-p ignored: the configuration defines listeners (like Mosquitto 2, -p only sets the "
             "ports of the local-only listeners used when no listener is configured)"};

@@ -62,6 +62,104 @@ struct Listener {
   bool operator==(const Listener&) const = default;
 };
 
+// One `topic` line of a bridge: PATTERN [in|out|both [QOS [LOCAL-PREFIX REMOTE-PREFIX]]].
+// Prefixes given as "" are stored empty. An empty pattern (written "") is Mosquitto's
+// whole-topic form: the two prefixes are then complete topic names mapped onto each other.
+enum class BridgeDirection { kOut, kIn, kBoth };
+struct BridgeTopic {
+  std::string pattern;
+  BridgeDirection direction = BridgeDirection::kOut;
+  uint8_t qos = 0;
+  std::string local_prefix;
+  std::string remote_prefix;
+  std::string source;  // "file:line"
+  bool operator==(const BridgeTopic&) const = default;
+};
+
+struct BridgeAddress {
+  std::string host;  // name, IPv4 or IPv6 literal (no brackets)
+  uint16_t port = 1883;
+  bool operator==(const BridgeAddress&) const = default;
+};
+
+// Checks one bridge topic line the way Mosquitto does: an empty pattern needs both prefixes
+// and they must be valid topic names (no wildcards); prefixes hold no '+' or '#'; the
+// pattern is a valid subscription filter and not a $share filter; each prefix joined to the
+// pattern (prefix + pattern, the filter the bridge subscribes to) is a valid, non-$share
+// filter (so "a" + "#" is refused: the prefix must end with '/'); QoS 0..2. Returns what is
+// wrong (no file:line), or an empty string when the rule is valid.
+std::string bridge_topic_error(const BridgeTopic& rule);
+
+enum class BridgeStartType { kAutomatic, kLazy, kOnce };
+
+// A `connection NAME` section of mosquitto.conf: every bridge option (scope kBridge in the
+// option table) applies to the last `connection` line, as in Mosquitto; global and
+// listener options in between keep their own scope. A parsed Config without errors holds
+// only bridges that passed every check (at least one address and one topic, consistent
+// TLS/PSK settings, unique local client ids; every topic passes bridge_topic_error).
+// The defaults below are Mosquitto's unless marked Petrel; empty/unset values whose
+// default depends on the host (client ids, notification topic) are resolved by the
+// bridge runtime.
+struct Bridge {
+  std::string name;
+  std::string source;  // "file:line" of the connection line
+  std::vector<BridgeAddress> addresses;  // primary first
+  bool round_robin = false;
+  std::vector<BridgeTopic> topics;
+  uint8_t protocol_version = 4;  // 3 = mqttv31, 4 = mqttv311, 5 = mqttv50
+  bool try_private = true;
+  bool cleansession = false;
+  std::optional<bool> local_cleansession;  // unset = cleansession
+  uint16_t keepalive_interval = 60;
+  std::string remote_clientid;  // empty = "<hostname>.<name>"
+  std::string local_clientid;   // empty = "local.<remote client id>"
+  std::optional<std::string> remote_username, remote_password;
+  std::optional<std::string> local_username, local_password;
+  bool notifications = true;
+  std::string notification_topic;  // empty = "$SYS/broker/connection/<remote client id>/state"
+  bool notifications_local_only = false;
+  bool attempt_unsubscribe = true;
+  bool outgoing_retain = true;
+  uint32_t max_packet_size = 0;  // 0 = no limit
+  std::string bind_address;
+  // restart_timeout: one value = constant delay; two = jittered backoff base..cap.
+  uint32_t restart_timeout_base = 5;
+  uint32_t restart_timeout_cap = 30;
+  bool restart_constant = false;
+  BridgeStartType start_type = BridgeStartType::kAutomatic;
+  uint32_t threshold = 10;
+  uint32_t idle_timeout = 60;
+  // TLS towards the remote (TLS is on when cafile, capath or psk is set, as in Mosquitto).
+  std::string cafile, capath, certfile, keyfile;
+  bool insecure = false;
+  bool tls_use_os_certs = false;
+  std::string tls_version;  // empty = tlsv1.2 minimum
+  std::string ciphers, ciphers_tls13, alpn;
+  std::string identity;  // TLS-PSK identity
+  std::string psk;       // TLS-PSK key, hex as written
+  // MQTT 5 bridges (Mosquitto 2.1 options).
+  uint32_t session_expiry_interval = 0;
+  uint16_t receive_maximum = 20;
+  uint16_t max_topic_alias = 10;
+  // bridge_tcp_keepalive IDLE INTERVAL COUNT (seconds, seconds, probes); idle 0 = off.
+  uint32_t tcp_keepalive_idle = 0, tcp_keepalive_interval = 0, tcp_keepalive_count = 0;
+  // bridge_reload_type: immediate (Petrel's default: a changed bridge reconnects with the new
+  // settings at once) or lazy (Mosquitto 2.1's default: at its next reconnect).
+  bool reload_immediate = true;
+  // Petrel: primary/backup failover (round_robin false and more than one address). While
+  // the bridge runs on a backup address, the primary (addresses[0]) is probed every
+  // primary_retry_interval seconds with a full connection attempt (TCP, TLS handshake and
+  // MQTT CONNECT/CONNACK, then a clean DISCONNECT), so a primary that accepts TCP but
+  // refuses TLS or MQTT does not count as back. Always >= 1.
+  uint32_t primary_retry_interval = 20;
+  // Petrel: how long (seconds) the primary must answer every probe before the bridge
+  // fails back to it; a failed probe restarts the count. 0 = fail back on the first good
+  // probe. Both primary_* options have no effect with round_robin true or one address.
+  uint32_t primary_holddown = 60;
+
+  bool operator==(const Bridge&) const = default;
+};
+
 struct Config {
   // Every listener to open. A parsed file with no listener/port/bind_address gets the
   // Mosquitto 2 "local only" pair (127.0.0.1 and ::1, port 1883) here, like
@@ -91,7 +189,14 @@ struct Config {
   LogSettings log;
   bool log_type_set = false;  // log_type given at least once (replaces the default mask)
 
-  // True when built from no file: listeners bind loopback only (Mosquitto 2 "local only").
+  std::vector<Bridge> bridges;  // in file order; names are unique
+  // Petrel: bridges-only mode (`bridges_only true`): open no client listener; bridges
+  // forward between their remote brokers through local routing (the router product's
+  // "Enable MQTT Broker" unchecked). `listeners` is then empty and local_only false.
+  bool bridges_only = false;
+
+  // True when no listener/port/bind_address was configured (and not bridges_only):
+  // listeners bind loopback only (Mosquitto 2 "local only").
   bool local_only = false;
 };
 
@@ -112,7 +217,8 @@ const SecuritySettings& effective_security(const Config& config, const Listener&
 // local-only mode (no listener in the configuration), where the loopback listeners
 // (127.0.0.1 and ::1) open on each given port instead of 1883. When the configuration
 // defines listeners the ports are ignored, as Mosquitto 2 does; the returned warnings
-// say so. Ports must be 1..65535 (the caller validates the argument text).
+// say so; so does bridges_only (no listener at all). Ports must be 1..65535 (the caller
+// validates the argument text).
 std::vector<std::string> apply_port_override(Config& config, const std::vector<uint16_t>& ports);
 
 }  // namespace petrel::config

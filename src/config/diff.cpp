@@ -70,12 +70,44 @@ void diff_listeners(const Config& before, const Config& after, ConfigDiff& d) {
   }
 }
 
+const Bridge* find_bridge(const Config& c, const std::string& name) {
+  for (const auto& b : c.bridges) {
+    if (b.name == name) return &b;
+  }
+  return nullptr;
+}
+
+void diff_bridges(const Config& before, const Config& after, ConfigDiff& d) {
+  for (const auto& n : after.bridges) {
+    const Bridge* o = find_bridge(before, n.name);
+    if (!o) {
+      d.bridges_added.push_back(n.name);
+    } else if (!same_bridge_settings(*o, n)) {
+      d.bridges_changed.push_back(n.name);
+    }
+  }
+  for (const auto& o : before.bridges) {
+    if (!find_bridge(after, o.name)) d.bridges_removed.push_back(o.name);
+  }
+}
+
 }  // namespace
+
+bool same_bridge_settings(const Bridge& a, const Bridge& b) {
+  Bridge x = a, y = b;
+  x.source.clear();
+  y.source.clear();
+  for (Bridge* z : {&x, &y}) {
+    for (auto& t : z->topics) t.source.clear();
+  }
+  return x == y;
+}
 
 bool ConfigDiff::empty() const {
   return !log_changed && !limits_changed && !security_changed && !sys_interval_changed &&
          !connection_messages_changed && !tcp_nodelay_changed && !threads_changed && !pid_file_changed &&
-         listeners_added.empty() && listeners_removed.empty() && listeners_changed.empty();
+         listeners_added.empty() && listeners_removed.empty() && listeners_changed.empty() &&
+         bridges_added.empty() && bridges_removed.empty() && bridges_changed.empty() && !bridges_only_changed;
 }
 
 std::vector<std::string> ConfigDiff::describe() const {
@@ -91,6 +123,10 @@ std::vector<std::string> ConfigDiff::describe() const {
   for (const auto& l : listeners_added) out.push_back("listener added: " + describe_listener(l));
   for (const auto& l : listeners_removed) out.push_back("listener removed: " + describe_listener(l));
   for (const auto& l : listeners_changed) out.push_back("listener changed: " + describe_listener(l));
+  if (bridges_only_changed) out.emplace_back("bridges_only changed");
+  for (const auto& n : bridges_added) out.push_back("bridge added: " + n);
+  for (const auto& n : bridges_removed) out.push_back("bridge removed: " + n);
+  for (const auto& n : bridges_changed) out.push_back("bridge changed: " + n);
   return out;
 }
 
@@ -105,6 +141,8 @@ ConfigDiff diff_configs(const Config& before, const Config& after) {
   d.threads_changed = before.threads != after.threads;
   d.pid_file_changed = before.pid_file != after.pid_file;
   diff_listeners(before, after, d);
+  d.bridges_only_changed = before.bridges_only != after.bridges_only;
+  diff_bridges(before, after, d);
   return d;
 }
 
@@ -143,6 +181,11 @@ Config apply_reload(const Config& running, const Config& loaded, std::vector<std
     next.connection_messages = loaded.connection_messages;
     d.connection_messages_changed = false;
   }
+  // Bridges are compared by name and restarted by the bridge runtime (bridge_reload_type).
+  next.bridges = loaded.bridges;
+  d.bridges_added.clear();
+  d.bridges_removed.clear();
+  d.bridges_changed.clear();
   for (const auto& line : d.describe()) not_applied.push_back(line + "; restart petrel to apply");
   return next;
 }

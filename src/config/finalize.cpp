@@ -1,6 +1,7 @@
 // finish_config(): turns what the directives left in ParseState into the final Config —
-// Mosquitto's listener rules (explicit listeners, the default listener, local-only mode),
-// log settings, allow_anonymous defaults — and validates the result.
+// Mosquitto's listener rules (explicit listeners, the default listener, local-only mode,
+// Petrel's bridges_only), log settings, allow_anonymous defaults — and validates the
+// result (listeners here, TLS in options_tls.cpp, bridges in options_bridge.cpp).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -30,7 +31,31 @@ void add_default_listener(ParseState& s, std::vector<Listener>& out, const std::
   out.push_back(std::move(d));
 }
 
+// bridges_only true: no listener at all. An explicit listener, port or bind_address line
+// contradicts it; listener options that would configure the default listener do nothing.
+void assemble_bridges_only(ParseState& s) {
+  const std::string& mode = s.bridges_only_where;
+  auto conflict = [&](const std::string& where, const char* option) {
+    s.errors.push_back(error_at(where, fmt::format("option '{}': bridges_only true ({}) opens no listener; "
+                                                   "remove one of the two", option, mode), option));
+  };
+  for (const auto& l : s.listeners) conflict(l.source, "listener");
+  for (const char* option : {"port", "bind_address"}) {
+    auto it = s.seen_text.find(std::string("default:") + option);
+    if (it != s.seen_text.end()) conflict(it->second, option);
+  }
+  if (!s.default_touched_by.empty()) {
+    s.warnings.push_back(s.default_touched_by + ": has no effect: bridges_only true (" + mode + ") opens no listener");
+  }
+  s.config.local_only = false;
+  s.config.listeners.clear();
+}
+
 void assemble_listeners(ParseState& s) {
+  if (s.config.bridges_only) {
+    assemble_bridges_only(s);
+    return;
+  }
   std::vector<Listener> out;
   for (const auto& l : s.listeners) {
     if (l.port != 0) out.push_back(l);  // port 0: its `listener` line failed (already reported)
@@ -82,21 +107,6 @@ bool domains_overlap(SocketDomain a, SocketDomain b) {
   return a == SocketDomain::kAny || b == SocketDomain::kAny || a == b;
 }
 
-ConfigError error_at(const std::string& where, const std::string& message) {
-  ConfigError e;
-  size_t colon = where.rfind(':');
-  if (colon != std::string::npos && colon + 1 < where.size() &&
-      where.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
-    e.file = where.substr(0, colon);
-    e.line = std::stoi(where.substr(colon + 1));
-  } else {
-    e.file = where;
-  }
-  e.message = message;
-  e.option = "listener";
-  return e;
-}
-
 std::string describe(const Listener& l) {
   return fmt::format("port {} on {}", l.port, l.bind_address.empty() ? "all addresses" : l.bind_address);
 }
@@ -108,7 +118,7 @@ void validate_listeners(ParseState& s) {
       if (ls[i].port == ls[j].port && ls[i].bind_address == ls[j].bind_address &&
           domains_overlap(ls[i].socket_domain, ls[j].socket_domain)) {
         s.errors.push_back(error_at(ls[j].source, fmt::format("listener {} duplicates the listener at {}",
-                                                               describe(ls[j]), ls[i].source)));
+                                                               describe(ls[j]), ls[i].source), "listener"));
         break;
       }
     }
@@ -135,6 +145,7 @@ void finish_config(ParseState& s) {
   validate_tls_settings(s);
   validate_listeners(s);
   mirror_limits(s);
+  validate_bridges(s);
 }
 
 }  // namespace petrel::config

@@ -13,8 +13,12 @@ void append_listener_options(std::vector<OptionDescriptor>& out);  // options_li
 void append_security_options(std::vector<OptionDescriptor>& out);  // options_listener.cpp
 void append_unsupported_options(std::vector<OptionDescriptor>& out);  // options_unsupported.cpp
 void append_tls_options(std::vector<OptionDescriptor>& out);       // options_tls.cpp
+void append_bridge_options(std::vector<OptionDescriptor>& out);    // options_bridge.cpp
 // After security defaults: TLS listener checks; copies websockets_headers_size to each
 // listener (options_tls.cpp).
 void validate_tls_settings(ParseState& state);
+// Whole-bridge checks (address, topic, TLS/PSK consistency, unique local client ids), then
+// drops the bridges whose `connection` line failed (options_bridge.cpp).
+void validate_bridges(ParseState& state);
 
 }  // namespace petrel::config

@@ -17,6 +17,7 @@ std::vector<OptionDescriptor> build_table() {
   append_security_options(t);
   append_unsupported_options(t);
   append_tls_options(t);
+  append_bridge_options(t);
   std::sort(t.begin(), t.end(),
             [](const OptionDescriptor& a, const OptionDescriptor& b) { return a.name < b.name; });
   return t;

@@ -45,21 +45,6 @@ void parse_websockets_headers_size(ParseState& s, const Directive& d) {
   if (s.integer(d, 0, 65535, v)) s.config.websockets_headers_size = static_cast<uint32_t>(v);
 }
 
-ConfigError error_at(const std::string& where, const std::string& option, const std::string& message) {
-  ConfigError e;
-  const size_t colon = where.rfind(':');
-  if (colon != std::string::npos && colon + 1 < where.size() &&
-      where.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
-    e.file = where.substr(0, colon);
-    e.line = std::stoi(where.substr(colon + 1));
-  } else {
-    e.file = where;
-  }
-  e.message = fmt::format("option '{}': {}", option, message);
-  e.option = option;
-  return e;
-}
-
 // The scope key ParseState used for this listener's options ("listener#N" or
 // "listener#default"), found through the `listener` line it came from.
 std::string scope_key_of(const ParseState& s, const Listener& l) {
@@ -76,7 +61,7 @@ void validate_listener(ParseState& s, Listener& l) {
     return it != s.seen_text.end() ? it->second : l.source;
   };
   auto fail = [&](const char* option, const std::string& message) {
-    s.errors.push_back(error_at(where(option), option, message));
+    s.errors.push_back(error_at(where(option), fmt::format("option '{}': {}", option, message), option));
   };
   if (!l.certfile.empty() && l.keyfile.empty()) fail("certfile", "needs keyfile on the same listener");
   if (l.certfile.empty() && !l.keyfile.empty()) fail("keyfile", "needs certfile on the same listener");

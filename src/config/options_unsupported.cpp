@@ -1,6 +1,7 @@
 // Mosquitto options Petrel recognises but does not implement yet (no storage in Config
-// yet): persistence, plugins, websockets/HTTP, PROXY protocol, extra TLS knobs, and
-// every bridge option. Each is refused by name with "not supported yet".
+// yet): persistence, plugins, websockets/HTTP, PROXY protocol and extra TLS knobs. Each is
+// refused by name with "not supported yet". (The two bridge options not supported yet,
+// bridge_require_ocsp and bridge_tcp_user_timeout, are listed in options_bridge.cpp.)
 #include "config/option_tables.h"
 
 namespace petrel::config {
@@ -9,7 +10,6 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
   constexpr auto N = Status::kNotSupportedYet;
   constexpr auto G = Scope::kGlobal;
   constexpr auto L = Scope::kListener;
-  constexpr auto B = Scope::kBridge;
   out.insert(out.end(), {
     // Global.
     {"allow_duplicate_messages", G, nullptr, "true|false", "true", "Deprecated in Mosquitto: send overlapping matches more than once", N},
@@ -50,56 +50,6 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     {"tls_engine_kpass_sha1", L, nullptr, "HEX", "none", "SHA1 of the engine key password", N},
     {"tls_keyform", L, nullptr, "pem|engine|uri", "pem", "Form of keyfile", N},
     {"websockets_origin", L, nullptr, "ORIGIN", "any", "Allowed WebSocket Origin header; repeatable", N},
-    // Bridges.
-    {"connection", B, nullptr, "NAME", "-", "Start a bridge; the name is the client id on the remote", N},
-    {"address", B, nullptr, "HOST[:PORT] ...", "-", "Remote broker address(es) of the bridge", N},
-    {"addresses", B, nullptr, "HOST[:PORT] ...", "-", "Same as address", N},
-    {"bridge_alpn", B, nullptr, "PROTOCOL", "none", "TLS ALPN towards the remote", N},
-    {"bridge_attempt_unsubscribe", B, nullptr, "true|false", "true", "Unsubscribe on the remote for out topics", N},
-    {"bridge_bind_address", B, nullptr, "ADDRESS", "any", "Local address of the bridge socket", N},
-    {"bridge_cafile", B, nullptr, "PATH", "none", "CA certificates for the remote broker", N},
-    {"bridge_capath", B, nullptr, "DIR", "none", "Directory of CA certificates for the remote broker", N},
-    {"bridge_certfile", B, nullptr, "PATH", "none", "Client certificate towards the remote", N},
-    {"bridge_ciphers", B, nullptr, "CIPHER:LIST", "OpenSSL default", "TLS 1.2 ciphers towards the remote", N},
-    {"bridge_ciphers_tls1.3", B, nullptr, "SUITE:LIST", "OpenSSL default", "TLS 1.3 suites towards the remote", N},
-    {"bridge_identity", B, nullptr, "IDENTITY", "none", "TLS-PSK identity towards the remote", N},
-    {"bridge_insecure", B, nullptr, "true|false", "false", "Skip the remote host name check", N},
-    {"bridge_keyfile", B, nullptr, "PATH", "none", "Client private key towards the remote", N},
-    {"bridge_max_packet_size", B, nullptr, "BYTES", "0", "Largest packet sent to the remote", N},
-    {"bridge_max_topic_alias", B, nullptr, "0..65535", "10", "Topic aliases the remote may create", N},
-    {"bridge_outgoing_retain", B, nullptr, "true|false", "true", "Keep the retain flag on outgoing messages", N},
-    {"bridge_protocol_version", B, nullptr, "mqttv31|mqttv311|mqttv50", "mqttv311", "MQTT version towards the remote", N},
-    {"bridge_psk", B, nullptr, "HEX", "none", "TLS-PSK key towards the remote", N},
-    {"bridge_receive_maximum", B, nullptr, "1..65535", "20", "v5 receive maximum of the bridge", N},
-    {"bridge_reload_type", B, nullptr, "lazy|immediate", "lazy", "When a changed bridge reconnects", N},
-    {"bridge_require_ocsp", B, nullptr, "true|false", "false", "Require OCSP from the remote", N},
-    {"bridge_session_expiry_interval", B, nullptr, "SECONDS", "0", "v5 session expiry of the bridge", N},
-    {"bridge_tcp_keepalive", B, nullptr, "IDLE INTERVAL COUNT", "off", "TCP keepalive of the bridge socket", N},
-    {"bridge_tcp_user_timeout", B, nullptr, "MILLISECONDS", "system", "TCP_USER_TIMEOUT of the bridge socket", N},
-    {"bridge_tls_use_os_certs", B, nullptr, "true|false", "false", "Trust the system CA store for the remote", N},
-    {"bridge_tls_version", B, nullptr, "tlsv1.2|tlsv1.3", "tlsv1.2", "TLS version towards the remote", N},
-    {"cleansession", B, nullptr, "true|false", "false", "Clean session towards the remote", N},
-    {"clientid", B, nullptr, "ID", "NAME.HOSTNAME", "Same as remote_clientid", N},
-    {"idle_timeout", B, nullptr, "SECONDS", "60", "Idle time before a lazy bridge stops", N},
-    {"keepalive_interval", B, nullptr, "SECONDS", "60", "Keepalive towards the remote", N},
-    {"local_cleansession", B, nullptr, "true|false", "cleansession", "Clean session of the local side", N},
-    {"local_clientid", B, nullptr, "ID", "local.REMOTE-CLIENTID", "Client id on the local broker", N},
-    {"local_password", B, nullptr, "PASSWORD", "none", "Password on the local broker", N},
-    {"local_username", B, nullptr, "USERNAME", "none", "Username on the local broker", N},
-    {"notification_topic", B, nullptr, "TOPIC", "$SYS/broker/connection/ID/state", "Topic of bridge state notifications", N},
-    {"notifications", B, nullptr, "true|false", "true", "Publish bridge state notifications", N},
-    {"notifications_local_only", B, nullptr, "true|false", "false", "Publish notifications locally only", N},
-    {"password", B, nullptr, "PASSWORD", "none", "Same as remote_password", N},
-    {"remote_clientid", B, nullptr, "ID", "NAME.HOSTNAME", "Client id on the remote broker", N},
-    {"remote_password", B, nullptr, "PASSWORD", "none", "Password on the remote broker", N},
-    {"remote_username", B, nullptr, "USERNAME", "none", "Username on the remote broker", N},
-    {"restart_timeout", B, nullptr, "BASE [CAP [STABLE]] | SECONDS", "5 30", "Reconnect delay (jittered backoff)", N},
-    {"round_robin", B, nullptr, "true|false", "false", "Treat all addresses as equals instead of primary first", N},
-    {"start_type", B, nullptr, "automatic|lazy|once", "automatic", "How the bridge starts", N},
-    {"threshold", B, nullptr, "COUNT", "10", "Queued messages that start a lazy bridge", N},
-    {"topic", B, nullptr, "PATTERN [in|out|both [QOS [LOCAL-PREFIX REMOTE-PREFIX]]]", "-", "Topic shared over the bridge; repeatable", N},
-    {"try_private", B, nullptr, "true|false", "true", "Tell the remote this is a bridge (loop prevention)", N},
-    {"username", B, nullptr, "USERNAME", "none", "Same as remote_username", N},
   });
 }
 

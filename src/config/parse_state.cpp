@@ -6,6 +6,21 @@
 
 namespace petrel::config {
 
+ConfigError error_at(const std::string& where, const std::string& message, const std::string& option) {
+  ConfigError e;
+  const size_t colon = where.rfind(':');
+  if (colon != std::string::npos && colon + 1 < where.size() &&
+      where.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+    e.file = where.substr(0, colon);
+    e.line = std::stoi(where.substr(colon + 1));
+  } else {
+    e.file = where;
+  }
+  e.message = message;
+  e.option = option;
+  return e;
+}
+
 void ParseState::error(const Directive& d, const std::string& message) {
   errors.push_back({d.file, d.line, fmt::format("option '{}': {}", d.name, message), d.name});
 }

@@ -71,10 +71,21 @@ class ParseState {
   std::string log_dest_where;          // first log_dest line
   std::string log_file;
 
+  // Bridges are built in config.bridges as `connection` lines come; bridge options go to
+  // the last one (options_bridge.cpp).
+  int current_bridge = -1;             // index into config.bridges; -1 = no `connection` yet
+  std::vector<bool> bridge_failed;     // per config.bridges: its `connection` line had an error
+                                       // (dropped by finish_config, its options are still parsed)
+  std::string bridges_only_where;      // the `bridges_only true` line, if any
+
   int depth = 0;                       // include nesting (include_dir only at depth 0)
   std::string main_file;
   std::map<std::string, std::string> seen_text;  // scope:option -> where first given
 };
+
+// An error at a "file:line" position (as kept in Listener::source, Bridge::source and
+// ParseState::seen_text); `message` is used as given.
+ConfigError error_at(const std::string& where, const std::string& message, const std::string& option);
 
 // Parses the *.conf files of an include_dir directive (defined by the parser driver).
 void parse_include_dir(ParseState& state, const Directive& d);

@@ -27,8 +27,8 @@ TEST(ConfigOptionTable, SortedUniqueAndDocumented) {
     if (d.status == Status::kSupported) {
       EXPECT_NE(d.parse, nullptr) << d.name << " is supported but has no parser";
     }
-    if (d.scope == Scope::kBridge) {
-      EXPECT_EQ(d.status, Status::kNotSupportedYet) << d.name;
+    if (d.scope == Scope::kBridge && d.name != "bridge_require_ocsp" && d.name != "bridge_tcp_user_timeout") {
+      EXPECT_EQ(d.status, Status::kSupported) << d.name;
     }
   }
 }
@@ -78,7 +78,21 @@ TEST(ConfigOptionTable, IssueScopeOptionsAreSupported) {
                            "retain_available", "max_topic_alias", "persistent_client_expiration", "sys_interval",
                            "log_type", "log_dest", "log_timestamp", "log_timestamp_format", "connection_messages",
                            "pid_file", "per_listener_settings", "set_tcp_nodelay", "include_dir", "threads",
-                           "log_level"}) {
+                           "log_level", "bridges_only",
+                           // bridges
+                           "connection", "address", "addresses", "topic", "round_robin", "bridge_protocol_version",
+                           "try_private", "cleansession", "local_cleansession", "keepalive_interval", "clientid",
+                           "remote_clientid", "local_clientid", "username", "remote_username", "password",
+                           "remote_password", "local_username", "local_password", "notifications",
+                           "notification_topic", "notifications_local_only", "bridge_attempt_unsubscribe",
+                           "bridge_outgoing_retain", "bridge_max_packet_size", "bridge_bind_address",
+                           "restart_timeout", "start_type", "threshold", "idle_timeout", "bridge_cafile",
+                           "bridge_capath", "bridge_certfile", "bridge_keyfile", "bridge_insecure",
+                           "bridge_tls_version", "bridge_ciphers", "bridge_ciphers_tls1.3", "bridge_alpn",
+                           "bridge_tls_use_os_certs", "bridge_identity", "bridge_psk",
+                           "bridge_session_expiry_interval", "bridge_receive_maximum", "bridge_max_topic_alias",
+                           "bridge_tcp_keepalive", "bridge_reload_type", "primary_retry_interval",
+                           "primary_holddown"}) {
     const OptionDescriptor* d = find_option(name);
     ASSERT_NE(d, nullptr) << name;
     EXPECT_EQ(d->status, Status::kSupported) << name;
@@ -90,6 +104,10 @@ TEST(ConfigOptionTable, ScopesAndSecurityFlag) {
   EXPECT_EQ(find_option("max_qos")->scope, Scope::kListener);
   EXPECT_EQ(find_option("sys_interval")->scope, Scope::kGlobal);
   EXPECT_EQ(find_option("topic")->scope, Scope::kBridge);
+  EXPECT_EQ(find_option("primary_holddown")->scope, Scope::kBridge);
+  EXPECT_EQ(find_option("bridges_only")->scope, Scope::kGlobal);
+  EXPECT_EQ(find_option("bridge_require_ocsp")->status, Status::kNotSupportedYet);
+  EXPECT_EQ(find_option("bridge_tcp_user_timeout")->status, Status::kNotSupportedYet);
   EXPECT_TRUE(find_option("allow_anonymous")->per_listener_security);
   EXPECT_TRUE(find_option("password_file")->per_listener_security);
   EXPECT_FALSE(find_option("max_keepalive")->per_listener_security);

@@ -1,0 +1,678 @@
+// Bridge options: `connection NAME` starts a bridge and every bridge option applies to the
+// last `connection` (Mosquitto's rule; a bridge option before any `connection` is an
+// error). Also Petrel's `bridges_only`, and validate_bridges(): the checks that need a
+// whole bridge (an address and a topic, consistent TLS/PSK settings, unique local client
+// ids), run by finish_config() and reported at the `connection` line.
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <initializer_list>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "config/option_tables.h"
+#include "config/parse_state.h"
+#include "config/values.h"
+#include "protocol/topic.h"
+
+namespace petrel::config {
+
+namespace {
+
+constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
+constexpr int64_t kMaxPacket = 268435460;  // MQTT's largest packet (as max_packet_size)
+
+// The bridge being configured: the last `connection`; nullptr (reported) before any.
+Bridge* current(ParseState& s, const Directive& d) {
+  if (s.current_bridge < 0) {
+    s.error(d, "must follow a 'connection' line (bridge options apply to the last 'connection')");
+    return nullptr;
+  }
+  return &s.config.bridges[static_cast<size_t>(s.current_bridge)];
+}
+
+std::string bridge_key(int index) { return fmt::format("bridge#{}", index); }
+
+// Records where `option` was given for the current bridge (for validate_bridges).
+void remember(ParseState& s, std::string_view option, const Directive& d) {
+  s.seen_text.insert_or_assign(bridge_key(s.current_bridge) + ":" + std::string(option), d.where());
+}
+
+// The whole rest of the line as one value, once per bridge. `canonical` names the field so
+// aliases (clientid / remote_clientid) count as the same option.
+bool bridge_text(ParseState& s, const Directive& d, std::string_view canonical, std::string& out) {
+  if (d.value.empty()) {
+    s.error(d, "missing value");
+    return false;
+  }
+  auto [it, inserted] = s.seen_text.emplace(bridge_key(s.current_bridge) + ":" + std::string(canonical), d.where());
+  if (!inserted) {
+    s.error(d, fmt::format("given more than once for this bridge (first at {})", it->second));
+    return false;
+  }
+  out = d.value;
+  return true;
+}
+
+template <std::string Bridge::*Field>
+void text_field(ParseState& s, const Directive& d) {
+  if (Bridge* b = current(s, d)) bridge_text(s, d, d.name, b->*Field);
+}
+
+// Aliases: Mosquitto's old names (clientid, username, password) and the remote_* ones.
+void parse_remote_clientid(ParseState& s, const Directive& d) {
+  if (Bridge* b = current(s, d)) bridge_text(s, d, "remote_clientid", b->remote_clientid);
+}
+
+template <std::optional<std::string> Bridge::*Field>
+void optional_text(ParseState& s, const Directive& d, std::string_view canonical) {
+  Bridge* b = current(s, d);
+  std::string v;
+  if (b && bridge_text(s, d, canonical, v)) b->*Field = v;
+}
+
+void parse_remote_username(ParseState& s, const Directive& d) {
+  optional_text<&Bridge::remote_username>(s, d, "remote_username");
+}
+void parse_remote_password(ParseState& s, const Directive& d) {
+  optional_text<&Bridge::remote_password>(s, d, "remote_password");
+}
+void parse_local_username(ParseState& s, const Directive& d) {
+  optional_text<&Bridge::local_username>(s, d, "local_username");
+}
+void parse_local_password(ParseState& s, const Directive& d) {
+  optional_text<&Bridge::local_password>(s, d, "local_password");
+}
+
+template <bool Bridge::*Field>
+void bool_field(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  bool v = false;
+  if (!b || !s.boolean(d, v)) return;
+  b->*Field = v;
+  remember(s, d.name, d);
+}
+
+void parse_local_cleansession(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  bool v = false;
+  if (b && s.boolean(d, v)) b->local_cleansession = v;
+}
+
+template <auto Field, int64_t Min, int64_t Max>
+void int_field(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  int64_t v = 0;
+  if (!b || !s.integer(d, Min, Max, v)) return;
+  b->*Field = static_cast<std::remove_reference_t<decltype(b->*Field)>>(v);
+  remember(s, d.name, d);
+}
+
+void parse_connection(ParseState& s, const Directive& d) {
+  Bridge b;
+  b.source = d.where();
+  bool failed = !s.one_token(d, "a bridge name", b.name);
+  if (!failed && b.name.find_first_of("+#") != std::string::npos) {
+    // The name is part of the default client id and notification topic.
+    s.error(d, fmt::format("bridge name '{}' must not contain '+' or '#'", b.name));
+    failed = true;
+  }
+  for (size_t i = 0; !failed && i < s.config.bridges.size(); ++i) {
+    if (!s.bridge_failed[i] && s.config.bridges[i].name == b.name) {
+      s.error(d, fmt::format("duplicate bridge name '{}' (first at {})", b.name, s.config.bridges[i].source));
+      failed = true;
+    }
+  }
+  // A failed bridge still collects its options (so they are checked, and do not land on
+  // the previous bridge); finish_config drops it.
+  s.config.bridges.push_back(std::move(b));
+  s.bridge_failed.push_back(failed);
+  s.current_bridge = static_cast<int>(s.config.bridges.size()) - 1;
+}
+
+bool valid_ipv6(std::string_view text) {
+  std::string addr(text.substr(0, text.find('%')));  // a zone id ("%eth0") is not part of inet_pton
+  in6_addr out{};
+  return inet_pton(AF_INET6, addr.c_str(), &out) == 1;
+}
+
+// One `host[:port]` of an address line: "host", "host:1884", "10.0.0.1:1884", "[::1]",
+// "[::1]:1884", or a bare IPv6 literal ("::1": more than one ':' and no brackets, port
+// 1883). Returns what is wrong, or "".
+std::string parse_one_address(const std::string& tok, BridgeAddress& out) {
+  std::string_view t = tok;
+  std::string_view port_text;
+  if (t.front() == '[') {
+    const size_t close = t.find(']');
+    if (close == std::string_view::npos) return fmt::format("'{}' has no closing ']'", tok);
+    out.host = std::string(t.substr(1, close - 1));
+    if (!valid_ipv6(out.host)) return fmt::format("'{}': brackets must hold an IPv6 address", tok);
+    std::string_view rest = t.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return fmt::format("'{}': expected ':PORT' after ']'", tok);
+      port_text = rest.substr(1);
+      if (port_text.empty()) return fmt::format("'{}': missing port after ':'", tok);
+    }
+  } else {
+    const size_t colons = static_cast<size_t>(std::count(t.begin(), t.end(), ':'));
+    if (colons > 1) {
+      if (!valid_ipv6(t)) {
+        return fmt::format("'{}' is neither HOST:PORT nor an IPv6 address (write an IPv6 address "
+                           "with a port as [ADDRESS]:PORT)", tok);
+      }
+      out.host = tok;
+    } else if (colons == 1) {
+      const size_t colon = t.find(':');
+      out.host = std::string(t.substr(0, colon));
+      port_text = t.substr(colon + 1);
+      if (port_text.empty()) return fmt::format("'{}': missing port after ':'", tok);
+    } else {
+      out.host = tok;
+    }
+    if (out.host.empty()) return fmt::format("'{}': missing host before ':'", tok);
+    if (out.host.find_first_of("[]/") != std::string::npos) {
+      return fmt::format("'{}' is not a host name or address", tok);
+    }
+  }
+  out.port = 1883;
+  if (!port_text.empty()) {
+    auto port = parse_port_value(port_text);
+    if (!port) return fmt::format("'{}': expected a port 1..65535, got '{}'", tok, port_text);
+    out.port = *port;
+  }
+  return {};
+}
+
+void parse_address(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  if (!b) return;
+  std::vector<std::string> w = ParseState::words(d);
+  if (w.empty()) {
+    s.error(d, "missing value (expected HOST[:PORT] ...)");
+    return;
+  }
+  remember(s, "address", d);
+  for (const auto& tok : w) {
+    BridgeAddress a;
+    if (std::string e = parse_one_address(tok, a); !e.empty()) {
+      s.error(d, e);
+      continue;
+    }
+    for (const auto& old : b->addresses) {
+      if (old == a) {
+        s.warn(d, fmt::format("address '{}' is listed more than once for this bridge", tok));
+        break;
+      }
+    }
+    b->addresses.push_back(std::move(a));  // repeated address lines append (primary first)
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+// topic PATTERN [in|out|both [QOS [LOCAL-PREFIX REMOTE-PREFIX]]]; "" stands for empty.
+void parse_topic(ParseState& s, const Directive& d) {
+  const char* expected = "PATTERN [in|out|both [QOS [LOCAL-PREFIX REMOTE-PREFIX]]]";
+  Bridge* b = current(s, d);
+  if (!b) return;
+  if (d.tokens.empty()) {
+    s.error(d, fmt::format("missing value (expected {})", expected));
+    return;
+  }
+  // The pattern may be "#" itself; a later token starting with '#' begins a comment.
+  std::vector<std::string> w{d.tokens[0]};
+  for (size_t i = 1; i < d.tokens.size() && d.tokens[i].front() != '#'; ++i) w.push_back(d.tokens[i]);
+  if (w.size() > 5) {
+    s.error(d, fmt::format("unexpected extra value '{}' (expected {})", w[5], expected));
+    return;
+  }
+  auto unquote = [](const std::string& t) { return t == "\"\"" ? std::string() : t; };
+  BridgeTopic t;
+  t.source = d.where();
+  t.pattern = unquote(w[0]);
+  if (w.size() > 1) {
+    if (iequals(w[1], "out")) {
+      t.direction = BridgeDirection::kOut;
+    } else if (iequals(w[1], "in")) {
+      t.direction = BridgeDirection::kIn;
+    } else if (iequals(w[1], "both")) {
+      t.direction = BridgeDirection::kBoth;
+    } else {
+      s.error(d, fmt::format("expected a direction in, out or both, got '{}'", w[1]) +
+                     did_you_mean(w[1], {"in", "out", "both"}));
+      return;
+    }
+  }
+  if (w.size() > 2) {
+    auto q = parse_int_value(w[2]);
+    if (!q || *q < 0 || *q > 2) {
+      s.error(d, fmt::format("expected a QoS 0, 1 or 2, got '{}'", w[2]));
+      return;
+    }
+    t.qos = static_cast<uint8_t>(*q);
+  }
+  if (w.size() == 4) {
+    s.error(d, fmt::format("local prefix '{}' needs a remote prefix after it (write \"\" for none)", w[3]));
+    return;
+  }
+  if (w.size() == 5) {
+    t.local_prefix = unquote(w[3]);
+    t.remote_prefix = unquote(w[4]);
+  }
+  if (std::string e = bridge_topic_error(t); !e.empty()) {
+    s.error(d, e);
+    return;
+  }
+  b->topics.push_back(std::move(t));
+}
+
+void parse_protocol_version(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  std::string v;
+  if (!b || !s.choice(d, {"mqttv31", "mqttv311", "mqttv50"}, v)) return;
+  b->protocol_version = v == "mqttv31" ? 3 : v == "mqttv311" ? 4 : 5;
+  remember(s, d.name, d);
+}
+
+void parse_keepalive_interval(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  int64_t v = 0;
+  if (!b || !s.integer(d, 1, 65535, v)) return;
+  if (v < 5) {
+    s.warn(d, fmt::format("keepalive {} is below 5 seconds; using 5 (as Mosquitto does)", v));
+    v = 5;
+  }
+  b->keepalive_interval = static_cast<uint16_t>(v);
+}
+
+void parse_notification_topic(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  std::string v;
+  if (!b || !bridge_text(s, d, d.name, v)) return;
+  if (!protocol::valid_topic_name(v)) {
+    s.error(d, fmt::format("'{}' is not a valid topic name (no '+' or '#')", v));
+    return;
+  }
+  b->notification_topic = v;
+}
+
+void parse_max_packet_size(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  if (!b) return;
+  std::string tok;
+  std::string expected = fmt::format("0 (no limit) or an integer 20..{}", kMaxPacket);
+  if (!s.one_token(d, expected, tok)) return;
+  auto v = parse_int_value(tok);
+  if (!v || (*v != 0 && (*v < 20 || *v > kMaxPacket))) {
+    s.error(d, fmt::format("expected {}, got '{}'", expected, tok));
+    return;
+  }
+  b->max_packet_size = static_cast<uint32_t>(*v);
+}
+
+// restart_timeout SECONDS (constant delay) | BASE CAP (jittered backoff between them).
+void parse_restart_timeout(ParseState& s, const Directive& d) {
+  const char* expected = "SECONDS, or BASE CAP (seconds, 1 or more)";
+  Bridge* b = current(s, d);
+  if (!b) return;
+  std::vector<std::string> w = ParseState::words(d);
+  if (w.empty()) {
+    s.error(d, fmt::format("missing value (expected {})", expected));
+    return;
+  }
+  if (w.size() > 2) {
+    s.error(d, fmt::format("unexpected extra value '{}' (expected {})", w[2], expected));
+    return;
+  }
+  uint32_t v[2] = {0, 0};
+  for (size_t i = 0; i < w.size(); ++i) {
+    auto n = parse_int_value(w[i]);
+    if (!n || *n < 1 || *n > kMaxU32) {
+      s.error(d, fmt::format("expected {}, got '{}'", expected, w[i]));
+      return;
+    }
+    v[i] = static_cast<uint32_t>(*n);
+  }
+  if (w.size() == 1) {
+    b->restart_constant = true;
+    b->restart_timeout_base = b->restart_timeout_cap = v[0];
+    return;
+  }
+  if (v[1] < v[0]) {
+    s.error(d, fmt::format("the backoff cap {} is lower than the base {}", v[1], v[0]));
+    return;
+  }
+  b->restart_constant = false;
+  b->restart_timeout_base = v[0];
+  b->restart_timeout_cap = v[1];
+}
+
+void parse_start_type(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  if (!b) return;
+  std::vector<std::string> w = ParseState::words(d);
+  if (w.size() == 1 && w[0] == "manual") {
+    s.error(d, "start_type manual is not supported (Mosquitto refuses it too)");
+    return;
+  }
+  std::string v;
+  if (!s.choice(d, {"automatic", "lazy", "once"}, v)) return;
+  b->start_type = v == "automatic" ? BridgeStartType::kAutomatic
+                  : v == "lazy"    ? BridgeStartType::kLazy
+                                   : BridgeStartType::kOnce;
+  remember(s, d.name, d);
+}
+
+void parse_tls_version(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  std::string v;
+  if (!b || !s.choice(d, {"tlsv1.3", "tlsv1.2", "tlsv1.1"}, v)) return;
+  if (v == "tlsv1.1") {
+    s.warn(d, "TLS 1.1 is obsolete and refused by OpenSSL 3 at its default security level; using tlsv1.2");
+    v = "tlsv1.2";
+  }
+  b->tls_version = v;
+  remember(s, d.name, d);
+}
+
+void parse_psk(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  std::string v;
+  if (!b || !bridge_text(s, d, d.name, v)) return;
+  if (v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    s.error(d, fmt::format("expected the key as hex digits, got '{}'", v));
+    return;
+  }
+  if (v.size() % 2 != 0) {
+    s.error(d, fmt::format("odd number of hex digits ({}): each key byte is two digits", v.size()));
+    return;
+  }
+  b->psk = v;
+}
+
+void parse_tcp_keepalive(ParseState& s, const Directive& d) {
+  // Linux limits: TCP_KEEPIDLE and TCP_KEEPINTVL 1..32767 s, TCP_KEEPCNT 1..127.
+  const char* expected = "IDLE INTERVAL COUNT (seconds 1..32767, seconds 1..32767, probes 1..127)";
+  Bridge* b = current(s, d);
+  if (!b) return;
+  std::vector<std::string> w = ParseState::words(d);
+  if (w.size() != 3) {
+    s.error(d, fmt::format("expected {}, got {} value{}", expected, w.size(), w.size() == 1 ? "" : "s"));
+    return;
+  }
+  constexpr int64_t kMax[3] = {32767, 32767, 127};
+  uint32_t v[3] = {0, 0, 0};
+  for (size_t i = 0; i < 3; ++i) {
+    auto n = parse_int_value(w[i]);
+    if (!n || *n < 1 || *n > kMax[i]) {
+      s.error(d, fmt::format("expected {}, got '{}'", expected, w[i]));
+      return;
+    }
+    v[i] = static_cast<uint32_t>(*n);
+  }
+  b->tcp_keepalive_idle = v[0];
+  b->tcp_keepalive_interval = v[1];
+  b->tcp_keepalive_count = v[2];
+}
+
+void parse_reload_type(ParseState& s, const Directive& d) {
+  Bridge* b = current(s, d);
+  std::string v;
+  if (b && s.choice(d, {"lazy", "immediate"}, v)) b->reload_immediate = v == "immediate";
+}
+
+void parse_bridges_only(ParseState& s, const Directive& d) {
+  bool v = false;
+  if (!s.boolean(d, v)) return;
+  s.config.bridges_only = v;
+  s.bridges_only_where = v ? d.where() : std::string();
+}
+
+// --- whole-bridge checks ----------------------------------------------------------------
+
+class BridgeCheck {
+ public:
+  BridgeCheck(ParseState& s, size_t index) : s_(s), b_(s.config.bridges[index]), key_(bridge_key(static_cast<int>(index))) {}
+
+  // Where the bridge option was given ("" when it was not).
+  std::string where(std::string_view option) const {
+    auto it = s_.seen_text.find(key_ + ":" + std::string(option));
+    return it != s_.seen_text.end() ? it->second : std::string();
+  }
+  // "bridge_cafile (t.conf:5)"
+  std::string named(std::string_view option) const { return fmt::format("{} ({})", option, where(option)); }
+  // The first of `options` that was given, or "".
+  std::string first_given(std::initializer_list<std::string_view> options) const {
+    for (auto o : options) {
+      if (!where(o).empty()) return std::string(o);
+    }
+    return {};
+  }
+
+  void fail(const std::string& message) {
+    s_.errors.push_back(error_at(b_.source, fmt::format("option 'connection': bridge '{}' {}", b_.name, message),
+                                 "connection"));
+  }
+  void warn_unused(std::string_view option, const std::string& why) {
+    if (std::string w = where(option); !w.empty()) {
+      s_.warnings.push_back(fmt::format("{}: option '{}': has no effect: {}", w, option, why));
+    }
+  }
+
+  void run() {
+    if (b_.addresses.empty()) fail("has no address: add an 'address HOST[:PORT]' line");
+    if (b_.topics.empty()) fail("has no topic line: add at least one 'topic PATTERN ...' line (as Mosquitto requires)");
+    check_tls();
+    check_unused();
+  }
+
+ private:
+  void check_tls() {
+    const std::string psk_option = first_given({"bridge_identity", "bridge_psk"});
+    const std::string cert_option = first_given({"bridge_cafile", "bridge_capath", "bridge_certfile", "bridge_keyfile"});
+    if (!psk_option.empty() && !cert_option.empty()) {
+      fail(fmt::format("cannot use both certificates and PSK (as in Mosquitto): {} and {}", named(cert_option),
+                       named(psk_option)));
+    }
+    if (!b_.identity.empty() && b_.psk.empty()) fail(fmt::format("has {} but no bridge_psk", named("bridge_identity")));
+    if (b_.identity.empty() && !b_.psk.empty()) fail(fmt::format("has {} but no bridge_identity", named("bridge_psk")));
+    if (!b_.certfile.empty() && b_.keyfile.empty()) fail(fmt::format("has {} but no bridge_keyfile", named("bridge_certfile")));
+    if (b_.certfile.empty() && !b_.keyfile.empty()) fail(fmt::format("has {} but no bridge_certfile", named("bridge_keyfile")));
+    const bool ca = !b_.cafile.empty() || !b_.capath.empty() || b_.tls_use_os_certs;
+    if (!ca && psk_option.empty()) {
+      // Mosquitto only turns TLS on for a bridge with a CA (or PSK); a certificate or
+      // bridge_insecure alone would silently connect in plain text.
+      const char* why = "needs bridge_cafile, bridge_capath or bridge_tls_use_os_certs true: without a CA "
+                        "the bridge does not use TLS (as in Mosquitto)";
+      if (b_.insecure) fail(fmt::format("has {} but {}", named("bridge_insecure"), why));
+      if (!b_.certfile.empty()) fail(fmt::format("has {} but {}", named("bridge_certfile"), why));
+    }
+  }
+
+  void check_unused() {
+    const bool tls = !b_.cafile.empty() || !b_.capath.empty() || b_.tls_use_os_certs || !b_.psk.empty();
+    if (!tls) {
+      const char* why = "TLS is off for this bridge (set bridge_cafile, bridge_capath, bridge_tls_use_os_certs or bridge_psk)";
+      for (auto o : {"bridge_tls_version", "bridge_ciphers", "bridge_ciphers_tls1.3", "bridge_alpn"}) warn_unused(o, why);
+    }
+    if (b_.protocol_version != 5) {
+      for (auto o : {"bridge_session_expiry_interval", "bridge_receive_maximum", "bridge_max_topic_alias"}) {
+        warn_unused(o, "MQTT 5 only, and bridge_protocol_version is not mqttv50");
+      }
+    }
+    if (b_.start_type != BridgeStartType::kLazy) {
+      for (auto o : {"threshold", "idle_timeout"}) warn_unused(o, "start_type is not lazy");
+    }
+    if (b_.round_robin || b_.addresses.size() < 2) {
+      const std::string why = b_.round_robin ? "round_robin is true (no primary address)"
+                                             : "the bridge has a single address (no backup to fail over from)";
+      for (auto o : {"primary_retry_interval", "primary_holddown"}) warn_unused(o, why);
+    }
+  }
+
+  ParseState& s_;
+  const Bridge& b_;
+  std::string key_;
+};
+
+// Mosquitto refuses two bridges with the same local client id (one would take over the
+// other's session). Ids left empty are resolved at run time as "local.<remote id>" and
+// "<hostname>.<name>"; `\x01` stands for the host name, which no configured id contains.
+void check_local_clientids(ParseState& s, const std::vector<size_t>& kept) {
+  auto local_id = [&](const Bridge& b) {
+    std::string remote = b.remote_clientid.empty() ? "\x01." + b.name : b.remote_clientid;
+    return b.local_clientid.empty() ? "local." + remote : b.local_clientid;
+  };
+  for (size_t j = 0; j < kept.size(); ++j) {
+    const Bridge& bj = s.config.bridges[kept[j]];
+    for (size_t i = 0; i < j; ++i) {
+      const Bridge& bi = s.config.bridges[kept[i]];
+      const std::string id = local_id(bj);
+      if (id == local_id(bi)) {
+        s.errors.push_back(error_at(
+            bj.source,
+            fmt::format("option 'connection': bridge '{}' has the same local client id '{}' as bridge '{}' "
+                        "at {}: set local_clientid on one of them",
+                        bj.name, id.starts_with("local.\x01") ? "local.<hostname>..." : id, bi.name, bi.source),
+            "connection"));
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void validate_bridges(ParseState& s) {
+  std::vector<size_t> kept;
+  for (size_t i = 0; i < s.config.bridges.size(); ++i) {
+    if (s.bridge_failed[i]) continue;
+    BridgeCheck(s, i).run();
+    kept.push_back(i);
+  }
+  check_local_clientids(s, kept);
+  std::vector<Bridge> out;
+  for (size_t i : kept) out.push_back(std::move(s.config.bridges[i]));
+  s.config.bridges = std::move(out);
+  s.bridge_failed.assign(s.config.bridges.size(), false);
+  s.current_bridge = -1;
+  if (s.config.bridges_only && s.config.bridges.empty()) {
+    s.warnings.push_back(fmt::format("{}: option 'bridges_only': no bridge is configured ('connection' lines), "
+                                     "so petrel will do nothing", s.bridges_only_where));
+  }
+}
+
+void append_bridge_options(std::vector<OptionDescriptor>& out) {
+  constexpr auto S = Status::kSupported;
+  constexpr auto N = Status::kNotSupportedYet;
+  constexpr auto B = Scope::kBridge;
+  out.insert(out.end(), {
+    {"connection", B, parse_connection, "NAME", "-",
+     "Start a bridge; the following bridge options apply to it. The name must be unique", S},
+    {"address", B, parse_address, "HOST[:PORT] ...", "-",
+     "Remote broker address(es), primary first; repeatable (appends). IPv6: [::1]:1884, [::1] or ::1 (port 1883)", S},
+    {"addresses", B, parse_address, "HOST[:PORT] ...", "-", "Same as address", S},
+    {"round_robin", B, bool_field<&Bridge::round_robin>, "true|false", "false",
+     "Treat all addresses as equals instead of returning to the first (primary) one", S},
+    {"topic", B, parse_topic, "PATTERN [in|out|both [QOS [LOCAL-PREFIX REMOTE-PREFIX]]]", "out 0",
+     "Topic shared over the bridge; repeatable; \"\" for an empty pattern or prefix", S},
+    {"bridge_protocol_version", B, parse_protocol_version, "mqttv31|mqttv311|mqttv50", "mqttv311",
+     "MQTT version towards the remote", S},
+    {"try_private", B, bool_field<&Bridge::try_private>, "true|false", "true",
+     "Tell the remote this is a bridge (loop prevention)", S},
+    {"cleansession", B, bool_field<&Bridge::cleansession>, "true|false", "false",
+     "Clean session towards the remote", S},
+    {"local_cleansession", B, parse_local_cleansession, "true|false", "cleansession",
+     "Clean session of the bridge's local side", S},
+    {"keepalive_interval", B, parse_keepalive_interval, "1..65535", "60",
+     "Keepalive towards the remote in seconds (below 5 means 5, as in Mosquitto)", S},
+    {"remote_clientid", B, parse_remote_clientid, "ID", "HOSTNAME.NAME", "Client id on the remote broker", S},
+    {"clientid", B, parse_remote_clientid, "ID", "HOSTNAME.NAME", "Same as remote_clientid", S},
+    {"local_clientid", B, text_field<&Bridge::local_clientid>, "ID", "local.REMOTE-CLIENTID",
+     "Client id of the bridge on the local broker", S},
+    {"remote_username", B, parse_remote_username, "USERNAME", "none", "Username on the remote broker", S},
+    {"username", B, parse_remote_username, "USERNAME", "none", "Same as remote_username", S},
+    {"remote_password", B, parse_remote_password, "PASSWORD", "none", "Password on the remote broker", S},
+    {"password", B, parse_remote_password, "PASSWORD", "none", "Same as remote_password", S},
+    {"local_username", B, parse_local_username, "USERNAME", "none", "Username of the bridge on the local broker", S},
+    {"local_password", B, parse_local_password, "PASSWORD", "none", "Password of the bridge on the local broker", S},
+    {"notifications", B, bool_field<&Bridge::notifications>, "true|false", "true",
+     "Publish the bridge state (1 connected, 0 not) as a retained message", S},
+    {"notification_topic", B, parse_notification_topic, "TOPIC", "$SYS/broker/connection/REMOTE-CLIENTID/state",
+     "Topic of the bridge state notifications", S},
+    {"notifications_local_only", B, bool_field<&Bridge::notifications_local_only>, "true|false", "false",
+     "Publish the notifications on the local broker only", S},
+    {"bridge_attempt_unsubscribe", B, bool_field<&Bridge::attempt_unsubscribe>, "true|false", "true",
+     "Unsubscribe on the remote from topics the bridge no longer uses", S},
+    {"bridge_outgoing_retain", B, bool_field<&Bridge::outgoing_retain>, "true|false", "true",
+     "Keep the retain flag on messages sent to the remote", S},
+    {"bridge_max_packet_size", B, parse_max_packet_size, "0 | 20..268435460", "0 (no limit)",
+     "Largest packet the bridge accepts from the remote (MQTT 5 maximum packet size)", S},
+    {"bridge_bind_address", B, text_field<&Bridge::bind_address>, "ADDRESS", "any",
+     "Local address of the bridge's outgoing socket", S},
+    {"restart_timeout", B, parse_restart_timeout, "SECONDS | BASE CAP", "5 30",
+     "Reconnect delay: one value is constant, two are a jittered backoff from BASE up to CAP", S},
+    {"start_type", B, parse_start_type, "automatic|lazy|once", "automatic",
+     "Start at once and reconnect; start when threshold messages queue up; or connect once", S},
+    {"threshold", B, int_field<&Bridge::threshold, 1, kMaxU32>, "COUNT", "10",
+     "Queued messages that start a lazy bridge", S},
+    {"idle_timeout", B, int_field<&Bridge::idle_timeout, 1, kMaxU32>, "SECONDS", "60",
+     "Idle time before a lazy bridge disconnects", S},
+    {"bridge_cafile", B, text_field<&Bridge::cafile>, "PATH", "none",
+     "CA certificates for the remote broker; turns TLS on", S},
+    {"bridge_capath", B, text_field<&Bridge::capath>, "DIR", "none",
+     "Directory of CA certificates for the remote broker; turns TLS on", S},
+    {"bridge_certfile", B, text_field<&Bridge::certfile>, "PATH", "none",
+     "Client certificate towards the remote (needs bridge_keyfile and a CA)", S},
+    {"bridge_keyfile", B, text_field<&Bridge::keyfile>, "PATH", "none",
+     "Client private key towards the remote (needs bridge_certfile)", S},
+    {"bridge_insecure", B, bool_field<&Bridge::insecure>, "true|false", "false",
+     "Skip the remote certificate's host name check (testing only)", S},
+    {"bridge_tls_use_os_certs", B, bool_field<&Bridge::tls_use_os_certs>, "true|false", "false",
+     "Trust the system CA store for the remote; turns TLS on", S},
+    {"bridge_tls_version", B, parse_tls_version, "tlsv1.2|tlsv1.3", "tlsv1.2",
+     "Lowest TLS version towards the remote", S},
+    {"bridge_ciphers", B, text_field<&Bridge::ciphers>, "CIPHER:LIST", "OpenSSL default",
+     "TLS 1.2 ciphers towards the remote", S},
+    {"bridge_ciphers_tls1.3", B, text_field<&Bridge::ciphers_tls13>, "SUITE:LIST", "OpenSSL default",
+     "TLS 1.3 suites towards the remote", S},
+    {"bridge_alpn", B, text_field<&Bridge::alpn>, "PROTOCOL", "none", "TLS ALPN protocol towards the remote", S},
+    {"bridge_identity", B, text_field<&Bridge::identity>, "IDENTITY", "none",
+     "TLS-PSK identity towards the remote (with bridge_psk; not with certificates)", S},
+    {"bridge_psk", B, parse_psk, "HEX", "none",
+     "TLS-PSK key towards the remote, hex digits (with bridge_identity); turns TLS on", S},
+    {"bridge_session_expiry_interval", B, int_field<&Bridge::session_expiry_interval, 0, kMaxU32>,
+     "0..4294967295", "0", "MQTT 5 session expiry the bridge asks the remote for", S},
+    {"bridge_receive_maximum", B, int_field<&Bridge::receive_maximum, 1, 65535>, "1..65535", "20",
+     "MQTT 5 receive maximum of the bridge", S},
+    {"bridge_max_topic_alias", B, int_field<&Bridge::max_topic_alias, 0, 65535>, "0..65535", "10",
+     "MQTT 5 topic aliases the remote may use towards the bridge", S},
+    {"bridge_tcp_keepalive", B, parse_tcp_keepalive, "IDLE INTERVAL COUNT", "off",
+     "TCP keepalive of the bridge socket: idle seconds, probe interval, probe count", S},
+    {"bridge_reload_type", B, parse_reload_type, "lazy|immediate", "immediate (Mosquitto: lazy)",
+     "On reload, reconnect a changed bridge at once, or only at its next reconnection", S},
+    {"primary_retry_interval", B, int_field<&Bridge::primary_retry_interval, 1, kMaxU32>, "SECONDS", "20",
+     "Petrel: while on a backup address (round_robin false), probe the primary this often "
+     "with a full TLS+MQTT handshake", S},
+    {"primary_holddown", B, int_field<&Bridge::primary_holddown, 0, kMaxU32>, "SECONDS", "60",
+     "Petrel: the primary must answer every probe this long before the bridge fails back "
+     "(0 = on the first good probe)", S},
+    {"bridge_require_ocsp", B, nullptr, "true|false", "false", "Require OCSP from the remote", N},
+    {"bridge_tcp_user_timeout", B, nullptr, "MILLISECONDS", "system", "TCP_USER_TIMEOUT of the bridge socket", N},
+    {"bridges_only", Scope::kGlobal, parse_bridges_only, "true|false", "false",
+     "Petrel: open no client listener; bridges forward between their remote brokers through "
+     "local routing (the router's 'Enable MQTT Broker' unchecked)", S},
+  });
+}
+
+}  // namespace petrel::config
