@@ -1,15 +1,23 @@
-// Opening transports: resolve -> connect (optionally bound) -> TLS handshake -> WebSocket
-// handshake. One Opener object carries the state of one attempt through the callbacks.
+// Opening transports: resolve -> connect (optionally bound) -> SOCKS5 handshake when
+// through a proxy -> TLS handshake -> WebSocket handshake. One Opener object carries the
+// state of one attempt through the callbacks.
 #include "client/transport.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "client/socks5.h"
 #include "client/streams.h"
 #include "client/tls_context.h"
 
@@ -34,6 +42,8 @@ class Opener : public std::enable_shared_from_this<Opener> {
   Opener(asio::any_io_executor ex, TransportOptions opts, OpenHandler h)
       : ex_(ex), opts_(std::move(opts)), handler_(std::move(h)), resolver_(ex), socket_(ex) {
     host_ = strip_brackets(opts_.host);
+    connect_host_ = host_;
+    connect_port_ = opts_.port;
   }
 
   void start() {
@@ -43,6 +53,12 @@ class Opener : public std::enable_shared_from_this<Opener> {
       if (!tls_) return fail(TransportErrorKind::kConfig, err);
     }
     if (opts_.kind == TransportKind::kUnix) return open_unix();
+    if (opts_.proxy) {
+      // The socket goes to the proxy; the proxy resolves and reaches the server.
+      connect_host_ = strip_brackets(opts_.proxy->host);
+      connect_port_ = opts_.proxy->port;
+      socks_.emplace(*opts_.proxy, opts_.host, opts_.port);
+    }
     if (opts_.bind_address.empty()) return resolve();
     resolver_.async_resolve(strip_brackets(opts_.bind_address), "0",
                             [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
@@ -77,12 +93,15 @@ class Opener : public std::enable_shared_from_this<Opener> {
   }
 
   void resolve() {
-    resolver_.async_resolve(host_, std::to_string(opts_.port),
+    resolver_.async_resolve(connect_host_, std::to_string(connect_port_),
                             [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
                               if (ec || r.empty())
-                                return self->fail(TransportErrorKind::kResolve,
-                                                  "Unable to resolve host '" + self->host_ +
-                                                      "': " + (ec ? ec.message() : "no address"));
+                                return self->fail(self->socks_ ? TransportErrorKind::kProxyConnect
+                                                               : TransportErrorKind::kResolve,
+                                                  std::string(self->socks_ ? "Unable to resolve SOCKS5 proxy host '"
+                                                                           : "Unable to resolve host '") +
+                                                      self->connect_host_ + "': " +
+                                                      (ec ? ec.message() : "no address"));
                               self->endpoints_.assign(r.begin(), r.end());
                               self->try_next();
                             });
@@ -90,8 +109,13 @@ class Opener : public std::enable_shared_from_this<Opener> {
 
   // Tries the resolved endpoints in order; the last error wins.
   void try_next() {
-    if (next_ >= endpoints_.size())
-      return fail(TransportErrorKind::kConnect, last_error_.empty() ? "Connection failed" : last_error_);
+    if (next_ >= endpoints_.size()) {
+      std::string why = last_error_.empty() ? "Connection failed" : last_error_;
+      if (socks_)
+        return fail(TransportErrorKind::kProxyConnect,
+                    "Unable to connect to SOCKS5 proxy " + proxy_address() + ": " + why);
+      return fail(TransportErrorKind::kConnect, std::move(why));
+    }
     const tcp::endpoint ep = endpoints_[next_++].endpoint();
     error_code ec;
     socket_.close(ec);
@@ -127,12 +151,64 @@ class Opener : public std::enable_shared_from_this<Opener> {
   void connected() {
     error_code ec;
     if (opts_.nodelay) socket_.set_option(tcp::no_delay(true), ec);
+    if (opts_.tcp_keepalive_idle) set_tcp_keepalive();
+    if (socks_) return socks_step(socks_->start());
+    tunnel_ready();
+  }
+
+  // The socket reaches the server (directly or through the proxy): TLS, WebSocket, MQTT.
+  void tunnel_ready() {
     if (opts_.tls) return tls_handshake();
     if (opts_.websocket) {
       auto w = std::make_unique<ws::stream<tcp::socket>>(std::move(socket_));
       return ws_handshake(std::move(w));
     }
     done(std::make_unique<detail::AsioStream<tcp::socket>>(std::move(socket_)));
+  }
+
+  void set_tcp_keepalive() {
+    const int fd = socket_.native_handle();
+    int on = 1;
+    int idle = static_cast<int>(opts_.tcp_keepalive_idle);
+    int intvl = static_cast<int>(opts_.tcp_keepalive_interval);
+    int cnt = static_cast<int>(opts_.tcp_keepalive_count);
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    if (intvl > 0) ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    if (cnt > 0) ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+  }
+
+  std::string proxy_address() const {
+    const bool v6 = connect_host_.find(':') != std::string::npos;
+    return (v6 ? "[" + connect_host_ + "]" : connect_host_) + ":" + std::to_string(connect_port_);
+  }
+
+  // One step of the SOCKS5 handshake: write what it says, then read exactly what it wants.
+  void socks_step(socks5::Handshake::Step step) {
+    if (step.error) return fail(step.error->kind, std::move(step.error->message));
+    if (step.done) return tunnel_ready();
+    socks_in_.assign(step.want, '\0');
+    if (step.send.empty()) return socks_read();
+    socks_out_ = std::move(step.send);
+    asio::async_write(socket_, asio::buffer(socks_out_), [self = shared_from_this()](error_code ec, size_t) {
+      if (ec) return self->socks_io_failed(ec);
+      self->socks_read();
+    });
+  }
+
+  void socks_read() {
+    asio::async_read(socket_, asio::buffer(socks_in_), [self = shared_from_this()](error_code ec, size_t) {
+      if (ec) return self->socks_io_failed(ec);
+      self->socks_step(self->socks_->on_read(self->socks_in_));
+    });
+  }
+
+  void socks_io_failed(const error_code& ec) {
+    if (ec == asio::error::eof || ec == asio::error::connection_reset)
+      return fail(TransportErrorKind::kProxy, "SOCKS5 proxy " + proxy_address() +
+                                                  (ec == asio::error::eof ? " closed" : " reset") +
+                                                  " the connection during the handshake");
+    fail(TransportErrorKind::kProxy, "SOCKS5 proxy handshake failed: " + ec.message());
   }
 
   void tls_handshake() {
@@ -181,6 +257,10 @@ class Opener : public std::enable_shared_from_this<Opener> {
   TransportOptions opts_;
   OpenHandler handler_;
   std::string host_;
+  std::string connect_host_;  // where the socket connects: the server, or the proxy
+  uint16_t connect_port_ = 0;
+  std::optional<socks5::Handshake> socks_;
+  std::string socks_out_, socks_in_;
   tcp::resolver resolver_;
   tcp::resolver::results_type bind_results_;
   std::vector<tcp::resolver::results_type::value_type> endpoints_;

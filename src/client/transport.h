@@ -1,8 +1,9 @@
 #pragma once
 // Opening a client transport: DNS through Asio's async resolver (never blocking), TCP or
-// Unix-socket connect, optional TLS (certificates or PSK) and optional WebSocket
-// (subprotocol "mqtt"), ending in a connected Stream. Failures come back as a
-// TransportError with a one-line, human-readable message; nothing throws.
+// Unix-socket connect, optionally through a SOCKS5 proxy, optional TLS (certificates or
+// PSK) and optional WebSocket (subprotocol "mqtt"), ending in a connected Stream.
+// Failures come back as a TransportError with a one-line, human-readable message;
+// nothing throws.
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
@@ -31,6 +32,16 @@ struct TlsOptions {
   bool is_psk() const { return !psk_identity.empty() || !psk.empty(); }
 };
 
+// A SOCKS5 proxy (RFC 1928) to reach the server through, as socks5h: the proxy resolves
+// the server's host name (IPv4/IPv6 literals are sent as addresses). A username turns on
+// RFC 1929 username/password authentication (also offering "no authentication").
+struct ProxyOptions {
+  std::string host;      // name or IPv4/IPv6 literal (brackets allowed)
+  uint16_t port = 1080;
+  std::string username;  // empty = no authentication; at most 255 bytes
+  std::string password;  // at most 255 bytes (may be empty)
+};
+
 enum class TransportKind { kTcp, kUnix };
 
 struct TransportOptions {
@@ -40,12 +51,25 @@ struct TransportOptions {
   std::string unix_path;
   std::string bind_address;        // local address to bind before connecting
   bool nodelay = false;
+  std::optional<ProxyOptions> proxy;  // TCP only: connect through this SOCKS5 proxy
+  // TCP keepalive probes (SO_KEEPALIVE): idle seconds before the first, seconds between
+  // probes, probes before the connection is dropped. idle 0 = system default (off).
+  uint32_t tcp_keepalive_idle = 0, tcp_keepalive_interval = 0, tcp_keepalive_count = 0;
   std::optional<TlsOptions> tls;
   bool websocket = false;
   std::string ws_path = "/mqtt";
 };
 
-enum class TransportErrorKind { kConfig, kResolve, kConnect, kTls, kTlsVerify, kWebSocket };
+enum class TransportErrorKind {
+  kConfig, kResolve, kConnect, kTls, kTlsVerify, kWebSocket,
+  // SOCKS5 proxy failures, in the groups Mosquitto's clients give distinct exit codes to:
+  kProxyConnect,  // the proxy cannot be resolved or reached
+  kProxyRefused,  // the proxy wants an authentication we cannot do, or its rules forbid
+                  // the connection (reply 2)
+  kProxyNoRoute,  // the proxy cannot reach the server (replies 3, 4, 5)
+  kProxy,         // anything else: username/password refused, replies 1, 6, 7, 8 and
+                  // unassigned codes, a malformed reply, the proxy closing the connection
+};
 
 struct TransportError {
   TransportErrorKind kind = TransportErrorKind::kConnect;

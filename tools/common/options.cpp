@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "client/socks5.h"
 #include "protocol/topic.h"
 
 namespace petrel::tools {
@@ -103,7 +104,11 @@ void tls_flags(std::vector<Flag>& t) {
     {nullptr, "--no-tls", 0, kAll, "", [](Config& c, const Args&) { c.no_tls = true; return ok(); }},
     {nullptr, "--psk", 1, kAll, "key", [](Config& c, const Args& a) { c.psk_hex = a[0]; return ok(); }},
     {nullptr, "--psk-identity", 1, kAll, "identity", [](Config& c, const Args& a) { c.psk_identity = a[0]; return ok(); }},
-    {nullptr, "--proxy", 1, kAll, "proxy URL", [](Config& c, const Args& a) { c.proxy = a[0]; return ok(); }},
+    {nullptr, "--proxy", 1, kAll, "proxy url", [](Config& c, const Args& a) {
+       std::string e;
+       c.proxy = client::socks5::parse_url(a[0], e);
+       return c.proxy ? ok() : err(e);
+     }},
   });
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "client/transport.h"
 #include "protocol/properties.h"
 #include "protocol/types.h"
 
@@ -48,7 +49,7 @@ struct Config {
   std::string tls_engine, keyform, tls_engine_kpass;
   bool insecure = false, use_os_certs = false, no_tls = false, url_tls = false;
   std::string psk_hex, psk_identity;
-  std::string proxy;
+  std::optional<client::ProxyOptions> proxy;  // --proxy socks5h://...
   // v5 properties per command (-D)
   protocol::Properties connect_props, publish_props, subscribe_props, unsubscribe_props,
       disconnect_props, will_props;

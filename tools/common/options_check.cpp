@@ -160,7 +160,7 @@ ParseResult finish(Config& cfg) {
     return err("Problem setting username and/or password: a password needs a username.");
   if (!cfg.unix_path.empty() && (cfg.ws || cfg.tls_enabled()))
     return err("--unix cannot be combined with TLS or WebSocket options.");
-  if (!cfg.proxy.empty()) return {ParseStatus::kError, "SOCKS proxies (--proxy) are not supported.", false};
+  if (cfg.proxy && !cfg.unix_path.empty()) return err("--proxy cannot be combined with --unix.");
   if (!cfg.tls_engine.empty() || cfg.keyform == "engine")
     return {ParseStatus::kError, "TLS engines (--tls-engine, --keyform engine) are not supported.", false};
   if (cfg.port == 8883 && !cfg.no_tls && cfg.cafile.empty() && cfg.capath.empty() && cfg.psk_hex.empty())
@@ -211,9 +211,15 @@ std::string usage(Tool t) {
        "                    [--ciphers ciphers] [--insecure] [--tls-alpn protocol]\n"
        "                    [--tls-version version] [--tls-use-os-certs] [--tls-keylog file]]\n"
        "                  [--psk hex-key --psk-identity identity [--ciphers ciphers]]\n"
-       "                  [--ws] [--no-tls] [-o options-file] [-D command identifier value]\n"
+       "                  [--ws] [--no-tls] [--proxy socks-url] [-o options-file]\n"
+       "                  [-D command identifier value]\n"
        "       "
-    << n << " --help\n\nOptions, defaults file (~/.config/" << n
+    << n << " --help\n\n"
+       " --proxy : SOCKS5 proxy URL of the form socks5h://[username[:password]@]host[:port]\n"
+       "           (port 1080 by default; the proxy resolves host names). Authentication:\n"
+       "           none, or username/password when a username is given; write %, : and @\n"
+       "           in them as %25, %3A and %40.\n\n"
+       "Options, defaults file (~/.config/" << n
     << ") and exit codes follow Mosquitto's; see docs for the full list.\n";
   return o.str();
 }

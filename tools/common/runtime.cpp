@@ -38,6 +38,7 @@ client::TransportOptions transport_options(const Config& cfg) {
   t.port = uint16_t(cfg.port > 0 ? cfg.port : tls ? 8883 : 1883);
   t.bind_address = cfg.bind_address;
   t.nodelay = cfg.nodelay;
+  t.proxy = cfg.proxy;
   t.websocket = cfg.ws;
   t.ws_path = cfg.ws_path;
   if (tls) {
@@ -131,6 +132,16 @@ int report_connect_failure(const Config& cfg, const client::ClientError& e) {
       !cfg.host.empty())
     where = " (" + (cfg.unix_path.empty() ? cfg.host : cfg.unix_path) + ")";
   print_error(cfg, "Error: " + e.message + where);
+  if (e.kind == ErrorKind::kTransport) {
+    // SOCKS5 failures exit as mosquitto_pub's do: MOSQ_ERR_AUTH, MOSQ_ERR_NO_CONN and
+    // MOSQ_ERR_PROXY; an unreachable proxy is 1 like an unreachable broker.
+    switch (e.transport_kind) {
+      case client::TransportErrorKind::kProxyRefused: return kExitProxyRefused;
+      case client::TransportErrorKind::kProxyNoRoute: return kExitProxyNoRoute;
+      case client::TransportErrorKind::kProxy: return kExitProxy;
+      default: break;
+    }
+  }
   return kExitError;
 }
 

@@ -14,6 +14,9 @@ namespace petrel::tools {
 // Exit codes shared with Mosquitto's clients.
 inline constexpr int kExitError = 1;
 inline constexpr int kExitTimeout = 27;  // MOSQ_ERR_TIMEOUT
+inline constexpr int kExitProxyNoRoute = 4;   // MOSQ_ERR_NO_CONN: the proxy cannot reach the broker
+inline constexpr int kExitProxyRefused = 11;  // MOSQ_ERR_AUTH: no usable auth method, or ruleset
+inline constexpr int kExitProxy = 16;         // MOSQ_ERR_PROXY: other SOCKS5 failures
 
 client::TransportOptions transport_options(const Config& cfg);
 client::ClientOptions client_options(const Config& cfg);
@@ -25,7 +28,8 @@ std::optional<int> parse_or_exit(Tool tool, int argc, char** argv, Config& cfg);
 // stderr "Error: ..." unless --quiet.
 void print_error(const Config& cfg, const std::string& line);
 // One line for a failed connection attempt, and the exit status Mosquitto uses for it
-// (the CONNACK reason code when refused, 1 otherwise).
+// (the CONNACK reason code when refused, the codes above for SOCKS5 failures, 1
+// otherwise).
 int report_connect_failure(const Config& cfg, const client::ClientError& e);
 // Writes bytes to stdout and flushes (messages appear as they arrive).
 void write_stdout(const std::string& bytes);
