@@ -16,6 +16,7 @@
 
 #include "app/options.h"
 #include "auth/file_security.h"
+#include "bridge/manager.h"
 #include "common/log.h"
 #include "config/diff.h"
 #include "config/options.h"
@@ -147,6 +148,7 @@ int main(int argc, char** argv) {
       log.set_topic_sink(nullptr);
       return 1;
     }
+    petrel::bridge::BridgeManager bridges(log, [&server](const std::string& peer) { return server.open_internal(peer); });
     boost::asio::io_context main_io(1);
     boost::asio::signal_set signals(main_io, SIGINT, SIGTERM, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_signal;
@@ -168,6 +170,7 @@ int main(int argc, char** argv) {
           }
           server.reload_transports(*loaded);
           server.reload(next);
+          bridges.reload(next);
           running = std::move(next);
         } else {
           PETREL_LOG(log, petrel::kLogError, "Reload failed: configuration has errors; keeping the running one.");
@@ -181,7 +184,13 @@ int main(int argc, char** argv) {
     signals.async_wait(on_signal);
     std::signal(SIGPIPE, SIG_IGN);
     server.start();
+    if (cfg->bridges_only) {
+      PETREL_LOG(log, petrel::kLogNotice, "Bridges-only mode: no client listener; {} bridge{} forward between remote brokers.",
+                 cfg->bridges.size(), cfg->bridges.size() == 1 ? "" : "s");
+    }
+    bridges.start(*cfg);
     main_io.run();
+    bridges.stop();
     server.stop();
     log.set_topic_sink(nullptr);
   }

@@ -80,6 +80,7 @@ void Client::send_connect() {
   c.version = opts_.version;
   c.clean_start = opts_.clean_start;
   c.keepalive = opts_.keepalive;
+  c.bridge = opts_.bridge && opts_.version != Version::kV5;
   c.client_id = opts_.client_id;
   c.will = opts_.will;
   c.username = opts_.username;
@@ -219,6 +220,23 @@ void Client::disconnect(uint8_t reason, protocol::Properties props, std::functio
   send(std::move(bytes), [self = shared_from_this()] { self->teardown(); });
 }
 
+void Client::hang_up(std::function<void()> done) {
+  reconnect_timer_.cancel();
+  if (state_ != State::kConnected) {
+    teardown();
+    state_ = State::kIdle;
+    if (done) asio::post(ex_, std::move(done));
+    return;
+  }
+  idle_after_disconnect_ = true;
+  disconnect_done_ = std::move(done);
+  state_ = State::kDisconnecting;
+  std::string bytes;
+  protocol::encode(protocol::Disconnect{}, opts_.version, bytes);
+  log("Client " + id_for_log() + " sending DISCONNECT");
+  send(std::move(bytes), [self = shared_from_this()] { self->teardown(); });
+}
+
 void Client::abort() {
   opts_.reconnect.enabled = false;
   reconnect_timer_.cancel();
@@ -245,7 +263,8 @@ void Client::teardown() {
   pending_subs_.clear();
   pending_unsubs_.clear();
   if (state_ == State::kDisconnecting) {
-    state_ = State::kClosed;
+    state_ = idle_after_disconnect_ ? State::kIdle : State::kClosed;
+    idle_after_disconnect_ = false;
     if (auto done = std::move(disconnect_done_)) asio::post(ex_, std::move(done));
   }
 }
@@ -254,7 +273,7 @@ void Client::lost(ClientError err) {
   const bool was_connected = state_ == State::kConnected;
   if (state_ == State::kClosed || state_ == State::kIdle) return;
   teardown();
-  state_ = opts_.reconnect.enabled ? State::kIdle : State::kClosed;
+  state_ = opts_.reconnect.enabled || opts_.reconnect.manual ? State::kIdle : State::kClosed;
   auto self = shared_from_this();  // handlers may drop the last reference
   if (was_connected) {
     if (h_.on_connection_lost) h_.on_connection_lost(err);

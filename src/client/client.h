@@ -53,6 +53,10 @@ namespace petrel::client {
 
 struct ReconnectPolicy {
   bool enabled = false;
+  // The owner reconnects (calls connect() again after on_connect_failed /
+  // on_connection_lost) with its own policy; the client keeps its in-flight and queued
+  // messages between connections, as with `enabled`. Bridges use this for failover.
+  bool manual = false;
   std::chrono::milliseconds initial_delay{1000};
   std::chrono::milliseconds max_delay{30000};
 };
@@ -62,6 +66,7 @@ struct ClientOptions {
   std::string client_id;  // may be empty (3.1.1/5.0: the server assigns one)
   bool clean_start = true;
   uint16_t keepalive = 60;  // seconds, 0 = off
+  bool bridge = false;      // 3.1/3.1.1: set the bridge bit of the protocol level (try_private)
   std::optional<std::string> username;
   std::optional<std::string> password;
   std::optional<protocol::Will> will;
@@ -141,6 +146,10 @@ class Client : public std::enable_shared_from_this<Client> {
                   std::function<void()> done = {});
   // Closes the network connection without DISCONNECT (the server publishes the will).
   void abort();
+  // Sends DISCONNECT (when connected) and closes, but keeps in-flight and queued messages
+  // and stays usable: connect() opens a new connection (with the factory's current
+  // choice of address) and resumes the flows. done runs once closed.
+  void hang_up(std::function<void()> done = {});
 
   bool is_connected() const { return state_ == State::kConnected; }
   // Outgoing QoS 1/2 messages not yet completed, and messages not yet sent.
@@ -229,6 +238,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::map<uint16_t, PendingQos2> incoming_qos2_;
   std::map<uint16_t, std::string> aliases_in_;
   std::function<void()> disconnect_done_;
+  bool idle_after_disconnect_ = false;  // hang_up(): back to kIdle instead of kClosed
 };
 
 // Readable text for a CONNACK code ("Connection Refused: not authorised.", "Not authorized").

@@ -141,8 +141,9 @@ bool valid_ipv6(std::string_view text) {
 }
 
 // One `host[:port]` of an address line: "host", "host:1884", "10.0.0.1:1884", "[::1]",
-// "[::1]:1884", or a bare IPv6 literal ("::1": more than one ':' and no brackets, port
-// 1883). Returns what is wrong, or "".
+// "[::1]:1884", or a bare IPv6 literal: "::1" (port 1883), or "::1:1884" read as Mosquitto
+// does (split at the last ':' when that leaves an IPv6 address and a port; brackets make
+// it unambiguous). Returns what is wrong, or "".
 std::string parse_one_address(const std::string& tok, BridgeAddress& out) {
   std::string_view t = tok;
   std::string_view port_text;
@@ -160,11 +161,19 @@ std::string parse_one_address(const std::string& tok, BridgeAddress& out) {
   } else {
     const size_t colons = static_cast<size_t>(std::count(t.begin(), t.end(), ':'));
     if (colons > 1) {
-      if (!valid_ipv6(t)) {
+      // Mosquitto splits at the last ':' ("::1:1884" is ::1 port 1884), so do the same
+      // when that leaves an IPv6 address and a port; otherwise the whole is the address.
+      const size_t last = t.rfind(':');
+      const std::string_view head = t.substr(0, last), tail = t.substr(last + 1);
+      if (valid_ipv6(head) && parse_port_value(tail)) {
+        out.host = std::string(head);
+        port_text = tail;
+      } else if (valid_ipv6(t)) {
+        out.host = tok;
+      } else {
         return fmt::format("'{}' is neither HOST:PORT nor an IPv6 address (write an IPv6 address "
                            "with a port as [ADDRESS]:PORT)", tok);
       }
-      out.host = tok;
     } else if (colons == 1) {
       const size_t colon = t.find(':');
       out.host = std::string(t.substr(0, colon));

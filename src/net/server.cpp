@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <thread>
 
@@ -170,6 +171,17 @@ void Server::hand_over(int worker, int fd, int listener, std::string peer,
                       pend = std::move(pending), t = std::move(transport)]() mutable {
     w.adopt_with_connect(fd, listener, std::move(p), std::move(c), std::move(pend), std::move(t));
   });
+}
+
+int Server::open_internal(std::string peer) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) return -1;
+  static std::atomic<unsigned> next{0};
+  Worker& w = *workers_[next.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
+  asio::post(w.io(), [&w, fd = fds[0], p = std::move(peer)]() mutable {
+    w.adopt(fd, broker::kInternalListener, std::move(p), nullptr);
+  });
+  return fds[1];
 }
 
 bool Server::admit(int listener) {

@@ -48,6 +48,11 @@ class Server final : public broker::Hub {
   // Moves a connection whose CONNECT arrived on the wrong worker to its client id's home.
   void hand_over(int worker, int fd, int listener, std::string peer, protocol::Connect connect,
                  std::string pending, std::unique_ptr<Transport> transport);
+  // A connection from inside the process (a bridge's local side): makes a socketpair,
+  // has a worker adopt one end as a trusted connection (broker::kInternalListener: no
+  // authentication or ACL, may publish under $SYS) and returns the other end
+  // (non-blocking, close-on-exec), or -1 with errno set. Any thread.
+  int open_internal(std::string peer);
   void send_batch(int worker, std::vector<broker::Delivery>&& batch) override;
   // Backpressure: the number of connections (and worker inboxes) over their high-water
   // mark. While it is non-zero, workers stop reading connections that publish.

@@ -187,6 +187,12 @@ TEST(ConfigBridge, AddressForms) {
   EXPECT_EQ(a, want);
 }
 
+TEST(ConfigBridge, BareIpv6WithPortSplitsAtTheLastColonAsMosquittoDoes) {
+  Config c = parse_ok("connection b\naddress ::1:45813 2001:db8::1:8883 fe80::1:2\ntopic a\n");
+  std::vector<BridgeAddress> want = {{"::1", 45813}, {"2001:db8::1", 8883}, {"fe80::1", 2}};
+  EXPECT_EQ(c.bridges.at(0).addresses, want);
+}
+
 TEST(ConfigBridge, AddressErrors) {
   expect_error("address h:0\n", "t.conf:4: option 'address': 'h:0': expected a port 1..65535, got '0'");
   expect_error("address h:65536\n", "t.conf:4: option 'address': 'h:65536': expected a port 1..65535, got '65536'");

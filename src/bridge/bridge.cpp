@@ -1,0 +1,715 @@
+// Bridge run time: the remote and local clients, failover, store and forward, status.
+#include "bridge/bridge.h"
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "client/streams.h"
+#include "client/transport.h"
+#include "protocol/properties.h"
+
+namespace petrel::bridge {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string_view state_name(State s) {
+  switch (s) {
+    case State::kStopped: return "stopped";
+    case State::kIdle: return "idle";
+    case State::kConnecting: return "connecting";
+    case State::kConnected: return "connected";
+    case State::kWaiting: return "disconnected";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
+  return buf;
+}
+
+protocol::Version version_of(uint8_t v) {
+  return v == 3 ? protocol::Version::kV31 : v == 5 ? protocol::Version::kV5 : protocol::Version::kV311;
+}
+
+// The properties of a received v5 message that travel with it (MQTT 5 section 3.3.2.3:
+// the ones a server forwards unaltered, plus the remaining message expiry).
+protocol::Properties forwardable(const client::Message& m) {
+  protocol::Properties p;
+  for (const auto& x : m.props) {
+    switch (x.id) {
+      case protocol::prop::kPayloadFormatIndicator: p.payload_format_indicator = uint8_t(x.number); break;
+      case protocol::prop::kMessageExpiryInterval: p.message_expiry_interval = x.number; break;
+      case protocol::prop::kContentType: p.content_type = x.value; break;
+      case protocol::prop::kResponseTopic: p.response_topic = x.value; break;
+      case protocol::prop::kCorrelationData: p.correlation_data = x.value; break;
+      case protocol::prop::kUserProperty: p.user_properties.emplace_back(x.key, x.value); break;
+      default: break;
+    }
+  }
+  return p;
+}
+
+int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+}  // namespace
+
+Bridge::Bridge(Environment env, config::Bridge cfg, BridgeLimits limits, std::unique_ptr<MessageStore> store)
+    : env_(std::move(env)),
+      cfg_(std::move(cfg)),
+      limits_(limits),
+      map_(cfg_.topics),
+      store_(std::move(store)),
+      retry_timer_(env_.ex),
+      probe_timer_(env_.ex),
+      idle_timer_(env_.ex),
+      sys_timer_(env_.ex),
+      local_retry_(env_.ex) {
+  remote_id_ = cfg_.remote_clientid.empty() ? host_name() + "." + cfg_.name : cfg_.remote_clientid;
+  local_id_ = cfg_.local_clientid.empty() ? "local." + remote_id_ : cfg_.local_clientid;
+  notification_topic_ = cfg_.notification_topic.empty() ? "$SYS/broker/connection/" + remote_id_ + "/state"
+                                                        : cfg_.notification_topic;
+  sys_prefix_ = "$SYS/broker/bridge/" + cfg_.name + "/";
+  if (!store_) store_ = std::make_unique<MemoryStore>();
+  store_->set_limits({limits_.max_queued_messages, limits_.max_queued_bytes});
+  store_->rewind();  // a store from a predecessor: nothing of it is in flight here
+  queued_.store(store_->size(), std::memory_order_relaxed);
+  status_.name = cfg_.name;
+  status_.remote_client_id = remote_id_;
+  status_.address = address_text(0);
+  logged_error_.resize(cfg_.addresses.size());
+}
+
+Bridge::~Bridge() = default;
+
+std::string Bridge::address_text(size_t i) const {
+  if (i >= cfg_.addresses.size()) return {};
+  const auto& a = cfg_.addresses[i];
+  if (a.host.find(':') != std::string::npos) return fmt::format("[{}]:{}", a.host, a.port);
+  return fmt::format("{}:{}", a.host, a.port);
+}
+
+client::TransportOptions Bridge::transport_for(size_t i) const {
+  client::TransportOptions t;
+  t.kind = client::TransportKind::kTcp;
+  t.host = cfg_.addresses[i].host;
+  t.port = cfg_.addresses[i].port;
+  t.bind_address = cfg_.bind_address;
+  t.nodelay = true;
+  t.tcp_keepalive_idle = cfg_.tcp_keepalive_idle;
+  t.tcp_keepalive_interval = cfg_.tcp_keepalive_interval;
+  t.tcp_keepalive_count = cfg_.tcp_keepalive_count;
+  if (!cfg_.cafile.empty() || !cfg_.capath.empty() || cfg_.tls_use_os_certs || !cfg_.psk.empty()) {
+    client::TlsOptions tls;
+    tls.cafile = cfg_.cafile;
+    tls.capath = cfg_.capath;
+    tls.use_os_certs = cfg_.tls_use_os_certs;
+    tls.certfile = cfg_.certfile;
+    tls.keyfile = cfg_.keyfile;
+    tls.insecure = cfg_.insecure;
+    tls.version = cfg_.tls_version;
+    tls.ciphers = cfg_.ciphers;
+    tls.ciphersuites = cfg_.ciphers_tls13;
+    tls.alpn = cfg_.alpn;
+    if (!cfg_.psk.empty()) {
+      tls.psk_identity = cfg_.identity;
+      tls.psk = client::hex_to_bytes(cfg_.psk).value_or(std::string());
+    }
+    t.tls = std::move(tls);
+  }
+  return t;
+}
+
+// --- lifecycle -------------------------------------------------------------------------
+
+void Bridge::start() {
+  make_local();
+  make_remote();
+  arm_sys_timer();
+  if (cfg_.start_type == config::BridgeStartType::kLazy) {
+    set_state(State::kIdle);
+    arm_idle_check();
+  } else {
+    connect_remote();
+  }
+}
+
+void Bridge::stop(std::function<void()> done) {
+  stopping_ = true;
+  retry_timer_.cancel();
+  probe_timer_.cancel();
+  idle_timer_.cancel();
+  sys_timer_.cancel();
+  local_retry_.cancel();
+  if (probe_) probe_->abort();
+  probe_.reset();
+  auto self = shared_from_this();
+  auto finish = [self, done = std::move(done)] {
+    self->set_state(State::kStopped);
+    if (done) done();
+  };
+  auto close_local = [self, finish] {
+    if (!self->local_) return finish();
+    if (self->cfg_.notifications) {
+      // The local notification says "0" before the local side goes away.
+      self->publish_local(self->notification_topic_, "0", 1, true);
+      self->publish_local(self->sys_prefix_ + "state", "stopped", 0, true);
+    }
+    self->local_->disconnect(0, {}, finish);
+  };
+  if (remote_ && remote_->is_connected()) {
+    notify_remote("0");  // a clean DISCONNECT suppresses the will: say it ourselves
+    remote_->disconnect(0, {}, close_local);
+  } else {
+    if (remote_) remote_->abort();
+    close_local();
+  }
+}
+
+std::unique_ptr<MessageStore> Bridge::take_store() { return std::move(store_); }
+
+void Bridge::set_limits(BridgeLimits limits) {
+  limits_ = limits;
+  if (store_) store_->set_limits({limits_.max_queued_messages, limits_.max_queued_bytes});
+}
+
+void Bridge::request_restart_on_reconnect(std::function<void()> restart) {
+  restart_pending_ = true;
+  restart_ = std::move(restart);
+  if (!remote_ || !remote_->is_connected()) {
+    auto r = std::move(restart_);
+    asio::post(env_.ex, std::move(r));
+  }
+}
+
+// --- remote side -----------------------------------------------------------------------
+
+void Bridge::make_remote() {
+  client::ClientOptions o;
+  o.version = version_of(cfg_.protocol_version);
+  o.client_id = remote_id_;
+  o.clean_start = cfg_.cleansession;
+  o.keepalive = cfg_.keepalive_interval;
+  o.bridge = cfg_.try_private;
+  o.username = cfg_.remote_username;
+  o.password = cfg_.remote_password;
+  if (cfg_.notifications && !cfg_.notifications_local_only) {
+    o.will = protocol::Will{notification_topic_, "0", 1, true, {}};
+  }
+  if (o.version == protocol::Version::kV5) {
+    if (cfg_.session_expiry_interval) o.connect_props.session_expiry_interval = cfg_.session_expiry_interval;
+    o.connect_props.receive_maximum = cfg_.receive_maximum;
+    o.connect_props.topic_alias_maximum = cfg_.max_topic_alias;
+    if (cfg_.max_packet_size) o.connect_props.maximum_packet_size = cfg_.max_packet_size;
+  }
+  o.max_inflight = limits_.max_inflight_messages ? limits_.max_inflight_messages : 20;
+  o.reconnect.manual = true;
+  o.connect_timeout = std::chrono::seconds(std::max<uint32_t>(5, std::min<uint32_t>(cfg_.keepalive_interval, 30)));
+
+  std::weak_ptr<Bridge> weak = weak_from_this();
+  auto factory = [weak, ex = env_.ex](client::OpenHandler h) {
+    auto self = weak.lock();
+    if (!self) {
+      client::TransportError e{client::TransportErrorKind::kConnect, "bridge stopped"};
+      return h(nullptr, &e);
+    }
+    client::async_open(ex, self->transport_for(self->addr_), std::move(h));
+  };
+  client::Handlers h;
+  h.on_connect = [weak](const client::ConnackInfo& info) {
+    if (auto self = weak.lock()) self->on_remote_connected(info);
+  };
+  h.on_connect_failed = [weak](const client::ClientError& e) {
+    if (auto self = weak.lock()) self->on_remote_failed(e, false);
+  };
+  h.on_connection_lost = [weak](const client::ClientError& e) {
+    if (auto self = weak.lock()) self->on_remote_failed(e, true);
+  };
+  h.on_message = [weak](const client::Message& m) {
+    if (auto self = weak.lock()) self->on_remote_message(m);
+  };
+  remote_ = client::Client::create(env_.ex, std::move(factory), std::move(o), std::move(h));
+}
+
+void Bridge::connect_remote() {
+  if (stopping_) return;
+  set_state(State::kConnecting);
+  remote_->connect();
+}
+
+void Bridge::on_remote_connected(const client::ConnackInfo& info) {
+  if (stopping_) return;
+  started_once_ = true;
+  backoff_ = 0ms;
+  tried_in_cycle_ = 0;
+  last_traffic_ = Clock::now();
+  {
+    std::lock_guard lk(status_mu_);
+    status_.connected_since = unix_now();
+    status_.address = address_text(addr_);
+    status_.last_error.clear();
+    ++status_.connects;
+  }
+  std::fill(logged_error_.begin(), logged_error_.end(), std::string());
+  PETREL_LOG(*env_.log, kLogNotice, "Bridge {} connected to {} as {}{}.", cfg_.name, address_text(addr_), remote_id_,
+             info.session_present ? " (session resumed)" : "");
+  const bool v5 = cfg_.protocol_version == 5;
+  // Subscriptions on the remote (in/both rules); renewed on every connection, as a
+  // remote without our session has none and one with it keeps them idempotently.
+  std::vector<protocol::SubscribeTopic> subs;
+  for (const auto& s : map_.remote_subscriptions()) {
+    subs.push_back({s.filter, s.qos, v5, v5, 0});
+  }
+  if (!subs.empty()) {
+    (void)remote_->subscribe(std::move(subs), {}, [weak = weak_from_this()](const protocol::Suback& a) {
+      auto self = weak.lock();
+      if (!self) return;
+      for (uint8_t r : a.reasons) {
+        if (r >= 0x80) {
+          PETREL_LOG(*self->env_.log, kLogWarning, "Bridge {}: the remote refused a subscription (reason 0x{:02x}).",
+                     self->cfg_.name, r);
+        }
+      }
+    });
+  }
+  if (cfg_.attempt_unsubscribe) {
+    // Out-only rules: a persistent remote session may still hold a subscription from an
+    // earlier configuration that would echo our messages back.
+    std::vector<std::string> stale;
+    for (const auto& r : cfg_.topics) {
+      if (r.direction != config::BridgeDirection::kOut) continue;
+      std::string f = r.pattern.empty() ? r.remote_prefix : r.remote_prefix + r.pattern;
+      bool subscribed = false;
+      for (const auto& s : map_.remote_subscriptions()) subscribed |= s.filter == f;
+      if (!subscribed && std::find(stale.begin(), stale.end(), f) == stale.end()) stale.push_back(std::move(f));
+    }
+    if (!stale.empty()) (void)remote_->unsubscribe(std::move(stale), {});
+  }
+  notify_remote("1");
+  if (cfg_.notifications) publish_local(notification_topic_, "1", 1, true);
+  set_state(State::kConnected);
+  publish_status(false);
+  if (!cfg_.round_robin && addr_ != 0) arm_probe();
+  if (cfg_.start_type == config::BridgeStartType::kLazy) arm_idle_check();
+  pump();
+}
+
+void Bridge::note_error(const std::string& what) {
+  {
+    std::lock_guard lk(status_mu_);
+    status_.last_error = what;
+  }
+  if (what != logged_error_[addr_]) {
+    logged_error_[addr_] = what;
+    PETREL_LOG(*env_.log, kLogWarning, "Bridge {}: {}", cfg_.name, what);
+  }
+}
+
+void Bridge::on_remote_failed(const client::ClientError& err, bool was_connected) {
+  if (stopping_) return;
+  const std::string where = address_text(addr_);
+  std::string what;
+  switch (err.kind) {
+    case client::ErrorKind::kRefused:
+      what = fmt::format("{} refused the connection: {}", where, err.message);
+      break;
+    case client::ErrorKind::kTransport:
+      if (err.transport_kind == client::TransportErrorKind::kTlsVerify || err.transport_kind == client::TransportErrorKind::kTls)
+        what = fmt::format("TLS with {} failed: {}", where, err.message);
+      else
+        what = fmt::format("cannot connect to {}: {}", where, err.message);
+      break;
+    default:
+      what = fmt::format("{} connection {}: {}", where, was_connected ? "lost" : "failed", err.message);
+      break;
+  }
+  if (was_connected) {
+    PETREL_LOG(*env_.log, kLogNotice, "Bridge {} disconnected from {}: {}", cfg_.name, where, err.message);
+    std::lock_guard lk(status_mu_);
+    status_.last_error = what;
+    status_.connected_since = 0;
+  } else {
+    note_error(what);
+  }
+  probe_timer_.cancel();
+  if (probe_) probe_->abort();
+  probe_.reset();
+  if (was_connected && cfg_.notifications) publish_local(notification_topic_, "0", 1, true);
+  if (restart_pending_ && restart_) {
+    set_state(State::kWaiting);
+    auto r = std::move(restart_);
+    asio::post(env_.ex, std::move(r));
+    return;
+  }
+  if (cfg_.start_type == config::BridgeStartType::kOnce && started_once_) {
+    set_state(State::kStopped);
+    publish_status(false);
+    return;
+  }
+  set_state(State::kWaiting);
+  publish_status(false);
+  if (was_connected) {
+    // Reconnect: primary first unless the addresses are equals (round_robin).
+    addr_ = cfg_.round_robin ? (addr_ + 1) % cfg_.addresses.size() : 0;
+    tried_in_cycle_ = 0;
+    schedule_retry(true);
+  } else {
+    addr_ = (addr_ + 1) % cfg_.addresses.size();
+    // Try every address once before waiting; then wait the backoff.
+    schedule_retry(++tried_in_cycle_ >= cfg_.addresses.size());
+  }
+}
+
+std::chrono::milliseconds Bridge::next_backoff() {
+  const auto base = std::chrono::milliseconds(cfg_.restart_timeout_base * 1000LL);
+  const auto cap = std::chrono::milliseconds(cfg_.restart_timeout_cap * 1000LL);
+  if (cfg_.restart_constant || cap <= base) return base;
+  // Decorrelated jitter: a random delay between base and three times the last one,
+  // capped, so many bridges of many routers do not reconnect in step.
+  const auto prev = backoff_.count() ? backoff_ : base;
+  std::uniform_int_distribution<int64_t> d(base.count(), std::max(base.count(), prev.count() * 3));
+  backoff_ = std::min(cap, std::chrono::milliseconds(d(rng_)));
+  return backoff_;
+}
+
+void Bridge::schedule_retry(bool wait) {
+  if (stopping_) return;
+  if (cfg_.start_type == config::BridgeStartType::kLazy && store_->size() < cfg_.threshold && !started_once_) {
+    set_state(State::kIdle);
+    return;
+  }
+  if (wait) tried_in_cycle_ = 0;
+  const auto delay = wait ? next_backoff() : 0ms;
+  retry_timer_.expires_after(delay);
+  retry_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->stopping_) return;
+    self->connect_remote();
+  });
+}
+
+void Bridge::on_remote_message(const client::Message& m) {
+  last_traffic_ = Clock::now();
+  auto mapped = map_.to_local(m.topic, m.qos);
+  if (!mapped) return;  // a remote subscription overlapping another rule's; not ours
+  client::OutMessage out{std::move(mapped->topic), m.payload, mapped->qos, m.retain, forwardable(m)};
+  (void)local_->publish(std::move(out));
+  ++received_;
+}
+
+void Bridge::pump() {
+  if (!remote_ || !remote_->is_connected()) return;
+  const size_t window = std::max<size_t>(1, limits_.max_inflight_messages);
+  while (remote_->inflight() + remote_->queued() < window) {
+    const StoredMessage* sm = store_->take_next();
+    if (!sm) break;
+    const uint64_t seq = sm->seq;
+    auto r = remote_->publish(sm->msg, [weak = weak_from_this(), seq](const client::PublishResult& res) {
+      auto self = weak.lock();
+      if (!self || !self->store_) return;
+      self->store_->ack(seq);
+      self->queued_.store(self->store_->size(), std::memory_order_relaxed);
+      if (res.reason < 0x80) ++self->sent_;
+      else ++self->dropped_;  // the remote refused it (v5 reason code): not retried
+      self->pump();
+    });
+    if (!r) {
+      store_->ack(seq);  // unsendable (e.g. too large for the remote): dropped
+      ++dropped_;
+    }
+  }
+}
+
+// --- failback to the primary -------------------------------------------------------------
+
+void Bridge::arm_probe() {
+  probe_timer_.expires_after(std::chrono::seconds(std::max<uint32_t>(1, cfg_.primary_retry_interval)));
+  probe_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->stopping_) return;
+    self->probe_primary();
+  });
+}
+
+// A full handshake with the primary (TCP, TLS, CONNECT/CONNACK) under a separate client
+// id with a clean session, so the probe neither touches the bridge's session there nor
+// counts a port that merely accepts TCP as healthy.
+void Bridge::probe_primary() {
+  if (!remote_ || !remote_->is_connected() || addr_ == 0) return;
+  client::ClientOptions o;
+  o.version = version_of(cfg_.protocol_version);
+  o.client_id = remote_id_ + ".probe";
+  o.clean_start = true;
+  o.keepalive = 0;
+  o.username = cfg_.remote_username;
+  o.password = cfg_.remote_password;
+  o.connect_timeout = std::chrono::seconds(10);
+  std::weak_ptr<Bridge> weak = weak_from_this();
+  auto factory = [weak, ex = env_.ex](client::OpenHandler h) {
+    auto self = weak.lock();
+    if (!self) {
+      client::TransportError e{client::TransportErrorKind::kConnect, "bridge stopped"};
+      return h(nullptr, &e);
+    }
+    client::async_open(ex, self->transport_for(0), std::move(h));
+  };
+  client::Handlers h;
+  h.on_connect = [weak](const client::ConnackInfo&) {
+    auto self = weak.lock();
+    if (!self || !self->probe_) return;
+    auto p = std::move(self->probe_);
+    p->disconnect();
+    const auto now = Clock::now();
+    if (!self->primary_ok_) {
+      self->primary_ok_ = true;
+      self->primary_ok_since_ = now;
+      PETREL_LOG(*self->env_.log, kLogInfo, "Bridge {}: primary {} answers again; failing back after {} s.",
+                 self->cfg_.name, self->address_text(0), self->cfg_.primary_holddown);
+    }
+    if (now - self->primary_ok_since_ >= std::chrono::seconds(self->cfg_.primary_holddown)) return self->fail_back();
+    self->arm_probe();
+  };
+  h.on_connect_failed = [weak](const client::ClientError&) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->probe_.reset();
+    self->primary_ok_ = false;
+    self->arm_probe();
+  };
+  probe_ = client::Client::create(env_.ex, std::move(factory), std::move(o), std::move(h));
+  probe_->connect();
+}
+
+void Bridge::fail_back() {
+  primary_ok_ = false;
+  PETREL_LOG(*env_.log, kLogNotice, "Bridge {}: failing back from {} to the primary {}.", cfg_.name,
+             address_text(addr_), address_text(0));
+  notify_remote("0");
+  // In-flight messages stay in the client and the store; the new connection re-sends
+  // them, so nothing queued is lost in the switch.
+  remote_->hang_up([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || self->stopping_) return;
+    self->addr_ = 0;
+    self->tried_in_cycle_ = 0;
+    {
+      std::lock_guard lk(self->status_mu_);
+      self->status_.connected_since = 0;
+    }
+    if (self->restart_pending_ && self->restart_) {
+      auto r = std::move(self->restart_);
+      return asio::post(self->env_.ex, std::move(r));
+    }
+    self->connect_remote();
+  });
+}
+
+// --- lazy start --------------------------------------------------------------------------
+
+void Bridge::arm_idle_check() {
+  idle_timer_.expires_after(1s);
+  idle_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->stopping_) return;
+    const bool connected = self->remote_->is_connected();
+    if (!connected && self->status().state == State::kIdle && self->store_->size() >= self->cfg_.threshold) {
+      PETREL_LOG(*self->env_.log, kLogInfo, "Bridge {}: {} messages queued, starting (lazy).", self->cfg_.name,
+                 self->store_->size());
+      self->connect_remote();
+    } else if (connected && self->store_->size() == 0 && self->remote_->inflight() == 0 &&
+               Clock::now() - self->last_traffic_ >= std::chrono::seconds(self->cfg_.idle_timeout)) {
+      PETREL_LOG(*self->env_.log, kLogInfo, "Bridge {}: idle for {} s, disconnecting (lazy).", self->cfg_.name,
+                 self->cfg_.idle_timeout);
+      self->started_once_ = false;
+      self->notify_remote("0");
+      self->remote_->hang_up();
+      if (self->cfg_.notifications) self->publish_local(self->notification_topic_, "0", 1, true);
+      {
+        std::lock_guard lk(self->status_mu_);
+        self->status_.connected_since = 0;
+      }
+      self->set_state(State::kIdle);
+      self->publish_status(false);
+    }
+    self->arm_idle_check();
+  });
+}
+
+// --- local side ----------------------------------------------------------------------------
+
+void Bridge::make_local() {
+  client::ClientOptions o;
+  o.version = protocol::Version::kV5;
+  o.client_id = local_id_;
+  o.clean_start = cfg_.local_cleansession.value_or(cfg_.cleansession);
+  o.keepalive = 0;
+  if (!o.clean_start) o.connect_props.session_expiry_interval = 0xFFFFFFFFu;
+  o.username = cfg_.local_username;
+  o.password = cfg_.local_password;
+  o.max_inflight = 0;  // the broker's receive maximum
+  o.reconnect.manual = true;
+  o.connect_timeout = 10s;
+  std::weak_ptr<Bridge> weak = weak_from_this();
+  auto factory = [weak, ex = env_.ex](client::OpenHandler h) {
+    auto self = weak.lock();
+    int fd = self && self->env_.open_local ? self->env_.open_local("bridge:" + self->cfg_.name) : -1;
+    if (fd < 0) {
+      client::TransportError e{client::TransportErrorKind::kConnect, "cannot open the internal connection"};
+      return asio::post(ex, [h = std::move(h), e] { h(nullptr, &e); });
+    }
+    asio::local::stream_protocol::socket sock(ex);
+    boost::system::error_code ec;
+    sock.assign(asio::local::stream_protocol(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      client::TransportError e{client::TransportErrorKind::kConnect, ec.message()};
+      return asio::post(ex, [h = std::move(h), e] { h(nullptr, &e); });
+    }
+    client::StreamPtr s =
+        std::make_unique<client::detail::AsioStream<asio::local::stream_protocol::socket>>(std::move(sock));
+    asio::post(ex, [h = std::move(h), s = std::move(s)]() mutable { h(std::move(s), nullptr); });
+  };
+  client::Handlers h;
+  h.on_connect = [weak](const client::ConnackInfo&) {
+    if (auto self = weak.lock()) self->on_local_connected();
+  };
+  auto retry = [weak](const client::ClientError& e) {
+    auto self = weak.lock();
+    if (!self || self->stopping_) return;
+    self->local_ready_ = false;
+    PETREL_LOG(*self->env_.log, kLogWarning, "Bridge {}: local connection: {}", self->cfg_.name, e.message);
+    self->local_retry_.expires_after(1s);
+    self->local_retry_.async_wait([weak](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (!ec && self && !self->stopping_) self->local_->connect();
+    });
+  };
+  h.on_connect_failed = retry;
+  h.on_connection_lost = retry;
+  h.on_message = [weak](const client::Message& m) {
+    if (auto self = weak.lock()) self->on_local_message(m);
+  };
+  local_ = client::Client::create(env_.ex, std::move(factory), std::move(o), std::move(h));
+  local_->connect();
+}
+
+void Bridge::on_local_connected() {
+  local_ready_ = true;
+  std::vector<protocol::SubscribeTopic> subs;
+  for (const auto& s : map_.local_subscriptions()) {
+    // No local: what this bridge publishes locally (from the remote) does not come back.
+    // Retain as published: the remote gets the retain flag as the publisher set it.
+    subs.push_back({s.filter, s.qos, true, true, 0});
+  }
+  if (!subs.empty()) (void)local_->subscribe(std::move(subs), {});
+  publish_status(false);
+}
+
+void Bridge::on_local_message(const client::Message& m) {
+  auto mapped = map_.to_remote(m.topic, m.qos);
+  if (!mapped) return;
+  last_traffic_ = Clock::now();
+  const bool connected = remote_ && remote_->is_connected();
+  if (mapped->qos == 0 && !connected && !limits_.queue_qos0_messages) {
+    ++dropped_;
+    return;
+  }
+  if (cfg_.max_packet_size && mapped->topic.size() + m.payload.size() + 16 > cfg_.max_packet_size) {
+    ++dropped_;
+    PETREL_LOG(*env_.log, kLogDebug, "Bridge {}: message on {} larger than bridge_max_packet_size, dropped.",
+               cfg_.name, m.topic);
+    return;
+  }
+  client::OutMessage out{std::move(mapped->topic), m.payload, mapped->qos, cfg_.outgoing_retain && m.retain,
+                         cfg_.protocol_version == 5 ? forwardable(m) : protocol::Properties{}};
+  if (!store_->push(std::move(out))) {
+    ++dropped_;
+    if (!queue_full_logged_) {
+      queue_full_logged_ = true;
+      PETREL_LOG(*env_.log, kLogWarning, "Bridge {}: queue full ({} messages), dropping new messages.", cfg_.name,
+                 store_->size());
+    }
+    return;
+  }
+  if (queue_full_logged_ && store_->size() * 2 < std::max<size_t>(2, limits_.max_queued_messages)) {
+    queue_full_logged_ = false;  // drained to half: the next overflow is news again
+    PETREL_LOG(*env_.log, kLogNotice, "Bridge {}: queue below half full again ({} dropped so far).", cfg_.name,
+               dropped_.load());
+  }
+  queued_.store(store_->size(), std::memory_order_relaxed);
+  if (connected) pump();
+}
+
+// Queued by the local client until its connection is up (it comes up at start, and
+// again after the broker closed it), so nothing from the remote is lost meanwhile.
+void Bridge::publish_local(std::string topic, std::string payload, uint8_t qos, bool retain) {
+  if (!local_) return;
+  (void)local_->publish({std::move(topic), std::move(payload), qos, retain, {}});
+}
+
+// The remote notification (the will says "0" when the connection dies).
+void Bridge::notify_remote(const char* payload) {
+  if (!cfg_.notifications || cfg_.notifications_local_only || !remote_) return;
+  (void)remote_->publish({notification_topic_, payload, 1, true, {}});
+}
+
+// --- status ----------------------------------------------------------------------------------
+
+void Bridge::set_state(State s) {
+  std::lock_guard lk(status_mu_);
+  status_.state = s;
+  if (s == State::kConnecting) status_.address = address_text(addr_);
+}
+
+BridgeStatus Bridge::status() const {
+  BridgeStatus st;
+  {
+    std::lock_guard lk(status_mu_);
+    st = status_;
+  }
+  st.messages_sent = sent_.load(std::memory_order_relaxed);
+  st.messages_received = received_.load(std::memory_order_relaxed);
+  st.messages_dropped = dropped_.load(std::memory_order_relaxed);
+  st.queued = queued_.load(std::memory_order_relaxed);
+  return st;
+}
+
+void Bridge::publish_status(bool counters_only) {
+  if (!local_ready_) return;
+  BridgeStatus st = status();
+  auto pub = [this](const char* leaf, std::string v) { publish_local(sys_prefix_ + leaf, std::move(v), 0, true); };
+  if (!counters_only) {
+    pub("state", std::string(state_name(st.state)));
+    pub("address", st.address);
+    pub("last_error", st.last_error);
+    pub("connected_since", std::to_string(st.connected_since));
+    pub("remote_clientid", st.remote_client_id);
+  }
+  pub("messages/sent", std::to_string(st.messages_sent));
+  pub("messages/received", std::to_string(st.messages_received));
+  pub("messages/dropped", std::to_string(st.messages_dropped));
+  pub("queued", std::to_string(st.queued));
+}
+
+void Bridge::arm_sys_timer() {
+  const uint32_t every = limits_.sys_interval ? limits_.sys_interval : 10;
+  sys_timer_.expires_after(std::chrono::seconds(every));
+  sys_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->stopping_) return;
+    if (self->limits_.sys_interval) self->publish_status(true);
+    self->arm_sys_timer();
+  });
+}
+
+}  // namespace petrel::bridge

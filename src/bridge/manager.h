@@ -1,0 +1,58 @@
+#pragma once
+// BridgeManager: every configured bridge, on one thread of their own (an io_context; DNS
+// goes through Asio's resolver, so nothing here blocks a broker worker). Starts them,
+// applies reloads (added bridges start, removed ones stop, changed ones restart and take
+// their queue over, unchanged ones are not touched), stops them gracefully, and answers
+// status() from any thread (the internal status interface the web admin reads).
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bridge/bridge.h"
+#include "common/log.h"
+#include "config/config.h"
+
+namespace petrel::bridge {
+
+class BridgeManager {
+ public:
+  // open_local: see Environment::open_local (net::Server::open_internal).
+  BridgeManager(Logger& log, std::function<int(const std::string&)> open_local);
+  ~BridgeManager();
+  BridgeManager(const BridgeManager&) = delete;
+  BridgeManager& operator=(const BridgeManager&) = delete;
+
+  void start(const config::Config& cfg);
+  void reload(const config::Config& cfg);  // any thread
+  // DISCONNECTs every bridge (waiting at most `timeout` for the remotes), joins the thread.
+  void stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
+  std::vector<BridgeStatus> status() const;  // any thread; in configuration order
+  size_t size() const;
+
+ private:
+  static BridgeLimits limits_of(const config::Config& cfg);
+  void apply(const config::Config& cfg);  // on the bridges' thread
+  void launch(const config::Bridge& b, std::unique_ptr<MessageStore> store);
+  void replace(const std::string& name, const config::Bridge& b);
+  Environment env();
+
+  Logger& log_;
+  std::function<int(const std::string&)> open_local_;
+  boost::asio::io_context io_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+  BridgeLimits limits_;
+  std::vector<std::string> order_;  // configuration order of the names
+  mutable std::mutex mu_;           // guards bridges_ (written on the thread, read by status())
+  std::map<std::string, std::shared_ptr<Bridge>> bridges_;
+  bool started_ = false;
+};
+
+}  // namespace petrel::bridge

@@ -1,0 +1,103 @@
+// MemoryStore: the bridge's out-queue keeps every message until the remote completed it,
+// in order, within its limits, and hands everything out again after rewind().
+#include "bridge/store.h"
+
+#include <gtest/gtest.h>
+
+namespace petrel::bridge {
+namespace {
+
+client::OutMessage msg(std::string topic, std::string payload = "p", uint8_t qos = 1) {
+  return client::OutMessage{std::move(topic), std::move(payload), qos, false, {}};
+}
+
+TEST(MemoryStore, HandsOutInOrderAndKeepsUntilAcked) {
+  MemoryStore s;
+  ASSERT_TRUE(s.push(msg("a")));
+  ASSERT_TRUE(s.push(msg("b")));
+  ASSERT_TRUE(s.push(msg("c")));
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_EQ(s.pending(), 3u);
+  const StoredMessage* a = s.take_next();
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->msg.topic, "a");
+  const uint64_t seq_a = a->seq;
+  const StoredMessage* b = s.take_next();
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->msg.topic, "b");
+  EXPECT_EQ(s.pending(), 1u);
+  EXPECT_EQ(s.size(), 3u);  // handed out is not done
+  s.ack(seq_a);
+  EXPECT_EQ(s.size(), 2u);
+  const StoredMessage* c = s.take_next();
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->msg.topic, "c");
+  EXPECT_EQ(s.take_next(), nullptr);
+}
+
+TEST(MemoryStore, OutOfOrderAcksLeaveTheRestInPlace) {
+  MemoryStore s;
+  for (auto t : {"a", "b", "c"}) ASSERT_TRUE(s.push(msg(t)));
+  uint64_t seqs[3];
+  for (auto& q : seqs) q = s.take_next()->seq;
+  s.ack(seqs[1]);  // a QoS 0 message completing before an earlier QoS 1 one
+  EXPECT_EQ(s.size(), 2u);
+  s.rewind();
+  const StoredMessage* m = s.take_next();
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->msg.topic, "a");
+  m = s.take_next();
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->msg.topic, "c");  // b is done and is not handed out again
+  EXPECT_EQ(s.take_next(), nullptr);
+  s.ack(seqs[0]);
+  s.ack(seqs[2]);
+  EXPECT_EQ(s.size(), 0u);
+  EXPECT_EQ(s.bytes(), 0u);
+}
+
+TEST(MemoryStore, RewindHandsOutEverythingUnackedAgain) {
+  MemoryStore s;
+  for (auto t : {"a", "b"}) ASSERT_TRUE(s.push(msg(t)));
+  while (s.take_next()) {
+  }
+  EXPECT_EQ(s.pending(), 0u);
+  s.rewind();
+  EXPECT_EQ(s.pending(), 2u);
+  EXPECT_EQ(s.take_next()->msg.topic, "a");
+}
+
+TEST(MemoryStore, AckOfUnknownOrRepeatedSeqIsIgnored) {
+  MemoryStore s;
+  ASSERT_TRUE(s.push(msg("a")));
+  const uint64_t seq = s.take_next()->seq;
+  s.ack(seq + 100);
+  s.ack(0);
+  EXPECT_EQ(s.size(), 1u);
+  s.ack(seq);
+  s.ack(seq);
+  EXPECT_EQ(s.size(), 0u);
+}
+
+TEST(MemoryStore, MessageLimitRefusesNewMessages) {
+  MemoryStore s({.max_messages = 2});
+  EXPECT_TRUE(s.push(msg("a")));
+  EXPECT_TRUE(s.push(msg("b")));
+  EXPECT_FALSE(s.push(msg("c")));
+  EXPECT_EQ(s.size(), 2u);
+  s.ack(s.take_next()->seq);
+  EXPECT_TRUE(s.push(msg("d")));
+}
+
+TEST(MemoryStore, ByteLimitCountsTopicAndPayload) {
+  MemoryStore s({.max_bytes = 10});
+  EXPECT_TRUE(s.push(msg("abc", "12345")));  // 8 bytes
+  EXPECT_FALSE(s.push(msg("x", "yz")));      // 11 > 10
+  EXPECT_EQ(s.bytes(), 8u);
+  s.set_limits({});
+  EXPECT_TRUE(s.push(msg("x", "yz")));
+  EXPECT_EQ(s.bytes(), 11u);
+}
+
+}  // namespace
+}  // namespace petrel::bridge
