@@ -1,11 +1,22 @@
+// The ENGINE API (--tls-engine, --keyform engine) is deprecated in OpenSSL 3 but still
+// present in Debian 12's libssl3; its deprecation warnings are silenced for this file only,
+// before any OpenSSL header is read.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include "client/tls_context.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/ui.h>
 #include <openssl/x509v3.h>
+#ifndef OPENSSL_NO_ENGINE
+#include <openssl/engine.h>
+#endif
 
 #include <boost/asio/ip/address.hpp>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 namespace petrel::client {
 
@@ -43,6 +54,73 @@ std::string openssl_error() {
   return reason ? reason : "OpenSSL error " + std::to_string(e);
 }
 
+#ifndef OPENSSL_NO_ENGINE
+// The control commands TPM-style engines take for a SHA1 key password (as Mosquitto sends
+// them): SECRET_MODE = SHA1, then PIN = the 20-byte digest.
+constexpr const char* kEngineSecretMode = "SECRET_MODE";
+constexpr long kEngineSecretModeSha1 = 0x1000;
+constexpr const char* kEnginePin = "PIN";
+
+// An engine is made OpenSSL's default for all it implements (as Mosquitto's clients do)
+// while at least one context uses it, and unregistered when the last one goes: the
+// defaults tables hold functional references of their own, and an engine still
+// initialised when the process exits is finished by OpenSSL's atexit cleanup, after the
+// libraries behind it (a PKCS#11 module, say) may already have torn themselves down.
+std::mutex& defaults_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::map<ENGINE*, int>& default_users() {
+  static std::map<ENGINE*, int> users;
+  return users;
+}
+
+bool acquire_defaults(ENGINE* e) {
+  std::lock_guard lock(defaults_mutex());
+  int& users = default_users()[e];
+  if (users == 0 && !ENGINE_set_default(e, ENGINE_METHOD_ALL)) {
+    default_users().erase(e);
+    return false;
+  }
+  ++users;
+  return true;
+}
+
+void release_defaults(ENGINE* e) {
+  std::lock_guard lock(defaults_mutex());
+  const auto it = default_users().find(e);
+  if (it == default_users().end() || --it->second > 0) return;
+  default_users().erase(it);
+  ENGINE_unregister_ciphers(e);
+  ENGINE_unregister_digests(e);
+  ENGINE_unregister_RSA(e);
+  ENGINE_unregister_DSA(e);
+  ENGINE_unregister_EC(e);
+  ENGINE_unregister_DH(e);
+  ENGINE_unregister_RAND(e);
+  ENGINE_unregister_pkey_meths(e);
+  ENGINE_unregister_pkey_asn1_meths(e);
+}
+
+// The engine's password prompts (a PIN for a token key) are answered from
+// TlsOptions::key_password, never from the terminal: no password = the prompt fails.
+int engine_password_cb(char* buf, int size, int /*rwflag*/, void* userdata) {
+  const auto* pw = static_cast<const std::string*>(userdata);
+  if (!pw || pw->empty() || pw->size() > size_t(size)) return -1;
+  std::memcpy(buf, pw->data(), pw->size());
+  return int(pw->size());
+}
+
+// The UI_METHOD handed to engines with that callback. Engines may keep it (and the
+// callback data) to ask again later, when the key is used: one for the whole process,
+// never freed; the callback data is the context's own key_password.
+UI_METHOD* engine_ui() {
+  static UI_METHOD* const ui = UI_UTIL_wrap_read_pem_callback(engine_password_cb, 0);
+  return ui;
+}
+#endif
+
 int min_version(const std::string& v) {
   if (v == "tlsv1.3") return TLS1_3_VERSION;
   if (v == "tlsv1.1") return TLS1_1_VERSION;
@@ -56,6 +134,12 @@ TlsContext::TlsContext(const TlsOptions& opts) : opts_(opts), ctx_(ssl::context:
 
 TlsContext::~TlsContext() {
   if (keylog_) std::fclose(keylog_);
+#ifndef OPENSSL_NO_ENGINE
+  if (engine_) {
+    if (engine_defaults_) release_defaults(engine_);
+    ENGINE_finish(engine_);
+  }
+#endif
 }
 
 std::shared_ptr<TlsContext> TlsContext::create(const TlsOptions& opts, std::string& error) {
@@ -73,6 +157,7 @@ bool TlsContext::load(std::string& error) {
     return false;
   }
   SSL_CTX_set_min_proto_version(ctx, min_version(v));
+  if (!opts_.engine.empty() && !load_engine(error)) return false;
   if (opts_.is_psk()) {
     SSL_CTX_set_psk_client_callback(ctx, psk_callback);
     // TLS 1.2 and below need a PSK cipher suite; TLS 1.3 uses the same callback.
@@ -134,6 +219,7 @@ bool TlsContext::load_client_cert(std::string& error) {
     error = "Unable to load client certificate '" + opts_.certfile + "': " + openssl_error();
     return false;
   }
+  if (opts_.key_from_engine) return load_engine_key(error);
   // Never a terminal prompt: the password comes from the options or there is none.
   // (Through Asio, which owns the SSL_CTX's password userdata.)
   boost::system::error_code ec;
@@ -163,6 +249,114 @@ bool TlsContext::load_client_cert(std::string& error) {
   }
   return true;
 }
+
+#ifndef OPENSSL_NO_ENGINE
+
+bool TlsContext::load_engine(std::string& error) {
+  ENGINE* e = ENGINE_by_id(opts_.engine.c_str());  // a structural reference
+  if (!e) {
+    ERR_clear_error();
+    error = "Problem setting TLS engine, is " + opts_.engine + " a valid engine?";
+    return false;
+  }
+  const int inited = ENGINE_init(e);  // a functional reference, kept until ~TlsContext
+  ENGINE_free(e);
+  if (!inited) {
+    // Engines often fail without an OpenSSL error (no device, no driver, missing settings).
+    error = "Unable to initialise TLS engine '" + opts_.engine + "'";
+    error += ERR_peek_last_error() != 0 ? ": " + openssl_error()
+                                        : " (the engine's device, driver or settings are missing)";
+    return false;
+  }
+  engine_ = e;
+  // As Mosquitto: the engine becomes the default for everything it implements (ciphers,
+  // digests, RSA/EC, RAND, ...), process-wide, while this context lives.
+  if (!acquire_defaults(e)) {
+    error = "Unable to use TLS engine '" + opts_.engine + "': " + openssl_error();
+    return false;
+  }
+  engine_defaults_ = true;
+  return true;
+}
+
+bool TlsContext::load_engine_key(std::string& error) {
+  SSL_CTX* ctx = ctx_.native_handle();
+  const std::string where = "key '" + opts_.keyfile + "' through TLS engine '" + opts_.engine + "'";
+  if (!engine_) {
+    error = "Unable to load " + where + ": no engine (--keyform engine needs --tls-engine)";
+    return false;
+  }
+  if (!opts_.engine_kpass_sha1.empty()) {
+    if (!ENGINE_ctrl_cmd(engine_, kEngineSecretMode, kEngineSecretModeSha1, nullptr, nullptr, 0)) {
+      error = "TLS engine '" + opts_.engine + "' cannot take a SHA1 key password (SECRET_MODE): " +
+              openssl_error();
+      return false;
+    }
+    // The digest is the context's own, valid for as long as the context (an engine may
+    // keep the pointer rather than copy it).
+    if (!ENGINE_ctrl_cmd(engine_, kEnginePin, 0, opts_.engine_kpass_sha1.data(), nullptr, 0)) {
+      error = "TLS engine '" + opts_.engine + "' refused the SHA1 key password (PIN): " + openssl_error();
+      return false;
+    }
+  }
+  UI_METHOD* ui = engine_ui();
+  if (!ui) {
+    error = "Unable to load " + where + ": " + openssl_error();
+    return false;
+  }
+  EVP_PKEY* pkey = ENGINE_load_private_key(engine_, opts_.keyfile.c_str(), ui, &opts_.key_password);
+  if (!pkey) {
+    error = "Unable to load " + where + ": " + openssl_error();
+    return false;
+  }
+  const int used = SSL_CTX_use_PrivateKey(ctx, pkey);
+  EVP_PKEY_free(pkey);  // the SSL_CTX holds its own reference
+  const std::string mismatch = "Client certificate '" + opts_.certfile + "' and engine key '" +
+                               opts_.keyfile + "' do not match";
+  if (used != 1) {
+    const unsigned long e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      error = mismatch;
+    } else {
+      error = "Unable to use " + where + ": " + openssl_error();
+    }
+    return false;
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    ERR_clear_error();
+    error = mismatch;
+    return false;
+  }
+  return true;
+}
+
+bool tls_engine_exists(const std::string& id, std::string& error) {
+  ENGINE* e = ENGINE_by_id(id.c_str());
+  if (!e) {
+    ERR_clear_error();
+    error = "Problem setting TLS engine, is " + id + " a valid engine?";
+    return false;
+  }
+  ENGINE_free(e);
+  return true;
+}
+
+#else  // OpenSSL built without ENGINE support
+
+bool TlsContext::load_engine(std::string& error) {
+  error = "TLS engines are not supported by this OpenSSL build";
+  return false;
+}
+
+bool TlsContext::load_engine_key(std::string& error) { return load_engine(error); }
+
+bool tls_engine_exists(const std::string&, std::string& error) {
+  error = "TLS engines are not supported by this OpenSSL build";
+  return false;
+}
+
+#endif
 
 bool TlsContext::prepare(SSL* ssl, const std::string& host, std::string& error) const {
   boost::system::error_code ec;

@@ -21,6 +21,13 @@ struct TlsOptions {
   bool use_os_certs = false;       // also trust the system store
   std::string certfile, keyfile;   // client certificate
   std::string key_password;        // for an encrypted key (empty = none)
+  // An OpenSSL ENGINE (deprecated in OpenSSL 3, still present): the engine id is loaded
+  // and initialised for the context and made the process's default for every algorithm
+  // it implements (as Mosquitto's clients do); empty = none.
+  std::string engine;
+  bool key_from_engine = false;    // keyfile is a key id the engine loads (--keyform engine)
+  std::string engine_kpass_sha1;   // 20 bytes: SHA1 of the key password, handed to the
+                                   // engine (SECRET_MODE=SHA1, PIN) before loading the key
   bool insecure = false;           // skip the host name check (the chain is still verified)
   std::string version;             // "tlsv1.3", "tlsv1.2", "tlsv1.1" (minimum); empty = 1.2
   std::string ciphers;             // TLS <= 1.2 cipher list (OpenSSL syntax)

@@ -1,6 +1,7 @@
 // The flag table shared by petrel_pub, petrel_sub and petrel_rr, and the argument loop.
 #include "tools/common/options.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -92,13 +93,16 @@ void tls_flags(std::vector<Flag>& t) {
     {nullptr, "--tls-version", 1, kAll, "version", [](Config& c, const Args& a) { c.tls_version = a[0]; return ok(); }},
     {nullptr, "--tls-alpn", 1, kAll, "protocol", [](Config& c, const Args& a) { c.tls_alpn = a[0]; return ok(); }},
     {nullptr, "--tls-keylog", 1, kAll, "file", [](Config& c, const Args& a) { c.keylog = a[0]; return ok(); }},
-    {nullptr, "--tls-engine", 1, kAll, "engine", [](Config& c, const Args& a) { c.tls_engine = a[0]; return ok(); }},
+    {nullptr, "--tls-engine", 1, kAll, "engine_id", [](Config& c, const Args& a) { c.tls_engine = a[0]; return ok(); }},
     {nullptr, "--keyform", 1, kAll, "keyform", [](Config& c, const Args& a) {
-       if (a[0] != "pem" && a[0] != "engine") return err("Invalid keyform \"" + a[0] + "\". Must be \"pem\" or \"engine\".");
-       c.keyform = a[0];
+       std::string form = a[0];  // case-insensitive, as in mosquitto
+       for (char& ch : form) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+       if (form != "pem" && form != "engine")
+         return ParseResult{ParseStatus::kError, "Problem setting key form, it must be one of 'pem' or 'engine'.", false};
+       c.keyform = form;
        return ok();
      }},
-    {nullptr, "--tls-engine-kpass-sha1", 1, kAll, "kpass", [](Config& c, const Args& a) { c.tls_engine_kpass = a[0]; return ok(); }},
+    {nullptr, "--tls-engine-kpass-sha1", 1, kAll, "kpass sha1", [](Config& c, const Args& a) { c.tls_engine_kpass = a[0]; return ok(); }},
     {nullptr, "--tls-use-os-certs", 0, kAll, "", [](Config& c, const Args&) { c.use_os_certs = true; return ok(); }},
     {nullptr, "--insecure", 0, kAll, "", [](Config& c, const Args&) { c.insecure = true; return ok(); }},
     {nullptr, "--no-tls", 0, kAll, "", [](Config& c, const Args&) { c.no_tls = true; return ok(); }},
