@@ -24,7 +24,6 @@ namespace petrel::config {
 namespace {
 
 constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
-constexpr int64_t kMaxPacket = 268435460;  // MQTT's largest packet (as max_packet_size)
 
 // The bridge being configured: the last `connection`; nullptr (reported) before any.
 Bridge* current(ParseState& s, const Directive& d) {
@@ -316,17 +315,7 @@ void parse_notification_topic(ParseState& s, const Directive& d) {
 }
 
 void parse_max_packet_size(ParseState& s, const Directive& d) {
-  Bridge* b = current(s, d);
-  if (!b) return;
-  std::string tok;
-  std::string expected = fmt::format("0 (no limit) or an integer 20..{}", kMaxPacket);
-  if (!s.one_token(d, expected, tok)) return;
-  auto v = parse_int_value(tok);
-  if (!v || (*v != 0 && (*v < 20 || *v > kMaxPacket))) {
-    s.error(d, fmt::format("expected {}, got '{}'", expected, tok));
-    return;
-  }
-  b->max_packet_size = static_cast<uint32_t>(*v);
+  if (Bridge* b = current(s, d)) s.packet_size(d, b->max_packet_size);
 }
 
 // restart_timeout SECONDS (constant delay) | BASE CAP (jittered backoff between them).

@@ -52,21 +52,9 @@ void unlimited_field(ParseState& s, const Directive& d) {
   s.config.*Field = static_cast<FieldType<Field>>(*v);
 }
 
-// MQTT's largest packet: 268435455 bytes of remaining length plus a 5-byte fixed header.
-constexpr int64_t kMaxPacket = 268435460;
 constexpr int64_t kMaxPayload = 268435455;
 
-void parse_max_packet_size(ParseState& s, const Directive& d) {
-  std::string tok;
-  std::string expected = fmt::format("0 (no limit) or an integer 20..{}", kMaxPacket);
-  if (!s.one_token(d, expected, tok)) return;
-  auto v = parse_int_value(tok);
-  if (!v || (*v != 0 && (*v < 20 || *v > kMaxPacket))) {
-    s.error(d, fmt::format("expected {}, got '{}'", expected, tok));
-    return;
-  }
-  s.config.max_packet_size = static_cast<uint32_t>(*v);
-}
+void parse_max_packet_size(ParseState& s, const Directive& d) { s.packet_size(d, s.config.max_packet_size); }
 
 void parse_persistent_client_expiration(ParseState& s, const Directive& d) {
   std::string tok;

@@ -91,6 +91,21 @@ bool ParseState::one_token(const Directive& d, std::string_view expected, std::s
   return true;
 }
 
+bool ParseState::packet_size(const Directive& d, uint32_t& out) {
+  // MQTT's largest packet: 268435455 bytes of remaining length plus a 5-byte fixed header.
+  constexpr int64_t kMaxPacket = 268435460;
+  std::string tok;
+  const std::string expected = fmt::format("0 (no limit) or an integer 20..{}", kMaxPacket);
+  if (!one_token(d, expected, tok)) return false;
+  auto v = parse_int_value(tok);
+  if (!v || (*v != 0 && (*v < 20 || *v > kMaxPacket))) {
+    error(d, fmt::format("expected {}, got '{}'", expected, tok));
+    return false;
+  }
+  out = static_cast<uint32_t>(*v);
+  return true;
+}
+
 bool ParseState::integer(const Directive& d, int64_t min, int64_t max, int64_t& out) {
   std::string expected = fmt::format("an integer {}..{}", min, max);
   std::string tok;

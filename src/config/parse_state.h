@@ -46,6 +46,8 @@ class ParseState {
   bool one_token(const Directive& d, std::string_view expected, std::string& out);
   bool integer(const Directive& d, int64_t min, int64_t max, int64_t& out);
   bool boolean(const Directive& d, bool& out);
+  // A packet size limit: 0 (no limit) or 20..268435460 (MQTT's largest packet).
+  bool packet_size(const Directive& d, uint32_t& out);
   // The whole rest of the line (may hold spaces). `key` scopes duplicate detection:
   // Mosquitto refuses a second value for the same string option in the same scope.
   bool text(const Directive& d, const std::string& key, std::string& out);
