@@ -67,6 +67,9 @@ void Connection::start_with_connect(protocol::Connect&& connect, std::string pen
 
 void Connection::on_events(uint32_t ev) {
   if (closed_) return;
+  // The peer's FIN (or an error) is reported once, with the edge that may also bring the
+  // last data: from now on a short read does not mean the socket is drained.
+  if (ev & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) peer_shut_ = true;
   if (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)) {
     on_readable();
     if (closed_) return;
@@ -184,9 +187,12 @@ void Connection::on_readable() {
       io_->in.erase(0, consumed);
       if (io_->in.empty()) std::string().swap(io_->in);
     }
-    // A short read means the socket is drained (plain TCP); a transport may have found a
-    // close right after the data, so it is asked again until it says kWouldBlock.
-    if (size_t(n) < cap && !tx_) { w_.schedule_turn_end(); return; }
+    // A short read means the socket is drained (plain TCP), unless the peer has shut its
+    // side: data and FIN can arrive in one edge, and no further edge would report the
+    // end, so the next read must see it (a missed EOF kept the connection, and held back
+    // its will, until the keepalive ran out — for ever with keepalive 0). A transport
+    // may likewise find a close right after the data: it is asked until kWouldBlock.
+    if (size_t(n) < cap && !tx_ && !peer_shut_) { w_.schedule_turn_end(); return; }
   }
   // Read budget used up with data possibly left: continue next turn (edge-triggered).
   w_.read_again(this);

@@ -111,6 +111,7 @@ class Connection final : public broker::Link {
   bool close_requested_ = false, closed_ = false;
   bool publisher_ = false;  // has sent PUBLISH: paused while the broker is backlogged
   bool write_blocked_ = false;  // the last send could not take everything: EPOLLOUT flushes
+  bool peer_shut_ = false;      // EPOLLRDHUP/HUP/ERR seen: read on until EOF or an error
   bool paused_ = false;
   bool backlogged_ = false;      // output over the high-water mark
   bool queue_pressure_ = false;  // the session's queue is long
