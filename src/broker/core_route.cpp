@@ -146,6 +146,9 @@ void WorkerCore::deliver_local(Session* s, const MsgView& v, MessageRef& msg, ui
     send_publish(s, v, 0, retain, 0, false, sub_ids);
     return;
   }
+  // Behind queued messages even when the window has room (the pump stopped for congestion
+  // or the byte budget): a newcomer never overtakes them [MQTT-4.6.0-6], which Mosquitto
+  // 2.0.11 gets wrong (tests: *Overtake*, CoreOrder).
   if (window_full(s, v.payload.size()) || !s->queue.empty() || congested(s)) {
     enqueue(s, materialize(v, msg), qos, retain, sub_ids);
     return;

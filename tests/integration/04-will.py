@@ -1,4 +1,5 @@
 """Last will: published on abnormal disconnects, not on a normal DISCONNECT; v5 will delay."""
+import socket
 import time
 
 import pytest
@@ -25,6 +26,23 @@ def test_will_on_socket_close_MQTT_3_1_2_8(b, version):
     msg = w.recv_publish(timeout=5)
     assert (msg.topic, msg.payload, msg.qos, msg.retain) == ("will/t", b"gone", 1, False)
 
+
+@v3_v5
+def test_will_when_last_packet_and_fin_arrive_together_MQTT_3_1_2_8(b, version):
+    """The client's last packet (one the broker does not answer) and its FIN in a single
+    TCP segment (corked, then shut down): the end of the connection must be seen with the
+    data, not at the keepalive timeout. Petrel once stopped reading at the short read and
+    missed the FIN, which no further readiness event reports."""
+    w = watcher(b)
+    for i in range(5):
+        c = will_client(b, f"corked{i}", version, mq.Will(f"will/fin{i}", b"gone"))
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        c.send(mq.puback(4242, version=version))  # unknown id: no answer, no RST later
+        c.sock.shutdown(socket.SHUT_WR)
+        msg = w.recv_publish(timeout=3)
+        assert (msg.topic, msg.payload) == (f"will/fin{i}", b"gone")
+        c.close()
 
 @v3_v5
 def test_will_on_keepalive_timeout(b, version):

@@ -388,5 +388,58 @@ TEST_F(CoreQos, InflightWindowMaxInflightBytes) {
   EXPECT_EQ(total, 4u);
 }
 
+// [MQTT-4.6.0-6]: a free slot in the in-flight window while messages wait in the session
+// queue must not let a newly routed message jump the queue. Mosquitto 2.0.11 does exactly
+// that (a message arriving when a slot is free goes out at once, ahead of the queued
+// ones: "q1 500 messages, first wrong at 443" in a two-publisher stress run). In Petrel
+// the window can have room while the queue is non-empty when the pump stopped for a
+// congested socket that has since partly drained (on_drained comes only once the output
+// is fully written), or when the queue's front waits for max_inflight_bytes.
+TEST_F(CoreQos, NewMessageDoesNotOvertakeQueueWhenPumpStoppedForCongestion_MQTT_4_6_0_6) {
+  cfg.max_inflight_messages = 2;
+  Client& sub = connected("ovt");
+  subscribe(sub, "o", 1);
+  Client& pub = connected("ovtp");
+  for (int i = 0; i < 4; ++i) publish(pub, "o", std::to_string(i), 1);
+  auto first = sub.pubs();
+  ASSERT_EQ(payloads(first), (std::vector<std::string>{"0", "1"}));
+  ASSERT_EQ(sub.s->queue.size(), 2u);
+  sub.link.pending = 64u << 20;  // congested: the acknowledgement frees a slot, nothing moves
+  ack(sub, PacketType::kPuback, first[0].packet_id);
+  EXPECT_TRUE(sub.pubs().empty());
+  ASSERT_EQ(sub.s->inflight.size(), 1u);
+  ASSERT_EQ(sub.s->queue.size(), 2u);
+  sub.link.pending = 1u << 20;  // partly written: no longer congested, not drained either
+  publish(pub, "o", "4", 1);
+  EXPECT_TRUE(sub.pubs().empty()) << "\"4\" went out ahead of the queued \"2\" and \"3\"";
+  EXPECT_EQ(sub.s->queue.size(), 3u);
+  sub.link.pending = 0;
+  core().on_drained(sub.s);
+  std::vector<RxPublish> all = first;
+  for (int round = 0; round < 8 && all.size() < 5; ++round) {
+    auto got = sub.pubs();
+    for (auto& p : got) ack(sub, PacketType::kPuback, p.packet_id);
+    all.insert(all.end(), got.begin(), got.end());
+  }
+  EXPECT_EQ(payloads(all), (std::vector<std::string>{"0", "1", "2", "3", "4"}));
+  for (size_t i = 1; i < all.size(); ++i) EXPECT_GT(all[i].packet_id, all[i - 1].packet_id);
+}
+
+TEST_F(CoreQos, SmallMessageDoesNotOvertakeOneWaitingForInflightBytes_MQTT_4_6_0_6) {
+  cfg.max_inflight_messages = 0;
+  cfg.max_inflight_bytes = 10;
+  Client& sub = connected("ovb");
+  subscribe(sub, "o", 1);
+  Client& pub = connected("ovbp");
+  publish(pub, "o", "aaaaaa", 1);    // 6 bytes in flight
+  publish(pub, "o", "bbbbbbbb", 1);  // 6 + 8 > 10: queued
+  publish(pub, "o", "c", 1);         // 6 + 1 fits, but "bbbbbbbb" is waiting
+  auto got = sub.pubs();
+  ASSERT_EQ(payloads(got), std::vector<std::string>{"aaaaaa"});
+  EXPECT_EQ(sub.s->queue.size(), 2u);
+  ack(sub, PacketType::kPuback, got[0].packet_id);
+  EXPECT_EQ(payloads(sub.pubs()), (std::vector<std::string>{"bbbbbbbb", "c"}));
+}
+
 }  // namespace
 }  // namespace petrel::broker::coretest
