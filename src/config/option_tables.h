@@ -18,7 +18,9 @@ void append_bridge_options(std::vector<OptionDescriptor>& out);    // options_br
 // listener (options_tls.cpp).
 void validate_tls_settings(ParseState& state);
 // Whole-bridge checks (address, topic, TLS/PSK consistency, unique local client ids), then
-// drops the bridges whose `connection` line failed (options_bridge.cpp).
-void validate_bridges(ParseState& state);
+// drops the bridges whose `connection` line failed.
+void validate_bridges(ParseState& state);  // bridge_checks.cpp
+// "bridge#N": the scope key of the N-th bridge in ParseState::seen_text.
+std::string bridge_key(int index);
 
 }  // namespace petrel::config
