@@ -1,7 +1,7 @@
-// Bridge run time: the remote and local clients, failover, store and forward, status.
+// Bridge run time, remote side: lifecycle, the remote client, failover and fail-back,
+// lazy start. The local side and status are in bridge_local.cpp.
 #include "bridge/bridge.h"
 
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -9,9 +9,7 @@
 #include <algorithm>
 #include <ctime>
 
-#include "client/streams.h"
 #include "client/transport.h"
-#include "protocol/properties.h"
 
 namespace petrel::bridge {
 
@@ -42,23 +40,6 @@ protocol::Version version_of(uint8_t v) {
   return v == 3 ? protocol::Version::kV31 : v == 5 ? protocol::Version::kV5 : protocol::Version::kV311;
 }
 
-// The properties of a received v5 message that travel with it (MQTT 5 section 3.3.2.3:
-// the ones a server forwards unaltered, plus the remaining message expiry).
-protocol::Properties forwardable(const client::Message& m) {
-  protocol::Properties p;
-  for (const auto& x : m.props) {
-    switch (x.id) {
-      case protocol::prop::kPayloadFormatIndicator: p.payload_format_indicator = uint8_t(x.number); break;
-      case protocol::prop::kMessageExpiryInterval: p.message_expiry_interval = x.number; break;
-      case protocol::prop::kContentType: p.content_type = x.value; break;
-      case protocol::prop::kResponseTopic: p.response_topic = x.value; break;
-      case protocol::prop::kCorrelationData: p.correlation_data = x.value; break;
-      case protocol::prop::kUserProperty: p.user_properties.emplace_back(x.key, x.value); break;
-      default: break;
-    }
-  }
-  return p;
-}
 
 int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
 
@@ -402,7 +383,7 @@ void Bridge::on_remote_message(const client::Message& m) {
   last_traffic_ = Clock::now();
   auto mapped = map_.to_local(m.topic, m.qos);
   if (!mapped) return;  // a remote subscription overlapping another rule's; not ours
-  client::OutMessage out{std::move(mapped->topic), m.payload, mapped->qos, m.retain, forwardable(m)};
+  client::OutMessage out{std::move(mapped->topic), m.payload, mapped->qos, m.retain, forwardable_props(m)};
   (void)local_->publish(std::move(out));
   ++received_;
 }
@@ -542,173 +523,6 @@ void Bridge::arm_idle_check() {
       self->publish_status(false);
     }
     self->arm_idle_check();
-  });
-}
-
-// --- local side ----------------------------------------------------------------------------
-
-void Bridge::make_local() {
-  client::ClientOptions o;
-  o.version = protocol::Version::kV5;
-  o.client_id = local_id_;
-  o.clean_start = cfg_.local_cleansession.value_or(cfg_.cleansession);
-  o.keepalive = 0;
-  if (!o.clean_start) o.connect_props.session_expiry_interval = 0xFFFFFFFFu;
-  o.username = cfg_.local_username;
-  o.password = cfg_.local_password;
-  o.max_inflight = 0;  // the broker's receive maximum
-  o.reconnect.manual = true;
-  o.connect_timeout = 10s;
-  std::weak_ptr<Bridge> weak = weak_from_this();
-  auto factory = [weak, ex = env_.ex](client::OpenHandler h) {
-    auto self = weak.lock();
-    int fd = self && self->env_.open_local ? self->env_.open_local("bridge:" + self->cfg_.name) : -1;
-    if (fd < 0) {
-      client::TransportError e{client::TransportErrorKind::kConnect, "cannot open the internal connection"};
-      return asio::post(ex, [h = std::move(h), e] { h(nullptr, &e); });
-    }
-    asio::local::stream_protocol::socket sock(ex);
-    boost::system::error_code ec;
-    sock.assign(asio::local::stream_protocol(), fd, ec);
-    if (ec) {
-      ::close(fd);
-      client::TransportError e{client::TransportErrorKind::kConnect, ec.message()};
-      return asio::post(ex, [h = std::move(h), e] { h(nullptr, &e); });
-    }
-    client::StreamPtr s =
-        std::make_unique<client::detail::AsioStream<asio::local::stream_protocol::socket>>(std::move(sock));
-    asio::post(ex, [h = std::move(h), s = std::move(s)]() mutable { h(std::move(s), nullptr); });
-  };
-  client::Handlers h;
-  h.on_connect = [weak](const client::ConnackInfo&) {
-    if (auto self = weak.lock()) self->on_local_connected();
-  };
-  auto retry = [weak](const client::ClientError& e) {
-    auto self = weak.lock();
-    if (!self || self->stopping_) return;
-    self->local_ready_ = false;
-    PETREL_LOG(*self->env_.log, kLogWarning, "Bridge {}: local connection: {}", self->cfg_.name, e.message);
-    self->local_retry_.expires_after(1s);
-    self->local_retry_.async_wait([weak](const boost::system::error_code& ec) {
-      auto self = weak.lock();
-      if (!ec && self && !self->stopping_) self->local_->connect();
-    });
-  };
-  h.on_connect_failed = retry;
-  h.on_connection_lost = retry;
-  h.on_message = [weak](const client::Message& m) {
-    if (auto self = weak.lock()) self->on_local_message(m);
-  };
-  local_ = client::Client::create(env_.ex, std::move(factory), std::move(o), std::move(h));
-  local_->connect();
-}
-
-void Bridge::on_local_connected() {
-  local_ready_ = true;
-  std::vector<protocol::SubscribeTopic> subs;
-  for (const auto& s : map_.local_subscriptions()) {
-    // No local: what this bridge publishes locally (from the remote) does not come back.
-    // Retain as published: the remote gets the retain flag as the publisher set it.
-    subs.push_back({s.filter, s.qos, true, true, 0});
-  }
-  if (!subs.empty()) (void)local_->subscribe(std::move(subs), {});
-  publish_status(false);
-}
-
-void Bridge::on_local_message(const client::Message& m) {
-  auto mapped = map_.to_remote(m.topic, m.qos);
-  if (!mapped) return;
-  last_traffic_ = Clock::now();
-  const bool connected = remote_ && remote_->is_connected();
-  if (mapped->qos == 0 && !connected && !limits_.queue_qos0_messages) {
-    ++dropped_;
-    return;
-  }
-  if (cfg_.max_packet_size && mapped->topic.size() + m.payload.size() + 16 > cfg_.max_packet_size) {
-    ++dropped_;
-    PETREL_LOG(*env_.log, kLogDebug, "Bridge {}: message on {} larger than bridge_max_packet_size, dropped.",
-               cfg_.name, m.topic);
-    return;
-  }
-  client::OutMessage out{std::move(mapped->topic), m.payload, mapped->qos, cfg_.outgoing_retain && m.retain,
-                         cfg_.protocol_version == 5 ? forwardable(m) : protocol::Properties{}};
-  if (!store_->push(std::move(out))) {
-    ++dropped_;
-    if (!queue_full_logged_) {
-      queue_full_logged_ = true;
-      PETREL_LOG(*env_.log, kLogWarning, "Bridge {}: queue full ({} messages), dropping new messages.", cfg_.name,
-                 store_->size());
-    }
-    return;
-  }
-  if (queue_full_logged_ && store_->size() * 2 < std::max<size_t>(2, limits_.max_queued_messages)) {
-    queue_full_logged_ = false;  // drained to half: the next overflow is news again
-    PETREL_LOG(*env_.log, kLogNotice, "Bridge {}: queue below half full again ({} dropped so far).", cfg_.name,
-               dropped_.load());
-  }
-  queued_.store(store_->size(), std::memory_order_relaxed);
-  if (connected) pump();
-}
-
-// Queued by the local client until its connection is up (it comes up at start, and
-// again after the broker closed it), so nothing from the remote is lost meanwhile.
-void Bridge::publish_local(std::string topic, std::string payload, uint8_t qos, bool retain) {
-  if (!local_) return;
-  (void)local_->publish({std::move(topic), std::move(payload), qos, retain, {}});
-}
-
-// The remote notification (the will says "0" when the connection dies).
-void Bridge::notify_remote(const char* payload) {
-  if (!cfg_.notifications || cfg_.notifications_local_only || !remote_) return;
-  (void)remote_->publish({notification_topic_, payload, 1, true, {}});
-}
-
-// --- status ----------------------------------------------------------------------------------
-
-void Bridge::set_state(State s) {
-  std::lock_guard lk(status_mu_);
-  status_.state = s;
-  if (s == State::kConnecting) status_.address = address_text(addr_);
-}
-
-BridgeStatus Bridge::status() const {
-  BridgeStatus st;
-  {
-    std::lock_guard lk(status_mu_);
-    st = status_;
-  }
-  st.messages_sent = sent_.load(std::memory_order_relaxed);
-  st.messages_received = received_.load(std::memory_order_relaxed);
-  st.messages_dropped = dropped_.load(std::memory_order_relaxed);
-  st.queued = queued_.load(std::memory_order_relaxed);
-  return st;
-}
-
-void Bridge::publish_status(bool counters_only) {
-  if (!local_ready_) return;
-  BridgeStatus st = status();
-  auto pub = [this](const char* leaf, std::string v) { publish_local(sys_prefix_ + leaf, std::move(v), 0, true); };
-  if (!counters_only) {
-    pub("state", std::string(state_name(st.state)));
-    pub("address", st.address);
-    pub("last_error", st.last_error);
-    pub("connected_since", std::to_string(st.connected_since));
-    pub("remote_clientid", st.remote_client_id);
-  }
-  pub("messages/sent", std::to_string(st.messages_sent));
-  pub("messages/received", std::to_string(st.messages_received));
-  pub("messages/dropped", std::to_string(st.messages_dropped));
-  pub("queued", std::to_string(st.queued));
-}
-
-void Bridge::arm_sys_timer() {
-  const uint32_t every = limits_.sys_interval ? limits_.sys_interval : 10;
-  sys_timer_.expires_after(std::chrono::seconds(every));
-  sys_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    auto self = weak.lock();
-    if (ec || !self || self->stopping_) return;
-    if (self->limits_.sys_interval) self->publish_status(true);
-    self->arm_sys_timer();
   });
 }
 

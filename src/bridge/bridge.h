@@ -67,6 +67,10 @@ struct BridgeLimits {
   bool operator==(const BridgeLimits&) const = default;
 };
 
+// The properties of a received v5 message that travel with it when forwarded (MQTT 5
+// section 3.3.2.3: those a server passes on unaltered, and the message expiry).
+protocol::Properties forwardable_props(const client::Message& m);
+
 class Bridge : public std::enable_shared_from_this<Bridge> {
  public:
   // `store` carries queued messages over from a previous incarnation (reload); null = new.
