@@ -56,8 +56,8 @@ Bridge::Bridge(Environment env, config::Bridge cfg, BridgeLimits limits, std::un
       idle_timer_(env_.ex),
       sys_timer_(env_.ex),
       local_retry_(env_.ex) {
-  remote_id_ = cfg_.remote_clientid.empty() ? host_name() + "." + cfg_.name : cfg_.remote_clientid;
-  local_id_ = cfg_.local_clientid.empty() ? "local." + remote_id_ : cfg_.local_clientid;
+  remote_id_ = remote_id_for(cfg_);
+  local_id_ = local_id_for(cfg_);
   notification_topic_ = cfg_.notification_topic.empty() ? "$SYS/broker/connection/" + remote_id_ + "/state"
                                                         : cfg_.notification_topic;
   sys_prefix_ = "$SYS/broker/bridge/" + cfg_.name + "/";
@@ -72,6 +72,14 @@ Bridge::Bridge(Environment env, config::Bridge cfg, BridgeLimits limits, std::un
 }
 
 Bridge::~Bridge() = default;
+
+std::string Bridge::remote_id_for(const config::Bridge& cfg) {
+  return cfg.remote_clientid.empty() ? host_name() + "." + cfg.name : cfg.remote_clientid;
+}
+
+std::string Bridge::local_id_for(const config::Bridge& cfg) {
+  return cfg.local_clientid.empty() ? "local." + remote_id_for(cfg) : cfg.local_clientid;
+}
 
 std::string Bridge::address_text(size_t i) const {
   if (i >= cfg_.addresses.size()) return {};
@@ -125,7 +133,7 @@ void Bridge::start() {
   }
 }
 
-void Bridge::stop(std::function<void()> done) {
+void Bridge::stop(std::function<void()> done, bool removed) {
   stopping_ = true;
   retry_timer_.cancel();
   probe_timer_.cancel();
@@ -139,14 +147,16 @@ void Bridge::stop(std::function<void()> done) {
     self->set_state(State::kStopped);
     if (done) done();
   };
-  auto close_local = [self, finish] {
+  auto close_local = [self, finish, removed] {
     if (!self->local_) return finish();
     if (self->cfg_.notifications) {
       // The local notification says "0" before the local side goes away.
       self->publish_local(self->notification_topic_, "0", 1, true);
       self->publish_local(self->sys_prefix_ + "state", "stopped", 0, true);
     }
-    self->local_->disconnect(0, {}, finish);
+    protocol::Properties props;
+    if (removed && !self->local_clean_start()) props.session_expiry_interval = 0;  // end the session
+    self->local_->disconnect(0, std::move(props), finish);
   };
   if (remote_ && remote_->is_connected()) {
     notify_remote("0");  // a clean DISCONNECT suppresses the will: say it ourselves

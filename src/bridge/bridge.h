@@ -81,8 +81,13 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
 
   void start();
   // Graceful stop: DISCONNECT both sides. done runs afterwards; the store can then be
-  // taken for a successor.
-  void stop(std::function<void()> done);
+  // taken for a successor. A bridge that is removed (no successor) also ends its local
+  // session, so no subscription of it is left behind; a restarted one keeps it, and its
+  // successor resumes it with nothing lost in between.
+  void stop(std::function<void()> done, bool removed = false);
+  // Local filters of a predecessor's configuration that this one no longer uses: dropped
+  // from the resumed local session once connected.
+  void set_stale_local_filters(std::vector<std::string> filters) { stale_local_filters_ = std::move(filters); }
   std::unique_ptr<MessageStore> take_store();
   void set_limits(BridgeLimits limits);
   // bridge_reload_type lazy: the new settings take over at the next reconnect.
@@ -92,6 +97,10 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
   const config::Bridge& config() const { return cfg_; }
   BridgeStatus status() const;
   const std::string& remote_client_id() const { return remote_id_; }
+  // The client ids a configuration gives the bridge: remote_clientid or
+  // "<hostname>.<name>", and local_clientid or "local.<remote id>".
+  static std::string remote_id_for(const config::Bridge& cfg);
+  static std::string local_id_for(const config::Bridge& cfg);
 
  private:
   // remote side
@@ -108,6 +117,7 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
   void fail_back();
   void arm_idle_check();
   // local side
+  bool local_clean_start() const { return cfg_.local_cleansession.value_or(cfg_.cleansession); }
   void make_local();
   void on_local_connected();
   void on_local_message(const client::Message& m);
@@ -144,6 +154,7 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
   std::vector<std::string> logged_error_;
   bool queue_full_logged_ = false;
   bool restart_pending_ = false;
+  std::vector<std::string> stale_local_filters_;
   std::function<void()> restart_;
 
   mutable std::mutex status_mu_;

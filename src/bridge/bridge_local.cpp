@@ -37,7 +37,7 @@ void Bridge::make_local() {
   client::ClientOptions o;
   o.version = protocol::Version::kV5;
   o.client_id = local_id_;
-  o.clean_start = cfg_.local_cleansession.value_or(cfg_.cleansession);
+  o.clean_start = local_clean_start();
   o.keepalive = 0;
   if (!o.clean_start) o.connect_props.session_expiry_interval = 0xFFFFFFFFu;
   o.username = cfg_.local_username;
@@ -98,6 +98,8 @@ void Bridge::on_local_connected() {
     subs.push_back({s.filter, s.qos, true, true, 0});
   }
   if (!subs.empty()) (void)local_->subscribe(std::move(subs), {});
+  if (!stale_local_filters_.empty()) (void)local_->unsubscribe(std::move(stale_local_filters_), {});
+  stale_local_filters_.clear();
   publish_status(false);
 }
 

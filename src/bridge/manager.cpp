@@ -58,15 +58,26 @@ void BridgeManager::replace(const std::string& name, const config::Bridge& b) {
     if (it == bridges_.end()) return;
     old = it->second;
   }
+  // The successor resumes the local session (nothing published meanwhile is lost) unless
+  // it uses another local client id: then the old session must not linger.
+  const bool new_local_id = Bridge::local_id_for(old->config()) != Bridge::local_id_for(b);
   old->stop([this, old, b] {
     std::lock_guard lk(mu_);
     auto it = bridges_.find(b.name);
     if (it == bridges_.end() || it->second != old) return;  // removed or replaced meanwhile
     auto store = old->take_store();
     auto br = std::make_shared<Bridge>(env(), b, limits_, std::move(store));
+    std::vector<std::string> stale;
+    const TopicMap now(b.topics);
+    for (const auto& sub : TopicMap(old->config().topics).local_subscriptions()) {
+      bool kept = false;
+      for (const auto& n : now.local_subscriptions()) kept |= n.filter == sub.filter;
+      if (!kept) stale.push_back(sub.filter);
+    }
+    br->set_stale_local_filters(std::move(stale));
     it->second = br;
     asio::post(io_, [br] { br->start(); });
-  });
+  }, new_local_id);
 }
 
 void BridgeManager::apply(const config::Config& cfg) {
@@ -93,7 +104,7 @@ void BridgeManager::apply(const config::Config& cfg) {
   }
   for (auto& g : gone) {
     PETREL_LOG(log_, kLogNotice, "Bridge {} removed from the configuration: stopping.", g->config().name);
-    g->stop([g] {});
+    g->stop([g] {}, /*removed=*/true);
   }
   for (const auto& b : cfg.bridges) {
     std::shared_ptr<Bridge> cur;
