@@ -9,7 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -183,12 +186,22 @@ int main(int argc, char** argv) {
     };
     signals.async_wait(on_signal);
     std::signal(SIGPIPE, SIG_IGN);
-    server.start();
+    server.start_workers();
     if (cfg->bridges_only) {
       PETREL_LOG(log, petrel::kLogNotice, "Bridges-only mode: no client listener; {} bridge{} forward between remote brokers.",
                  cfg->bridges.size(), cfg->bridges.size() == 1 ? "" : "s");
     }
-    bridges.start(*cfg);
+    // Clients are accepted once every bridge has subscribed locally, so nothing a client
+    // publishes right after startup misses a bridge (at most 10 s: a bridge whose local
+    // login is refused must not keep the broker closed).
+    auto subscribed = std::make_shared<std::promise<void>>();
+    auto bridges_ready = subscribed->get_future();
+    bridges.start(*cfg, [subscribed] { subscribed->set_value(); });
+    if (bridges_ready.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      PETREL_LOG(log, petrel::kLogWarning, "Bridges: not every bridge has subscribed locally after 10 s; "
+                 "accepting clients anyway.");
+    }
+    server.start_accepting();
     main_io.run();
     bridges.stop();
     server.stop();

@@ -121,7 +121,8 @@ client::TransportOptions Bridge::transport_for(size_t i) const {
 
 // --- lifecycle -------------------------------------------------------------------------
 
-void Bridge::start() {
+void Bridge::start(std::function<void()> subscribed) {
+  subscribed_ = std::move(subscribed);
   make_local();
   make_remote();
   arm_sys_timer();

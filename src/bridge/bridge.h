@@ -79,7 +79,10 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
 
-  void start();
+  // `subscribed` (optional) runs once, on the bridge's thread, when the local side has its
+  // subscriptions in place (SUBACK): from then on every local publish it forwards reaches
+  // its queue. The broker accepts clients only after that (or a time limit).
+  void start(std::function<void()> subscribed = {});
   // Graceful stop: DISCONNECT both sides. done runs afterwards; the store can then be
   // taken for a successor. A bridge that is removed (no successor) also ends its local
   // session, so no subscription of it is left behind; a restarted one keeps it, and its
@@ -156,6 +159,7 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
   bool restart_pending_ = false;
   std::vector<std::string> stale_local_filters_;
   std::function<void()> restart_;
+  std::function<void()> subscribed_;  // start()'s callback, until it has run
 
   mutable std::mutex status_mu_;
   BridgeStatus status_;  // strings and state under status_mu_

@@ -97,7 +97,15 @@ void Bridge::on_local_connected() {
     // Retain as published: the remote gets the retain flag as the publisher set it.
     subs.push_back({s.filter, s.qos, true, true, 0});
   }
-  if (!subs.empty()) (void)local_->subscribe(std::move(subs), {});
+  std::weak_ptr<Bridge> weak = weak_from_this();
+  auto subscribed = [weak](const protocol::Suback&) {
+    auto self = weak.lock();
+    if (!self || !self->subscribed_) return;
+    auto cb = std::move(self->subscribed_);
+    self->subscribed_ = nullptr;
+    cb();
+  };
+  if (subs.empty() || !local_->subscribe(std::move(subs), {}, subscribed)) subscribed(protocol::Suback{});
   if (!stale_local_filters_.empty()) (void)local_->unsubscribe(std::move(stale_local_filters_), {});
   stale_local_filters_.clear();
   publish_status(false);

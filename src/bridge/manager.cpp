@@ -28,11 +28,11 @@ BridgeLimits BridgeManager::limits_of(const config::Config& cfg) {
 
 Environment BridgeManager::env() { return Environment{io_.get_executor(), &log_, open_local_}; }
 
-void BridgeManager::start(const config::Config& cfg) {
+void BridgeManager::start(const config::Config& cfg, std::function<void()> subscribed) {
   if (started_) return;
   started_ = true;
   thread_ = std::thread([this] { io_.run(); });
-  asio::post(io_, [this, cfg] { apply(cfg); });
+  asio::post(io_, [this, cfg, subscribed = std::move(subscribed)] { apply(cfg, subscribed); });
 }
 
 void BridgeManager::reload(const config::Config& cfg) {
@@ -40,13 +40,14 @@ void BridgeManager::reload(const config::Config& cfg) {
   asio::post(io_, [this, cfg] { apply(cfg); });
 }
 
-void BridgeManager::launch(const config::Bridge& b, std::unique_ptr<MessageStore> store) {
+void BridgeManager::launch(const config::Bridge& b, std::unique_ptr<MessageStore> store,
+                           std::function<void()> subscribed) {
   auto br = std::make_shared<Bridge>(env(), b, limits_, std::move(store));
   {
     std::lock_guard lk(mu_);
     bridges_[b.name] = br;
   }
-  br->start();
+  br->start(std::move(subscribed));
 }
 
 // Stops the running bridge `name` and starts its new configuration with the old queue.
@@ -80,8 +81,13 @@ void BridgeManager::replace(const std::string& name, const config::Bridge& b) {
   }, new_local_id);
 }
 
-void BridgeManager::apply(const config::Config& cfg) {
+void BridgeManager::apply(const config::Config& cfg, std::function<void()> subscribed) {
   limits_ = limits_of(cfg);
+  // One count per new bridge; the last one to subscribe runs `subscribed`.
+  auto pending = std::make_shared<size_t>(0);
+  auto one_subscribed = [pending, subscribed] {
+    if (--*pending == 0 && subscribed) subscribed();
+  };
   std::set<std::string> wanted;
   std::vector<std::string> order;
   for (const auto& b : cfg.bridges) {
@@ -114,7 +120,8 @@ void BridgeManager::apply(const config::Config& cfg) {
       if (it != bridges_.end()) cur = it->second;
     }
     if (!cur) {
-      launch(b, nullptr);
+      ++*pending;
+      launch(b, nullptr, one_subscribed);
       continue;
     }
     cur->set_limits(limits_);
@@ -128,6 +135,7 @@ void BridgeManager::apply(const config::Config& cfg) {
       cur->request_restart_on_reconnect([this, b] { replace(b.name, b); });
     }
   }
+  if (*pending == 0 && subscribed) subscribed();
 }
 
 void BridgeManager::stop(std::chrono::milliseconds timeout) {

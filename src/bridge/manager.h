@@ -29,7 +29,9 @@ class BridgeManager {
   BridgeManager(const BridgeManager&) = delete;
   BridgeManager& operator=(const BridgeManager&) = delete;
 
-  void start(const config::Config& cfg);
+  // Starts every bridge of cfg. `subscribed` (optional) runs once, on the bridges' thread,
+  // when every bridge's local side has subscribed (at once when there are none).
+  void start(const config::Config& cfg, std::function<void()> subscribed = {});
   void reload(const config::Config& cfg);  // any thread
   // DISCONNECTs every bridge (waiting at most `timeout` for the remotes), joins the thread.
   void stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
@@ -38,8 +40,10 @@ class BridgeManager {
 
  private:
   static BridgeLimits limits_of(const config::Config& cfg);
-  void apply(const config::Config& cfg);  // on the bridges' thread
-  void launch(const config::Bridge& b, std::unique_ptr<MessageStore> store);
+  // On the bridges' thread; `subscribed` as in start() (new bridges only).
+  void apply(const config::Config& cfg, std::function<void()> subscribed = {});
+  void launch(const config::Bridge& b, std::unique_ptr<MessageStore> store,
+              std::function<void()> subscribed = {});
   void replace(const std::string& name, const config::Bridge& b);
   Environment env();
 

@@ -118,11 +118,19 @@ bool Server::open_listeners(std::string& error) {
 }
 
 void Server::start() {
+  start_workers();
+  start_accepting();
+}
+
+void Server::start_workers() {
+  for (auto& w : workers_) w->start();
+}
+
+void Server::start_accepting() {
   for (auto& a : acceptors_) {
     Acceptor* ap = a.get();
     asio::post(workers_[0]->io(), [this, ap] { accept_on(*ap); });
   }
-  for (auto& w : workers_) w->start();
 }
 
 void Server::accept_on(Acceptor& a) {
