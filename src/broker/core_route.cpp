@@ -15,9 +15,25 @@ namespace {
 // holds publishers back reaches it.
 constexpr size_t kCongestedBytes = 4u << 20;
 // Queued messages of a connected client above which publishers are held back, and the
-// length at which they are let go again.
+// length at which they are let go again: 1024 and 256, or half and an eighth of
+// max_queued_messages / max_queued_bytes when those are lower, so that a queue is held
+// back well before its limit would drop anything (with the default limit of 1000
+// messages the mark used to sit above the limit, and overload dropped instead).
 constexpr size_t kQueuePressureHigh = 1024;
-constexpr size_t kQueuePressureLow = 256;
+
+bool queue_over_high(const Session& s, const config::Config& cfg) {
+  size_t high = kQueuePressureHigh;
+  if (cfg.max_queued_messages > 0) high = std::min(high, size_t(cfg.max_queued_messages) / 2);
+  if (s.queue.size() > high) return true;
+  return cfg.max_queued_bytes > 0 && s.queued_bytes > cfg.max_queued_bytes / 2;
+}
+
+bool queue_under_low(const Session& s, const config::Config& cfg) {
+  size_t high = kQueuePressureHigh;
+  if (cfg.max_queued_messages > 0) high = std::min(high, size_t(cfg.max_queued_messages) / 2);
+  if (s.queue.size() > high / 4) return false;
+  return cfg.max_queued_bytes == 0 || s.queued_bytes <= cfg.max_queued_bytes / 8;
+}
 // Topics whose matches a worker remembers; past this the cache starts over.
 constexpr size_t kRouteCacheMax = 16384;
 
@@ -269,7 +285,7 @@ void WorkerCore::enqueue(Session* s, const MessageRef& msg, uint8_t qos, bool re
   }
   s->queued_bytes += msg->payload().size();
   s->queue.push_back(QueuedMsg{msg, qos, retain, sub_ids});
-  if (s->online() && !s->queue_pressure && s->queue.size() > kQueuePressureHigh) {
+  if (s->online() && !s->queue_pressure && queue_over_high(*s, cfg)) {
     s->queue_pressure = true;
     s->link->set_queue_pressure(true);
   }
@@ -285,7 +301,7 @@ void WorkerCore::pump_queue(Session* s) {
     std::vector<uint32_t> ids = std::move(q.sub_ids);
     s->queued_bytes -= msg->payload().size();
     s->queue.pop_front();
-    if (s->queue_pressure && s->queue.size() <= kQueuePressureLow) {
+    if (s->queue_pressure && queue_under_low(*s, *cfg_)) {
       s->queue_pressure = false;
       s->link->set_queue_pressure(false);
     }

@@ -23,9 +23,6 @@ constexpr size_t kKeepOutCapacity = 16 * 1024;  // drained buffers above this ar
 // Output backlog that pauses publishers, and the level at which they resume.
 constexpr size_t kBacklogHigh = 512 * 1024;
 constexpr size_t kBacklogLow = 128 * 1024;
-// Deliveries for other workers one turn may build before publishers wait for the next
-// turn (when the batches go out and the destination's inbox limit can push back).
-constexpr size_t kTurnOutgoingMax = 4096;
 }  // namespace
 
 Connection::Connection(Worker& w, int fd, int listener, std::string peer,
@@ -142,24 +139,52 @@ void Connection::mark_slow() {
   update_holding();
 }
 
+void Connection::park() {
+  paused_ = true;
+  w_.park(this);
+  w_.schedule_turn_end();
+}
+
 void Connection::resume() {
   if (closed_) return;
   paused_ = false;
   on_readable();
 }
 
+bool Connection::process_held_input() {
+  if (!input_held_ || !io_) return true;
+  if (publisher_ && w_.server().backlogged()) {
+    park();
+    return false;
+  }
+  // Packets read before a pause come first (no new edge would announce them).
+  size_t consumed = 0;
+  if (!process(io_->in.data(), io_->in.size(), consumed)) return false;
+  io_->in.erase(0, consumed);
+  if (io_->in.empty()) std::string().swap(io_->in);
+  if (input_held_) {
+    hold_input();
+    return false;
+  }
+  return true;
+}
+
+void Connection::hold_input() {
+  if (w_.server().backlogged()) park();
+  else w_.read_again(this);  // the turn's cap: go on next turn
+}
+
 void Connection::on_readable() {
   if (closed_ || paused_ || close_requested_) return;
+  if (!process_held_input()) return;
   auto& stats = w_.server().broker().stats(w_.index());
   for (int i = 0; i < kReadsPerTurn; ++i) {
     if (publisher_ && w_.server().backlogged()) {
       // Overload: stop reading publishers until the queues they feed drain.
-      paused_ = true;
-      w_.park(this);
-      w_.schedule_turn_end();
+      park();
       return;
     }
-    if (publisher_ && w_.core().outgoing_count() > kTurnOutgoingMax) {
+    if (publisher_ && w_.core().outgoing_count() >= w_.server().turn_outgoing_cap()) {
       w_.read_again(this);  // after this turn's batches have gone out
       return;
     }
@@ -187,6 +212,11 @@ void Connection::on_readable() {
       io_->in.erase(0, consumed);
       if (io_->in.empty()) std::string().swap(io_->in);
     }
+    if (input_held_) {
+      // Backpressure came on part-way through what was read: the rest waits.
+      hold_input();
+      return;
+    }
     // A short read means the socket is drained (plain TCP), unless the peer has shut its
     // side: data and FIN can arrive in one edge, and no further edge would report the
     // end, so the next read must see it (a missed EOF kept the connection, and held back
@@ -200,6 +230,7 @@ void Connection::on_readable() {
 
 bool Connection::process(const char* data, size_t len, size_t& consumed) {
   consumed = 0;
+  input_held_ = false;
   const uint32_t max = w_.max_packet_size();
   while (consumed < len) {
     protocol::Frame f;
@@ -213,7 +244,17 @@ bool Connection::process(const char* data, size_t len, size_t& consumed) {
       if (!handle_first_packet(f.header, body, data + consumed, len - consumed)) return false;
       continue;
     }
-    if ((f.header >> 4) == 3) publisher_ = true;
+    if ((f.header >> 4) == 3) {
+      publisher_ = true;
+      // Backpressure is checked before every PUBLISH, not once per read: one read can
+      // hold thousands of them, more than a queue's limit leaves room for. Past the
+      // turn's cap of cross-worker deliveries the rest waits for the next turn.
+      if (w_.server().backlogged() || w_.core().outgoing_count() >= w_.server().turn_outgoing_cap()) {
+        consumed -= f.total();
+        input_held_ = true;
+        return true;
+      }
+    }
     if (!w_.core().on_frame(session_, f.header, body)) return false;
   }
   return true;

@@ -72,6 +72,9 @@ class Connection final : public broker::Link {
   // Feeds bytes to the framer and the core; returns false when the connection ended or
   // was handed to another worker.
   bool process(const char* data, size_t len, size_t& consumed);
+  void park();                // stops reading until the broker is no longer backlogged
+  bool process_held_input();  // false: closed, or parked again
+  void hold_input();          // held packets wait: parked (backlogged) or next turn (cap)
   bool handle_first_packet(uint8_t header, std::string_view body, const char* rest, size_t rest_len);
   void framing_error(uint8_t reason, const char* why);
   void finish_close();
@@ -113,6 +116,7 @@ class Connection final : public broker::Link {
   bool write_blocked_ = false;  // the last send could not take everything: EPOLLOUT flushes
   bool peer_shut_ = false;      // EPOLLRDHUP/HUP/ERR seen: read on until EOF or an error
   bool paused_ = false;
+  bool input_held_ = false;  // complete packets left unprocessed in io_->in by backpressure
   bool backlogged_ = false;      // output over the high-water mark
   bool queue_pressure_ = false;  // the session's queue is long
   bool holding_ = false;         // counted in Server::backlogged (either, unless slow)

@@ -1,6 +1,7 @@
 #include "net/server.h"
 #include "net/transport_factory.h"
 
+#include <algorithm>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <netinet/in.h>
@@ -44,6 +45,25 @@ Server::Server(const config::Config& cfg, Logger& log)
   inboxes_ = std::make_unique<Inbox[]>(workers_.size());
   listener_counts_ = std::make_unique<std::atomic<int>[]>(std::max<size_t>(1, cfg_->listeners.size()));
   for (size_t i = 0; i < cfg_->listeners.size(); ++i) listener_counts_[i] = 0;
+  set_limits(*cfg_);
+}
+
+// A session's queue holds publishers back at half of max_queued_messages (core_route.cpp)
+// and drops at the limit. Deliveries already on their way from other workers when that
+// happens are at most a turn's batch plus an inbox's high mark, each an eighth of the
+// limit, so they fit in the other half and nothing is dropped. Without a limit (or a
+// large one) the marks stay at their throughput-friendly maxima.
+void Server::set_limits(const config::Config& cfg) {
+  size_t cap = 4096;
+  int64_t high = 8192;
+  if (cfg.max_queued_messages > 0) {
+    const auto eighth = static_cast<int64_t>(cfg.max_queued_messages) / 8;
+    cap = std::clamp<size_t>(size_t(eighth), 1, cap);
+    high = std::clamp<int64_t>(eighth, 1, high);
+  }
+  turn_cap_.store(cap, std::memory_order_relaxed);
+  inbox_high_.store(high, std::memory_order_relaxed);
+  inbox_low_.store(high / 4, std::memory_order_relaxed);
 }
 
 Server::~Server() {
@@ -207,18 +227,14 @@ void Server::release(int listener) {
   if (listener >= 0 && size_t(listener) < cfg_->listeners.size()) listener_counts_[listener].fetch_sub(1);
 }
 
-namespace {
-constexpr int64_t kInboxHigh = 8192;  // deliveries waiting for a worker
-constexpr int64_t kInboxLow = 2048;
-}  // namespace
-
 void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch) {
   Worker& w = *workers_[worker];
   Inbox& in = inboxes_[worker];
   const int64_t n = static_cast<int64_t>(batch.size());
-  if (in.pending.fetch_add(n, std::memory_order_relaxed) + n > kInboxHigh) {
+  const int64_t high = inbox_high_.load(std::memory_order_relaxed);
+  if (in.pending.fetch_add(n, std::memory_order_relaxed) + n > high) {
     std::lock_guard lk(in.mu);
-    if (!in.flagged.load() && in.pending.load() > kInboxHigh) {
+    if (!in.flagged.load() && in.pending.load() > high) {
       in.flagged.store(true);
       backlog_changed(1);
     }
@@ -229,7 +245,7 @@ void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch) {
     in.pending.fetch_sub(n, std::memory_order_relaxed);
     if (in.flagged.load()) {
       std::lock_guard lk(in.mu);
-      if (in.flagged.load() && in.pending.load() <= kInboxLow) {
+      if (in.flagged.load() && in.pending.load() <= inbox_low_.load(std::memory_order_relaxed)) {
         in.flagged.store(false);
         backlog_changed(-1);
       }
@@ -273,6 +289,7 @@ void Server::reload(const config::Config& cfg) {
   next->listeners = cfg_->listeners;
   next->threads = cfg_->threads;
   cfg_ = next;
+  set_limits(*next);
   for (auto& w : workers_) {
     Worker* wp = w.get();
     asio::post(wp->io(), [wp, next] { wp->core().apply_config(next); });

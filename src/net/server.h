@@ -62,6 +62,10 @@ class Server final : public broker::Hub {
   // mark. While it is non-zero, workers stop reading connections that publish.
   bool backlogged() const { return backlogged_.load(std::memory_order_relaxed) > 0; }
   void backlog_changed(int delta);
+  // Cross-worker deliveries one worker builds in a turn before it stops reading
+  // publishers until the next turn. With the inbox marks it bounds what can be on its way
+  // to a session while its queue is held back (see set_limits in server.cpp).
+  size_t turn_outgoing_cap() const { return turn_cap_.load(std::memory_order_relaxed); }
   // Publishes a log line on $SYS/broker/log/<X> (log_dest topic).
   void publish_log(uint32_t level, std::string_view line);
 
@@ -88,6 +92,9 @@ class Server final : public broker::Hub {
     std::mutex mu;
   };
   std::unique_ptr<Inbox[]> inboxes_;
+  void set_limits(const config::Config& cfg);
+  std::atomic<size_t> turn_cap_{4096};
+  std::atomic<int64_t> inbox_high_{8192}, inbox_low_{2048};
 };
 
 }  // namespace petrel::net

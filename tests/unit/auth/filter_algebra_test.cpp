@@ -93,7 +93,9 @@ TEST(FilterAlgebra, IntersectionTable) {
     // Symmetric.
     auto rev = filter_intersection(c.b, c.a);
     EXPECT_EQ(rev.has_value(), got.has_value()) << c.b << " ∩ " << c.a;
-    if (rev && got) EXPECT_EQ(*rev, *got) << c.b << " ∩ " << c.a;
+    if (rev && got) {
+      EXPECT_EQ(*rev, *got) << c.b << " ∩ " << c.a;
+    }
   }
 }
 
@@ -189,7 +191,9 @@ TEST(FilterAlgebra, AgreesWithMatchingOverSmallUniverse) {
           EXPECT_EQ(matches(*inter, t), ma && mb) << a << " ∩ " << b << " = " << *inter << " on " << t;
         }
       }
-      if (!inter) EXPECT_FALSE(any) << a << " ∩ " << b << " said disjoint";
+      if (!inter) {
+        EXPECT_FALSE(any) << a << " ∩ " << b << " said disjoint";
+      }
       EXPECT_EQ(filter_covers(a, b), covers) << a << " ⊇ " << b;
     }
   }

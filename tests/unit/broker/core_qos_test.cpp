@@ -220,6 +220,51 @@ TEST_F(CoreQos, MaxQueuedMessagesDropsAndCounts) {
   EXPECT_EQ(payloads(got), std::vector<std::string>{"2"});
 }
 
+// Publishers are held back (Link::set_queue_pressure) at half of max_queued_messages,
+// and let go at an eighth: well before the limit drops anything. With the default 1000
+// the mark used to be 1024, above the limit, so overload dropped instead.
+TEST_F(CoreQos, QueuePressureComesOnAtHalfTheLimitAndGoesAtAnEighth) {
+  cfg.max_queued_messages = 1000;
+  cfg.max_inflight_messages = 1;
+  Client& sub = connected("qp");
+  subscribe(sub, "x", 1);
+  Client& pub = connected("qpp");
+  publish(pub, "x", "0", 1);  // in flight
+  for (int i = 1; i <= 500; ++i) publish(pub, "x", std::to_string(i), 1);
+  EXPECT_EQ(sub.s->queue.size(), 500u);
+  EXPECT_FALSE(sub.link.queue_pressure) << "500 queued: not over half yet";
+  publish(pub, "x", "501", 1);
+  EXPECT_TRUE(sub.link.queue_pressure) << "501 queued of 1000";
+  EXPECT_EQ(stats().pub_dropped.get(), 0u);
+  // Acknowledge one at a time until the queue is down to an eighth (125).
+  while (sub.s->queue.size() > 126) {
+    auto got = sub.pubs();
+    ASSERT_EQ(got.size(), 1u);
+    ack(sub, PacketType::kPuback, got[0].packet_id);
+  }
+  EXPECT_TRUE(sub.link.queue_pressure) << "126 queued";
+  auto got = sub.pubs();
+  ASSERT_EQ(got.size(), 1u);
+  ack(sub, PacketType::kPuback, got[0].packet_id);
+  EXPECT_EQ(sub.s->queue.size(), 125u);
+  EXPECT_FALSE(sub.link.queue_pressure) << "125 queued: let go";
+}
+
+TEST_F(CoreQos, QueuePressureFollowsMaxQueuedBytesToo) {
+  cfg.max_queued_messages = 0;
+  cfg.max_queued_bytes = 100;
+  cfg.max_inflight_messages = 1;
+  Client& sub = connected("qpb");
+  subscribe(sub, "x", 1);
+  Client& pub = connected("qpbp");
+  publish(pub, "x", "in-flight", 1);
+  for (int i = 0; i < 5; ++i) publish(pub, "x", "0123456789", 1);
+  EXPECT_FALSE(sub.link.queue_pressure) << "50 bytes of 100";
+  publish(pub, "x", "0123456789", 1);
+  EXPECT_TRUE(sub.link.queue_pressure) << "60 bytes of 100";
+  EXPECT_EQ(stats().pub_dropped.get(), 0u);
+}
+
 TEST_F(CoreQos, MaxQueuedBytesDropsAndCounts) {
   cfg.max_queued_messages = 0;  // unlimited count
   cfg.max_queued_bytes = 10;
