@@ -168,7 +168,7 @@ struct Config {
   bool per_listener_settings = false;
   SecuritySettings security;         // global copy (per_listener_settings false)
 
-  int threads = 0;                   // 0 = one per core
+  int threads = 0;                   // 0 = one per usable core but one, at least one
   uint16_t max_keepalive = 65535;
   uint32_t max_packet_size = 0;      // 0 = no limit (protocol max)
   uint32_t message_size_limit = 0;   // 0 = no limit (payload bytes)

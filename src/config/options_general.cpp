@@ -121,7 +121,7 @@ void append_general_options(std::vector<OptionDescriptor>& out) {
     {"include_dir", G, parse_include_dir, "DIR", "none",
      "Also read DIR/*.conf (Mosquitto order); only from the main file", S},
     {"threads", G, int_field<&Config::threads, 0, 1024>, "0..1024", "0",
-     "Petrel: worker threads (0 = one per CPU core)", S},
+     "Petrel: worker threads (0 = one per usable CPU core but one, at least one)", S},
     {"retry_interval", G, nullptr, "SECONDS", "-", "Obsolete (Mosquitto 2 ignores it too)",
      Status::kObsolete},
   });
