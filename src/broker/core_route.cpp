@@ -21,17 +21,19 @@ constexpr size_t kCongestedBytes = 4u << 20;
 // messages the mark used to sit above the limit, and overload dropped instead).
 constexpr size_t kQueuePressureHigh = 1024;
 
-bool queue_over_high(const Session& s, const config::Config& cfg) {
+size_t queue_pressure_high(const config::Config& cfg) {
   size_t high = kQueuePressureHigh;
   if (cfg.max_queued_messages > 0) high = std::min(high, size_t(cfg.max_queued_messages) / 2);
-  if (s.queue.size() > high) return true;
+  return high;
+}
+
+bool queue_over_high(const Session& s, const config::Config& cfg) {
+  if (s.queue.size() > queue_pressure_high(cfg)) return true;
   return cfg.max_queued_bytes > 0 && s.queued_bytes > cfg.max_queued_bytes / 2;
 }
 
 bool queue_under_low(const Session& s, const config::Config& cfg) {
-  size_t high = kQueuePressureHigh;
-  if (cfg.max_queued_messages > 0) high = std::min(high, size_t(cfg.max_queued_messages) / 2);
-  if (s.queue.size() > high / 4) return false;
+  if (s.queue.size() > queue_pressure_high(cfg) / 4) return false;
   return cfg.max_queued_bytes == 0 || s.queued_bytes <= cfg.max_queued_bytes / 8;
 }
 // Topics whose matches a worker remembers; past this the cache starts over.

@@ -153,11 +153,8 @@ void Connection::resume() {
 
 bool Connection::process_held_input() {
   if (!input_held_ || !io_) return true;
-  if (publisher_ && w_.server().backlogged()) {
-    park();
-    return false;
-  }
-  // Packets read before a pause come first (no new edge would announce them).
+  // Packets read before a pause come first (no new edge would announce them); process()
+  // holds them again if the pause is still on.
   size_t consumed = 0;
   if (!process(io_->in.data(), io_->in.size(), consumed)) return false;
   io_->in.erase(0, consumed);
