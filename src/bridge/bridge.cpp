@@ -186,6 +186,19 @@ void Bridge::request_restart_on_reconnect(std::function<void()> restart) {
 
 // --- remote side -----------------------------------------------------------------------
 
+// Opens the transport to the current address, or to the primary for a fail-back probe.
+client::StreamFactory Bridge::remote_factory(bool probe) {
+  std::weak_ptr<Bridge> weak = weak_from_this();
+  return [weak, probe, ex = env_.ex](client::OpenHandler h) {
+    auto self = weak.lock();
+    if (!self) {
+      client::TransportError e{client::TransportErrorKind::kConnect, "bridge stopped"};
+      return h(nullptr, &e);
+    }
+    client::async_open(ex, self->transport_for(probe ? 0 : self->addr_), std::move(h));
+  };
+}
+
 void Bridge::make_remote() {
   client::ClientOptions o;
   o.version = version_of(cfg_.protocol_version);
@@ -209,14 +222,7 @@ void Bridge::make_remote() {
   o.connect_timeout = std::chrono::seconds(std::max<uint32_t>(5, std::min<uint32_t>(cfg_.keepalive_interval, 30)));
 
   std::weak_ptr<Bridge> weak = weak_from_this();
-  auto factory = [weak, ex = env_.ex](client::OpenHandler h) {
-    auto self = weak.lock();
-    if (!self) {
-      client::TransportError e{client::TransportErrorKind::kConnect, "bridge stopped"};
-      return h(nullptr, &e);
-    }
-    client::async_open(ex, self->transport_for(self->addr_), std::move(h));
-  };
+  auto factory = remote_factory(/*probe=*/false);
   client::Handlers h;
   h.on_connect = [weak](const client::ConnackInfo& info) {
     if (auto self = weak.lock()) self->on_remote_connected(info);
@@ -447,14 +453,7 @@ void Bridge::probe_primary() {
   o.password = cfg_.remote_password;
   o.connect_timeout = std::chrono::seconds(10);
   std::weak_ptr<Bridge> weak = weak_from_this();
-  auto factory = [weak, ex = env_.ex](client::OpenHandler h) {
-    auto self = weak.lock();
-    if (!self) {
-      client::TransportError e{client::TransportErrorKind::kConnect, "bridge stopped"};
-      return h(nullptr, &e);
-    }
-    client::async_open(ex, self->transport_for(0), std::move(h));
-  };
+  auto factory = remote_factory(/*probe=*/true);
   client::Handlers h;
   h.on_connect = [weak](const client::ConnackInfo&) {
     auto self = weak.lock();

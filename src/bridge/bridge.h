@@ -108,6 +108,7 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
  private:
   // remote side
   void make_remote();
+  client::StreamFactory remote_factory(bool probe);
   void connect_remote();
   void on_remote_connected(const client::ConnackInfo& info);
   void on_remote_failed(const client::ClientError& err, bool was_connected);
