@@ -342,6 +342,23 @@ void Connection::abort_from_network() {
   finish_close();
 }
 
+// The peer is gone while output was waiting for it. What it sent before it closed still
+// counts: a client that writes DISCONNECT (with its reason and session expiry) and closes
+// at once must not be taken for one that vanished just because an acknowledgement for an
+// earlier packet was flushed in between. Read what is left, then close.
+void Connection::write_failed() {
+  if (closed_) return;
+  if (!write_failed_) {
+    write_failed_ = true;
+    if (io_) {
+      io_->out.clear();
+      io_->out_off = 0;
+    }
+    if (!paused_ && !close_requested_) on_readable();
+  }
+  if (!closed_) abort_from_network();
+}
+
 void Connection::finish_close() {
   if (closed_) return;
   closed_ = true;
@@ -359,7 +376,7 @@ void Connection::flush() {
   if (closed_ || hold_output_until_ms_) return;
   if (tx_ && tx_->has_pending_output()) {
     IoResult r = tx_->write(fd_, nullptr, 0);
-    if (r.status == IoStatus::kError) { abort_from_network(); return; }
+    if (r.status == IoStatus::kError) { write_failed(); return; }
     if (tx_->has_pending_output()) return;  // EPOLLOUT brings us back
   }
   if (!io_) {
@@ -372,7 +389,7 @@ void Connection::flush() {
   if (len > 0) {
     IoResult r = raw_write(out.data() + off, len);
     if (r.status == IoStatus::kError || r.status == IoStatus::kClosed) {
-      abort_from_network();
+      write_failed();
       return;
     }
     w_.server().broker().stats(w_.index()).bytes_sent.add(r.n);

@@ -78,6 +78,7 @@ class Connection final : public broker::Link {
   bool handle_first_packet(uint8_t header, std::string_view body, const char* rest, size_t rest_len);
   void framing_error(uint8_t reason, const char* why);
   void finish_close();
+  void write_failed();  // a send failed: read the peer's last packets, then close
   void update_backlog();
   void set_backlogged(bool on);
   void update_holding();
@@ -113,6 +114,7 @@ class Connection final : public broker::Link {
   int64_t hold_output_until_ms_ = 0;  // close_delayed: write nothing before this
   bool close_requested_ = false, closed_ = false;
   bool publisher_ = false;  // has sent PUBLISH: paused while the broker is backlogged
+  bool write_failed_ = false;   // the peer is gone: its last input is being read
   bool write_blocked_ = false;  // the last send could not take everything: EPOLLOUT flushes
   bool peer_shut_ = false;      // EPOLLRDHUP/HUP/ERR seen: read on until EOF or an error
   bool paused_ = false;
