@@ -5,6 +5,8 @@
 #include <boost/asio/post.hpp>
 #include <unistd.h>
 
+#include <utility>
+
 #include "bridge/bridge.h"
 #include "client/streams.h"
 #include "protocol/properties.h"
@@ -100,10 +102,7 @@ void Bridge::on_local_connected() {
   std::weak_ptr<Bridge> weak = weak_from_this();
   auto subscribed = [weak](const protocol::Suback&) {
     auto self = weak.lock();
-    if (!self || !self->subscribed_) return;
-    auto cb = std::move(self->subscribed_);
-    self->subscribed_ = nullptr;
-    cb();
+    if (auto cb = self ? std::exchange(self->subscribed_, nullptr) : nullptr) cb();
   };
   if (subs.empty() || !local_->subscribe(std::move(subs), {}, subscribed)) subscribed(protocol::Suback{});
   if (!stale_local_filters_.empty()) (void)local_->unsubscribe(std::move(stale_local_filters_), {});

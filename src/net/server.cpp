@@ -148,11 +148,6 @@ bool Server::open_listeners(std::string& error) {
   return true;
 }
 
-void Server::start() {
-  start_workers();
-  start_accepting();
-}
-
 void Server::start_workers() {
   for (auto& w : workers_) w->start();
 }

@@ -27,9 +27,8 @@ class Server final : public broker::Hub {
 
   // Binds every listener (errors name the listener); false when one cannot be bound.
   bool open_listeners(std::string& error);
-  void start();      // start worker threads and accepting
-  // The same in two steps: the workers first (internal connections work), then accepting
-  // network clients (once the bridges' local subscriptions are in place).
+  // Starting takes two steps: the workers first (internal connections work), then
+  // accepting network clients (once the bridges' local subscriptions are in place).
   void start_workers();
   void start_accepting();
   void stop();       // graceful: DISCONNECT v5 clients, close, join threads
