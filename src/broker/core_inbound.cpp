@@ -49,6 +49,11 @@ bool WorkerCore::on_frame(Session* s, uint8_t header, std::string_view body) {
   stats_.msgs_received.add();
   const auto type = static_cast<PacketType>(header >> 4);
   if (type == PacketType::kPublish) return handle_publish(s, header, body);
+  if (type >= PacketType::kPuback && type <= PacketType::kPubcomp) {
+    auto a = protocol::decode_ack(header, body, s->version);
+    if (!a) return protocol_violation(s, a.error().code ? a.error().code : rc::kMalformedPacket, a.error().message);
+    return handle_ack(s, *a);
+  }
   switch (type) {
     case PacketType::kConnect:
       return protocol_violation(s, rc::kProtocolError, "second CONNECT");  // [MQTT-3.1.0-2]
@@ -116,9 +121,9 @@ void WorkerCore::send_reason_string_ack(Session* s, PacketType t, uint16_t id, u
 }
 
 bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view body) {
-  auto decoded = protocol::decode(header, body, s->version);
+  auto decoded = protocol::decode_publish(header, body, s->version, publish_scratch_);
   if (!decoded) return protocol_violation(s, decoded.error().code ? decoded.error().code : rc::kMalformedPacket, decoded.error().message);
-  auto& p = std::get<protocol::Publish>(*decoded);
+  auto& p = *decoded;
   const config::Config& cfg = *cfg_;
   if (!p.subscription_identifiers.empty())
     return protocol_violation(s, rc::kProtocolError, "subscription identifier in PUBLISH");  // [MQTT-3.3.4-6]

@@ -2,6 +2,9 @@
 // Message: one routed application message, immutable once built, shared by reference
 // between the subscribers that hold it (queued or in flight) on any worker. A single
 // allocation holds the header and the topic, forwarded properties and payload bytes.
+// Small messages come from a per-thread pool (one block per message was ~8% of the
+// broker's CPU at QoS 1 with malloc); a block freed on another thread joins that thread's
+// pool, which is bounded, so nothing grows without limit.
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -42,6 +45,7 @@ class Message {
   uint32_t topic_len_ = 0, props_len_ = 0, payload_len_ = 0;
   uint8_t qos_ = 0;
   bool retain_ = false;
+  uint8_t size_class_ = 0;  // the pool's size class of this block, 0 = not pooled
   uint32_t expiry_interval_ = 0;
   int64_t expiry_at_ms_ = 0;
   uint64_t origin_ = 0;

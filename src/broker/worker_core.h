@@ -203,6 +203,7 @@ class WorkerCore {
   trie_detail::LevelMap<std::vector<Target>> route_cache_;  // topic -> sorted matches
   uint64_t route_gen_ = 0;
   std::vector<uint32_t> scratch_ids_;
+  std::string publish_scratch_;  // decode_publish: properties that arrived interleaved
   uint64_t id_counter_ = 0;
 
   // Encode-once cache: the last message's PUBLISH per (v3/v5, QoS) layout.

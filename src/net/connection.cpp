@@ -413,8 +413,14 @@ void Connection::flush() {
     return;
   }
   if (session_) w_.core().on_drained(session_);
-  if (io_->out.size() > 0) w_.schedule_flush(this);
-  else release_idle_buffers();
+  if (io_->out.size() > 0) {
+    w_.schedule_flush(this);
+  } else if (!buffers_used_) {
+    // The first drain since the tick gives the buffers back (a connection that answers
+    // once, like a CONNACK or a PINGRESP, keeps nothing); later ones keep them.
+    buffers_used_ = true;
+    release_idle_buffers();
+  }
 }
 
 }  // namespace petrel::net

@@ -3,7 +3,7 @@
 // edge-triggered epoll set (no per-socket Asio state); reads go non-blocking into the
 // worker's shared buffer, so an idle connection keeps no buffer — only a partial packet
 // is copied into its own. Output is appended by the broker core and written with one
-// send() per loop turn; buffers are given back when drained.
+// send() per loop turn; buffers are given back once they stayed empty for a tick.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -63,6 +63,14 @@ class Connection final : public broker::Link {
   int64_t backlog_since_ms() const { return backlog_since_ms_; }
   void mark_slow();
   void resume();  // reading again after a global pause or an exhausted read budget
+  // Called by the worker's tick. A connection drained more than once between two ticks
+  // keeps its buffers between turns (allocating and growing them anew on every turn cost
+  // a malloc per few messages); at the tick, or at its first drain after it, an idle one
+  // gives them back.
+  void release_buffers_if_idle() {
+    if (!buffers_used_) release_idle_buffers();
+    buffers_used_ = false;
+  }
 
   bool dirty = false;         // on the worker's flush list
   bool queued_read = false;   // on the worker's read-again list
@@ -86,7 +94,7 @@ class Connection final : public broker::Link {
   IoResult raw_read(char* buf, size_t cap);
   IoResult raw_write(const char* data, size_t len);
 
-  // Buffers exist only while in use (an idle connection has none): the partial packet
+  // Buffers exist only while in use (an idle connection has none after a tick): the partial packet
   // carried between reads, and pending output of which out_off bytes are written.
   struct Buffers {
     std::string in;
@@ -123,6 +131,7 @@ class Connection final : public broker::Link {
   bool queue_pressure_ = false;  // the session's queue is long
   bool holding_ = false;         // counted in Server::backlogged (either, unless slow)
   bool slow_ = false;
+  bool buffers_used_ = false;  // drained since the last tick: keep the buffers
 };
 
 }  // namespace petrel::net

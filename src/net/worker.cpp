@@ -207,6 +207,7 @@ void Worker::on_tick() {
   std::vector<Connection*> stale;
   std::vector<Connection*> due;
   for (auto& c : conns_) {
+    c->release_buffers_if_idle();
     if (c->close_due(now)) due.push_back(c.get());
     if (c->backlogged() && now - c->backlog_since_ms() > kSlowConsumerMs) c->mark_slow();
     if (!c->connected() && !c->closing() && now - c->accepted_ms() > kConnectTimeoutMs) stale.push_back(c.get());

@@ -49,6 +49,10 @@ Result<Packet> decode(uint8_t header, std::string_view body, Version v);
 Result<Publish> decode_publish(uint8_t header, std::string_view body, Version v,
                                std::string& scratch);
 
+// Decodes a PUBACK, PUBREC, PUBREL or PUBCOMP exactly as decode() would, without the
+// Packet variant (the hot path of QoS 1 and 2).
+Result<Ack> decode_ack(uint8_t header, std::string_view body, Version v);
+
 // Parses an encoded property block (no length prefix) as found in Publish::forward_props.
 Result<Properties> parse_properties(std::string_view encoded, PacketType type);
 

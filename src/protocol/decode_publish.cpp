@@ -99,6 +99,17 @@ Result<Publish> decode_publish(uint8_t header, std::string_view body, Version v,
   return p;
 }
 
+Result<Ack> decode_ack(uint8_t header, std::string_view body, Version v) {
+  const auto t = PacketType(header >> 4);
+  if (t != PacketType::kPuback && t != PacketType::kPubrec && t != PacketType::kPubrel &&
+      t != PacketType::kPubcomp)
+    return Error{rc::kMalformedPacket, "not an acknowledgement"};
+  Fail f;
+  Ack a;
+  if (!wire::read_ack(header, body, v, a, f)) return f.error();
+  return a;
+}
+
 // PUBACK, PUBREC, PUBREL, PUBCOMP. v5 shortens: remaining length 2 = reason 0 and no
 // properties; 3 = reason, no properties (3.4.2.2.1: "If the Remaining Length is less than
 // 4 there is no Property Length and the value of 0 is used").

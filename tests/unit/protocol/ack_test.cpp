@@ -162,5 +162,48 @@ TEST(Ack, PropertyRules) {
             rc::kProtocolError);
 }
 
+// decode_ack() is the broker's hot path for acks: it must accept, refuse and report
+// exactly what decode() does, for every version, valid or not.
+TEST(Ack, DecodeAckAgreesWithDecode) {
+  const std::vector<std::string> bodies = {
+      B({0x00, 0x05}),                    // id 5
+      B({0x00, 0x00}),                    // id 0: protocol error
+      B({0x00}),                          // truncated
+      B({}),                              // empty
+      B({0x00, 0x05, 0x10}),              // v5 reason
+      B({0x00, 0x05, 0x92}),              // reason allowed only in some acks
+      B({0x00, 0x05, 0x00, 0x00}),        // v5 empty properties
+      B({0x00, 0x05, 0x80, 0x03, 0x1F, 0x00, 0x00}),  // reason string ""
+      B({0x00, 0x05, 0x00, 0x02, 0x1F}),  // properties cut short
+      B({0x00, 0x05, 0x00, 0x00, 0x01}),  // trailing byte
+  };
+  for (Version v : {Version::kV31, Version::kV311, Version::kV5}) {
+    for (int type = 4; type <= 7; ++type) {
+      for (int flags = 0; flags < 16; ++flags) {
+        const auto header = static_cast<uint8_t>(type << 4 | flags);
+        for (const auto& body : bodies) {
+          auto full = decode(header, body, v);
+          auto fast = decode_ack(header, body, v);
+          ASSERT_EQ(full.ok(), fast.ok()) << int(header) << " v" << int(v) << " body " << body.size();
+          if (full.ok()) {
+            EXPECT_EQ(std::get<Ack>(*full), *fast);
+          } else {
+            EXPECT_EQ(full.error().code, fast.error().code);
+            EXPECT_EQ(full.error().message, fast.error().message);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Ack, DecodeAckRefusesOtherPackets) {
+  for (uint8_t header : {0x30, 0x82, 0xC0, 0xE0}) {
+    auto r = decode_ack(header, B({0x00, 0x05}), Version::kV311);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, rc::kMalformedPacket);
+  }
+}
+
 }  // namespace
 }  // namespace petrel::protocol
