@@ -178,7 +178,7 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
     why = "not authorised to publish on this topic";
     PETREL_LOG(broker_.log(), kLogDebug, "Denied PUBLISH from {} on {}.", s->client_id, topic);
   } else {
-    size_t n = route(p, topic, s->key);
+    size_t n = route(p, topic, s->key, s);
     if (n == 0) ack_reason = rc::kNoMatchingSubscribers;
   }
 

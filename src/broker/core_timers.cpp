@@ -11,6 +11,8 @@ void WorkerCore::tick() {
   for (size_t i = 0; i < slots_.size(); ++i) {
     Session* s = slots_[i].get();
     if (!s) continue;
+    s->inflight.trim();
+    s->queue.trim();
     if (s->online()) {
       // [MQTT-3.1.2-24]: close after one and a half keepalive periods of silence.
       if (s->keepalive && !s->closing && now - s->last_rx_ms > int64_t(s->keepalive) * 1500) {

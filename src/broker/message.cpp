@@ -11,7 +11,7 @@ constexpr int kClasses = 4;
 constexpr size_t kMinBlock = 128;
 // Each thread keeps at most this many bytes of free blocks per class (a worker that routes
 // a burst keeps what the burst needed, up to this, for the next one).
-constexpr size_t kPoolBytesPerClass = 128 * 1024;
+constexpr size_t kPoolBytesPerClass = 512 * 1024;
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kPooled = false;  // let ASan see every block's lifetime

@@ -61,6 +61,10 @@ class Session {
   uint8_t max_qos = 2;               // the listener's max_qos
   uint16_t max_topic_alias = 10;     // the listener's max_topic_alias
   std::vector<std::string> aliases;  // incoming topic aliases, index = alias
+  // The route cache entry of the last topic this client published to, valid while the
+  // worker's route_epoch is unchanged (WorkerCore::match_targets).
+  const void* route_hint = nullptr;
+  uint64_t route_hint_epoch = 0;
   std::unique_ptr<protocol::Will> will;
 
   // ---- session-scoped ----

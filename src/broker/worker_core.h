@@ -116,7 +116,7 @@ class WorkerCore {
   // Fills targets_ with topic's matches sorted by session: from this worker's cache
   // while the trie's generation is unchanged, else from the trie (then cached when no
   // shared group took part, since those pick a member per message).
-  void match_targets(std::string_view topic);
+  void match_targets(std::string_view topic, Session* from);
 
   // connect / session lifecycle (core_connect.cpp)
   Session* new_session(const std::string& client_id);
@@ -160,16 +160,19 @@ class WorkerCore {
   // Stores/clears the retained copy, matches topic and delivers (locally, or into this
   // turn's batch for other workers). origin = publisher's session key (0 = the broker),
   // for no-local. Returns the number of sessions it went to.
-  size_t route(const protocol::Publish& p, std::string_view topic, uint64_t origin);
-  // Delivers to one local session; msg is created from v on first need and shared.
+  size_t route(const protocol::Publish& p, std::string_view topic, uint64_t origin, Session* from = nullptr);
+  // Delivers to one local session; msg is created from v on first need and shared. With
+  // last, the session takes msg itself (it is left empty) rather than another reference.
   void deliver_local(Session* s, const MsgView& v, MessageRef& msg, uint8_t qos, bool retain,
-                     const std::vector<uint32_t>& sub_ids);
+                     const std::vector<uint32_t>& sub_ids, bool last = false);
   static const MessageRef& materialize(const MsgView& v, MessageRef& msg);
+  // A reference to the message (created on first need): msg's own when last, else a copy.
+  static MessageRef share(const MsgView& v, MessageRef& msg, bool last);
   static MsgView view_of(const Message& m);
   // Encodes one PUBLISH into s's output; false when it was dropped (expired, too large).
   bool send_publish(Session* s, const MsgView& v, uint8_t qos, bool retain, uint16_t packet_id,
                     bool dup, const std::vector<uint32_t>& sub_ids);
-  void enqueue(Session* s, const MessageRef& msg, uint8_t qos, bool retain,
+  void enqueue(Session* s, MessageRef msg, uint8_t qos, bool retain,
                const std::vector<uint32_t>& sub_ids);
   void pump_queue(Session* s);
   uint16_t next_packet_id(Session* s);
@@ -202,6 +205,7 @@ class WorkerCore {
   std::vector<Target> targets_;                  // scratch for route()
   trie_detail::LevelMap<std::vector<Target>> route_cache_;  // topic -> sorted matches
   uint64_t route_gen_ = 0;
+  uint64_t route_epoch_ = 1;  // changes whenever route_cache_ entries may move (hints)
   std::vector<uint32_t> scratch_ids_;
   std::string publish_scratch_;  // decode_publish: properties that arrived interleaved
   uint64_t id_counter_ = 0;

@@ -298,5 +298,43 @@ TEST_F(CoreSub, SharedMemberBackOnlineRejoinsRotation) {
   EXPECT_EQ(b.pubs().size(), 2u);
 }
 
+// Each publisher remembers the route of the topic it published to last. That hint must
+// follow every change: another topic, a new or removed subscription, and the route cache
+// starting over (every 16384 topics) or growing (entries move).
+TEST_F(CoreSub, PublisherRouteHintFollowsTopicsAndSubscriptionChanges) {
+  Client& a = connected("hint-a");
+  subscribe(a, "h/a");
+  Client& b = connected("hint-b");
+  subscribe(b, "h/b");
+  Client& pub = connected("hint-pub");
+  Client& other = connected("hint-other");
+  publish(pub, "h/a", "1");
+  publish(pub, "h/a", "2");
+  publish(pub, "h/b", "3");
+  publish(other, "h/b", "4");
+  publish(pub, "h/a", "5");
+  EXPECT_EQ(payloads(a.pubs()), (std::vector<std::string>{"1", "2", "5"}));
+  EXPECT_EQ(payloads(b.pubs()), (std::vector<std::string>{"3", "4"}));
+
+  Client& late = connected("hint-late");
+  subscribe(late, "h/+");
+  publish(pub, "h/a", "6");
+  EXPECT_EQ(payloads(late.pubs()), std::vector<std::string>{"6"}) << "a new subscriber is seen";
+  EXPECT_EQ(payloads(a.pubs()), std::vector<std::string>{"6"});
+  unsubscribe(a, {"h/a"});
+  publish(pub, "h/a", "7");
+  EXPECT_TRUE(a.pubs().empty()) << "an unsubscribed one is not";
+  EXPECT_EQ(payloads(late.pubs()), std::vector<std::string>{"7"});
+
+  // Other topics fill the route cache past its size, which starts it over, and every new
+  // topic moves its entries; the hint of "pub" must not point into the old ones.
+  for (int i = 0; i < 17000; ++i) publish(other, "fill/" + std::to_string(i), "x");
+  publish(pub, "h/a", "8");
+  publish(pub, "h/b", "9");
+  EXPECT_EQ(payloads(late.pubs()), (std::vector<std::string>{"8", "9"}));
+  EXPECT_EQ(payloads(b.pubs()), std::vector<std::string>{"9"});
+  EXPECT_TRUE(a.pubs().empty());
+}
+
 }  // namespace
 }  // namespace petrel::broker::coretest
