@@ -70,6 +70,9 @@ struct SubscriberState {
   uint32_t last_publisher = ~0u, last_tracker = ~0u;  // runs of one publisher skip the lookup
   std::vector<uint32_t> by_publisher;        // expect == any: tracker per publisher
   uint8_t granted = 0;
+  // The topic of the last PUBLISH that passed the codec's full decode (MQTT 3.x): a
+  // delivery on the same topic only needs its fixed fields checked (Worker::parse).
+  std::string checked_topic;
 };
 
 struct Client {
@@ -142,6 +145,8 @@ class Worker {
   void disconnect_all();
   std::string peer() const;
   // worker_mqtt.cpp: incoming packets
+  bool quick_publish(const SubscriberState& s, uint8_t header, std::string_view body,
+                     protocol::Publish& p) const;
   void on_packet(Client& c, uint8_t header, std::string_view body);
   void on_connack(Client& c, const protocol::Connack& a);
   void on_suback(Client& c, const protocol::Suback& a);

@@ -1,6 +1,9 @@
-// Worker: what the broker sends. Every packet is decoded with Petrel's codec; deliveries
-// are checked against their publisher's sequence numbers and timed by their stamp.
+// Worker: what the broker sends. Every packet is decoded with Petrel's codec (a 3.x
+// PUBLISH on the topic validated last has only its fixed fields checked and its topic
+// compared: quick_publish); deliveries are checked against their publisher's sequence
+// numbers and timed by their stamp.
 #include <cstdio>
+#include <cstring>
 #include <variant>
 
 #include "protocol/codec.h"
@@ -34,7 +37,15 @@ size_t Worker::parse(Client& c, const char* buf, size_t len) {
     }
     std::string_view body(buf + pos + f.header_len, f.remaining);
     if ((f.header >> 4) == uint8_t(protocol::PacketType::kPublish)) {  // the hot path: no Packet variant
+      protocol::Publish quick;
+      if (c.sub && quick_publish(*c.sub, f.header, body, quick)) {
+        on_publish(c, quick);
+        if (c.fd < 0) break;
+        pos += f.total();
+        continue;
+      }
       Result<protocol::Publish> r = protocol::decode_publish(f.header, body, opt_.version, scratch_);
+      if (r && c.sub && opt_.version != protocol::Version::kV5) c.sub->checked_topic.assign(r->topic);
       if (!r) {
         lose(c, "undecodable PUBLISH from the broker: " + r.error().message);
         break;
@@ -48,6 +59,34 @@ size_t Worker::parse(Client& c, const char* buf, size_t len) {
   }
   flush_latency();
   return pos;
+}
+
+// A 3.x PUBLISH on the topic the codec last validated for this subscriber: the topic's
+// bytes are compared instead of validated again (UTF-8, wildcards), and the fixed fields
+// are checked as the codec checks them. Anything else (another topic, MQTT 5, a bad
+// field) goes through decode_publish, which reports it.
+bool Worker::quick_publish(const SubscriberState& s, uint8_t header, std::string_view body,
+                           protocol::Publish& p) const {
+  if (opt_.version == protocol::Version::kV5 || s.checked_topic.empty()) return false;
+  const uint8_t qos = (header >> 1) & 0x03;
+  const bool dup = (header & 0x08) != 0;
+  if (qos == 3 || (dup && qos == 0)) return false;
+  const size_t tlen = s.checked_topic.size();
+  const size_t need = 2 + tlen + (qos ? 2 : 0);
+  if (body.size() < need) return false;
+  const auto* b = reinterpret_cast<const unsigned char*>(body.data());
+  if ((size_t(b[0]) << 8 | b[1]) != tlen || std::memcmp(body.data() + 2, s.checked_topic.data(), tlen) != 0)
+    return false;
+  p.qos = qos;
+  p.dup = dup;
+  p.retain = (header & 0x01) != 0;
+  p.topic = std::string_view(body.data() + 2, tlen);
+  if (qos) {
+    p.packet_id = uint16_t(b[2 + tlen] << 8 | b[3 + tlen]);
+    if (p.packet_id == 0) return false;
+  }
+  p.payload = body.substr(need);
+  return true;
 }
 
 void Worker::on_packet(Client& c, uint8_t header, std::string_view body) {
