@@ -60,7 +60,6 @@ class Ring {
     if (size_ == 0) release();
     busy_ = false;
   }
-  size_t capacity() const { return cap_; }
 
  private:
   void drained() {

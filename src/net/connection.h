@@ -3,7 +3,8 @@
 // edge-triggered epoll set (no per-socket Asio state); reads go non-blocking into the
 // worker's shared buffer, so an idle connection keeps no buffer — only a partial packet
 // is copied into its own. Output is appended by the broker core and written with one
-// send() per loop turn; buffers are given back once they stayed empty for a tick.
+// send() per loop turn; buffers are given back when drained, except by a connection that
+// keeps flushing, which keeps them until the worker's tick.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -94,7 +95,7 @@ class Connection final : public broker::Link {
   IoResult raw_read(char* buf, size_t cap);
   IoResult raw_write(const char* data, size_t len);
 
-  // Buffers exist only while in use (an idle connection has none after a tick): the partial packet
+  // Buffers exist only while in use (an idle connection has none): the partial packet
   // carried between reads, and pending output of which out_off bytes are written.
   struct Buffers {
     std::string in;
