@@ -40,17 +40,15 @@ size_t Worker::parse(Client& c, const char* buf, size_t len) {
       protocol::Publish quick;
       if (c.sub && quick_publish(*c.sub, f.header, body, quick)) {
         on_publish(c, quick);
-        if (c.fd < 0) break;
-        pos += f.total();
-        continue;
+      } else {
+        Result<protocol::Publish> r = protocol::decode_publish(f.header, body, opt_.version, scratch_);
+        if (!r) {
+          lose(c, "undecodable PUBLISH from the broker: " + r.error().message);
+          break;
+        }
+        if (c.sub && opt_.version != protocol::Version::kV5) c.sub->checked_topic.assign(r->topic);
+        on_publish(c, *r);
       }
-      Result<protocol::Publish> r = protocol::decode_publish(f.header, body, opt_.version, scratch_);
-      if (r && c.sub && opt_.version != protocol::Version::kV5) c.sub->checked_topic.assign(r->topic);
-      if (!r) {
-        lose(c, "undecodable PUBLISH from the broker: " + r.error().message);
-        break;
-      }
-      on_publish(c, *r);
     } else {
       on_packet(c, f.header, body);
     }
