@@ -26,7 +26,8 @@ Client::Client(asio::any_io_executor ex, StreamFactory factory, ClientOptions op
       rbuf_(64 * 1024),
       keepalive_timer_(ex),
       reconnect_timer_(ex),
-      connect_timer_(ex) {
+      connect_timer_(ex),
+      drain_timer_(ex) {
   client_id_ = opts_.client_id;
 }
 
@@ -94,9 +95,11 @@ void Client::send_connect() {
 
 void Client::start_read() {
   const uint64_t gen = gen_;
+  reading_ = true;
   stream_->async_read_some(asio::buffer(rbuf_),
                            [self = shared_from_this(), gen](const boost::system::error_code& ec, size_t n) {
                              if (gen != self->gen_) return;
+                             self->reading_ = false;
                              self->on_read(ec, n);
                            });
 }
@@ -104,7 +107,12 @@ void Client::start_read() {
 void Client::on_read(const boost::system::error_code& ec, size_t n) {
   if (ec) {
     if (state_ == State::kDisconnecting) return teardown();
-    std::string what = ec == asio::error::eof ? "Connection closed by the server" : ec.message();
+    // After a failed write the peer's own end of the story (EOF, a reset, a TLS alert
+    // such as "certificate expired") is what the user needs; the write error is only a
+    // consequence of it.
+    std::string what = ec == asio::error::eof ? "Connection closed by the server"
+                       : ec == asio::error::connection_reset && write_error_ ? "Connection reset by the server"
+                                                                             : ec.message();
     return lost({ErrorKind::kConnectionLost, 0, {}, what});
   }
   framer_.feed(std::string_view(rbuf_.data(), n));
@@ -149,7 +157,7 @@ void Client::send(std::string bytes, std::function<void()> on_written) {
 }
 
 void Client::kick_write() {
-  if (writing_ || out_.empty() || !stream_) return;
+  if (writing_ || out_.empty() || !stream_ || write_error_) return;
   wbuf_.swap(out_);
   out_.clear();
   wbuf_done_.swap(out_done_);
@@ -160,15 +168,31 @@ void Client::kick_write() {
   stream_->async_write(asio::buffer(wbuf_), [self = shared_from_this(), gen](const boost::system::error_code& ec, size_t) {
     if (gen != self->gen_) return;
     self->writing_ = false;
-    if (ec) {
-      if (self->state_ == State::kDisconnecting) return self->teardown();
-      return self->lost({ErrorKind::kConnectionLost, 0, {}, ec.message()});
-    }
+    if (ec) return self->write_failed(ec);
     auto done = std::move(self->wbuf_done_);
     self->wbuf_done_.clear();
     self->wbuf_.clear();
     for (auto& f : done) f();
     if (gen == self->gen_) self->kick_write();
+  });
+}
+
+// A write fails when the peer has gone (EPIPE, ECONNRESET), but what the peer sent before
+// it went is still readable: a server that refuses a client certificate sends its TLS
+// alert and closes, and the client's CONNECT, written a moment later, fails with "Broken
+// pipe". So while a read is outstanding the read decides what is reported; writing stops
+// and a short timer bounds the wait for a peer that neither sends nor closes.
+void Client::write_failed(const boost::system::error_code& ec) {
+  if (state_ == State::kDisconnecting) return teardown();
+  if (!reading_ || !stream_) return lost({ErrorKind::kConnectionLost, 0, {}, ec.message()});
+  if (write_error_) return;
+  write_error_ = ec.message();
+  log("Client " + id_for_log() + " write failed (" + *write_error_ + "); reading what the server sent");
+  const uint64_t gen = gen_;
+  drain_timer_.expires_after(std::chrono::seconds(2));
+  drain_timer_.async_wait([self = shared_from_this(), gen](const boost::system::error_code& e) {
+    if (e || gen != self->gen_ || !self->write_error_) return;
+    self->lost({ErrorKind::kConnectionLost, 0, {}, *self->write_error_});
   });
 }
 
@@ -255,6 +279,9 @@ void Client::teardown() {
   }
   keepalive_timer_.cancel();
   connect_timer_.cancel();
+  drain_timer_.cancel();
+  write_error_.reset();
+  reading_ = false;
   out_.clear();
   wbuf_.clear();
   out_done_.clear();

@@ -189,6 +189,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void on_keepalive();
   void send(std::string bytes, std::function<void()> on_written = {});
   void kick_write();
+  void write_failed(const boost::system::error_code& ec);
   void log(const std::string& line) const;
   std::string id_for_log() const;
 
@@ -218,9 +219,14 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string out_, wbuf_;
   std::vector<std::function<void()>> out_done_, wbuf_done_;
   bool writing_ = false;
+  bool reading_ = false;
+  // A write failed while a read was outstanding: the read reports what the peer sent
+  // (a TLS alert, a refusing CONNACK, a DISCONNECT reason) instead of this error, unless
+  // drain_timer_ fires first.
+  std::optional<std::string> write_error_;
   std::string client_id_;
 
-  boost::asio::steady_timer keepalive_timer_, reconnect_timer_, connect_timer_;
+  boost::asio::steady_timer keepalive_timer_, reconnect_timer_, connect_timer_, drain_timer_;
   uint16_t keepalive_ = 0;
   std::chrono::steady_clock::time_point last_out_;
   bool ping_outstanding_ = false;

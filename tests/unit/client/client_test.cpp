@@ -3,6 +3,12 @@
 // with DUP re-sends.
 #include <gtest/gtest.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+
 #include "client/client.h"
 #include "fake_server.h"
 
@@ -14,7 +20,7 @@ using protocol::Version;
 class ClientTest : public ::testing::Test {
  protected:
   asio::io_context io;
-  FakeNetwork net{io, {}, 0};
+  FakeNetwork net{io, {}, 0, {}};
   std::vector<Message> messages;
   std::vector<ClientError> failures, losses;
   int connects = 0;
@@ -302,6 +308,61 @@ TEST_F(ClientTest, ServerDisconnectV5Reported) {
   ASSERT_TRUE(run_until(io, [&] { return !losses.empty(); }));
   EXPECT_EQ(losses[0].kind, ErrorKind::kServerDisconnect);
   EXPECT_EQ(losses[0].reason, 0x8e);
+}
+
+// The peer refuses and closes while the client is writing: the write fails with EPIPE,
+// but what the peer sent first is still readable and is what gets reported.
+TEST_F(ClientTest, FailedConnectWriteReportsTheRefusingConnack) {
+  net.write_error = asio::error::broken_pipe;
+  auto c = make(v311());
+  c->connect();
+  ASSERT_TRUE(run_until(io, [&] { return !net.conns.empty() && net.last().pending; }));
+  run_until(io, [] { return false; }, std::chrono::milliseconds(50));  // the write fails
+  EXPECT_TRUE(failures.empty());
+  net.last().send(hex("20 02 00 05"));
+  ASSERT_TRUE(run_until(io, [&] { return !failures.empty(); }));
+  EXPECT_EQ(failures[0].kind, ErrorKind::kRefused);
+  EXPECT_EQ(failures[0].message, "Connection Refused: not authorised.");
+}
+
+TEST_F(ClientTest, FailedConnectWriteReportsTheTlsAlertRead) {
+  asio::ssl::context loads_strings(asio::ssl::context::tls_client);  // libssl's error texts
+  net.write_error = asio::error::connection_reset;
+  auto c = make(v311());
+  c->connect();
+  ASSERT_TRUE(run_until(io, [&] { return !net.conns.empty() && net.last().pending; }));
+  run_until(io, [] { return false; }, std::chrono::milliseconds(50));
+  EXPECT_TRUE(failures.empty());
+  const boost::system::error_code alert(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED),
+                                        asio::error::get_ssl_category());
+  net.last().fail_read(alert);
+  ASSERT_TRUE(run_until(io, [&] { return !failures.empty(); }));
+  EXPECT_NE(failures[0].message.find("certificate expired"), std::string::npos) << failures[0].message;
+}
+
+TEST_F(ClientTest, FailedWriteReportsTheServersDisconnectReason) {
+  ClientOptions o = v311();
+  o.version = Version::kV5;
+  auto c = connected(o, hex("20 03 00 00 00"));
+  net.last().write_error = asio::error::broken_pipe;
+  c->publish({.topic = "t", .payload = "x", .qos = 1});
+  run_until(io, [] { return false; }, std::chrono::milliseconds(50));
+  EXPECT_TRUE(losses.empty());
+  net.last().send(hex("e0 02 97 00"));  // quota exceeded
+  ASSERT_TRUE(run_until(io, [&] { return !losses.empty(); }));
+  EXPECT_EQ(losses[0].kind, ErrorKind::kServerDisconnect);
+  EXPECT_EQ(losses[0].reason, 0x97);
+}
+
+// A peer that neither sends nor closes after the failed write: the write error is
+// reported after the bounded wait (2 s).
+TEST_F(ClientTest, FailedWriteWithSilentPeerReportsTheWriteError) {
+  net.write_error = asio::error::broken_pipe;
+  auto c = make(v311());
+  c->connect();
+  ASSERT_TRUE(run_until(io, [&] { return !failures.empty(); }, std::chrono::milliseconds(6000)));
+  EXPECT_EQ(failures[0].kind, ErrorKind::kConnectionLost);
+  EXPECT_EQ(failures[0].message, asio::error::make_error_code(asio::error::broken_pipe).message());
 }
 
 TEST_F(ClientTest, DisconnectSendsDisconnectAndCloses) {

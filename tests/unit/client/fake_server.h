@@ -22,6 +22,9 @@ struct FakeConn {
   std::string written;  // everything the client wrote, in order
   std::string unread;   // server -> client bytes not yet read
   bool closed = false;
+  // When set, every write fails with this error while reads go on (the peer has gone,
+  // but what it sent before is still readable, as with a real socket).
+  boost::system::error_code write_error;
   asio::mutable_buffer pending_buf;
   IoHandler pending;  // an outstanding read
   asio::any_io_executor ex;
@@ -50,6 +53,11 @@ struct FakeConn {
     pending = nullptr;
     closed = true;
   }
+  // The pending read fails with ec (a TLS alert, a reset).
+  void fail_read(boost::system::error_code ec) {
+    if (pending) asio::post(ex, [h = std::move(pending), ec] { h(ec, 0); });
+    pending = nullptr;
+  }
   // Takes (and forgets) what the client wrote so far.
   std::string take() {
     std::string w;
@@ -72,6 +80,10 @@ class FakeStream final : public Stream {
       asio::post(ex_, [h = std::move(h)] { h(asio::error::broken_pipe, 0); });
       return;
     }
+    if (c_->write_error) {
+      asio::post(ex_, [h = std::move(h), ec = c_->write_error] { h(ec, 0); });
+      return;
+    }
     c_->written.append(static_cast<const char*>(buf.data()), buf.size());
     asio::post(ex_, [h = std::move(h), n = buf.size()] { h({}, n); });
   }
@@ -90,6 +102,7 @@ struct FakeNetwork {
   asio::io_context& io;
   std::vector<std::shared_ptr<FakeConn>> conns;
   int fail_next = 0;  // this many attempts fail with "Connection refused"
+  boost::system::error_code write_error;  // given to every new FakeConn
 
   // A pending read handler holds the client, which holds the stream, which holds the
   // FakeConn: break that cycle (a real reactor drops its handlers at shutdown).
@@ -106,6 +119,7 @@ struct FakeNetwork {
           return h(nullptr, &e);
         }
         auto c = std::make_shared<FakeConn>();
+        c->write_error = write_error;
         conns.push_back(c);
         h(std::make_unique<FakeStream>(io.get_executor(), c), nullptr);
       });
