@@ -1,30 +1,23 @@
-// petrel: the broker daemon. Parses the command line, loads the configuration (the
-// embedded default when no -c is given), runs the server until SIGTERM/SIGINT, reloads on
-// SIGHUP. Everything else lives in the libraries.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+// petrel: the broker daemon. Parses the command line, finds the configuration (-c FILE;
+// else the one the web admin saved in the state directory; else the embedded default),
+// checks it (--test-config) or runs it (app/runtime). Everything else lives in the
+// libraries.
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <chrono>
+#include <filesystem>
 #include <fstream>
-#include <future>
-#include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include "app/options.h"
+#include "app/runtime.h"
 #include "auth/file_security.h"
-#include "bridge/manager.h"
 #include "common/log.h"
 #include "config/diff.h"
 #include "config/options.h"
-#include "config/parser.h"
-#include "net/server.h"
 #include "net/transport_factory.h"
 
 namespace {
@@ -33,35 +26,73 @@ using petrel::Logger;
 using petrel::app::CommandLine;
 namespace config = petrel::config;
 
-std::optional<config::Config> load_config(const CommandLine& cl, Logger& log, bool report_only) {
-  config::Config cfg;
-  if (cl.config_file.empty()) {
-    cfg = config::default_config();
-  } else {
-    auto res = config::parse_config_file(cl.config_file);
-    for (const auto& w : res.warnings) std::fprintf(stderr, "%s\n", w.c_str());
-    if (!res.ok()) {
-      for (const auto& e : res.errors) std::fprintf(stderr, "%s\n", config::format_error(e).c_str());
-      std::fprintf(stderr, "%s: %zu error%s in the configuration.\n", cl.config_file.c_str(),
-                   res.errors.size(), res.errors.size() == 1 ? "" : "s");
-      return std::nullopt;
-    }
-    cfg = std::move(res.config);
-  }
-  if (!cl.ports.empty()) {
-    for (const auto& w : config::apply_port_override(cfg, cl.ports)) std::fprintf(stderr, "%s\n", w.c_str());
-  }
-  if (cl.verbose) cfg.log.levels = petrel::kLogAll;
-  (void)log;
-  (void)report_only;
-  return cfg;
+// Without -c: the configuration the web admin saved, when there is one.
+std::string find_config_path(const CommandLine& cl) {
+  if (!cl.config_file.empty()) return cl.config_file;
+  const std::string saved = config::default_state_dir() + "/petrel.conf";
+  std::error_code ec;
+  return std::filesystem::exists(saved, ec) ? saved : std::string();
 }
 
-bool write_pid_file(const std::string& path) {
-  std::ofstream f(path, std::ios::trunc);
-  if (!f) return false;
-  f << getpid() << "\n";
-  return static_cast<bool>(f);
+// `--test-config -v`: every option's effective value, per scope, with how a change to it
+// takes effect (the same table the reload diff and the admin API read).
+void print_effective(const config::Config& cfg) {
+  auto line = [](const config::OptionDescriptor& d, const std::string& value) {
+    std::printf("  %-32s %-40s %s\n", std::string(d.name).c_str(), d.secret ? "(set)" : value.c_str(),
+                std::string(config::effect_name(d.effect)).c_str());
+  };
+  std::printf("global:\n");
+  for (const auto& d : config::option_table()) {
+    if (!d.alias_of.empty()) continue;
+    if (d.read.global || (d.read.security && !cfg.per_listener_settings)) line(d, config::read_option(d, cfg, nullptr, nullptr));
+  }
+  auto listeners = cfg.listeners;
+  listeners.insert(listeners.end(), cfg.http_listeners.begin(), cfg.http_listeners.end());
+  for (const auto& l : listeners) {
+    std::printf("listener %s (%s):\n", config::describe_listener(l).c_str(), l.source.c_str());
+    for (const auto& d : config::option_table()) {
+      if (!d.alias_of.empty()) continue;
+      if (d.read.listener || (d.read.security && cfg.per_listener_settings)) line(d, config::read_option(d, cfg, &l, nullptr));
+    }
+  }
+  for (const auto& b : cfg.bridges) {
+    std::printf("bridge %s (%s):\n", b.name.c_str(), b.source.c_str());
+    for (const auto& d : config::option_table()) {
+      if (d.alias_of.empty() && d.read.bridge) line(d, config::read_option(d, cfg, nullptr, &b));
+    }
+  }
+}
+
+int test_config(const CommandLine& cl, const std::string& path, Logger& log) {
+  auto cfg = petrel::app::Runtime::load(cl, path, log);
+  if (!cfg) return 3;
+  // Certificates, keys and security files are checked too, as startup would.
+  int bad = 0;
+  auto listeners = cfg->listeners;
+  listeners.insert(listeners.end(), cfg->http_listeners.begin(), cfg->http_listeners.end());
+  for (const auto& l : listeners) {
+    std::string err;
+    if (l.protocol == config::ListenerProtocol::kHttpApi) {
+      if (!l.certfile.empty() && ::access(l.certfile.c_str(), R_OK) != 0) err = "certfile " + l.certfile + ": " + std::strerror(errno);
+      if (!l.keyfile.empty() && ::access(l.keyfile.c_str(), R_OK) != 0) err = "keyfile " + l.keyfile + ": " + std::strerror(errno);
+    } else {
+      petrel::net::make_transport_factory(l, log, err);
+    }
+    if (!err.empty()) { std::fprintf(stderr, "%s\n", err.c_str()); ++bad; }
+  }
+  if (auto sec = petrel::auth::make_security(*cfg); !sec) {
+    std::fprintf(stderr, "%s\n", sec.error().message.c_str());
+    ++bad;
+  }
+  if (!cfg->http_api_password_file.empty() && !cfg->http_listeners.empty() &&
+      ::access(cfg->http_api_password_file.c_str(), R_OK) != 0) {
+    std::fprintf(stderr, "http_api_password_file %s: %s\n", cfg->http_api_password_file.c_str(), std::strerror(errno));
+    ++bad;
+  }
+  if (bad) return 3;
+  if (cl.verbose) print_effective(*cfg);
+  std::printf("%s: configuration is valid.\n", path.empty() ? "(embedded default)" : path.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -87,126 +118,51 @@ int main(int argc, char** argv) {
   }
 
   Logger log;
-  auto cfg = load_config(cl, log, cl.test_config);
-  if (!cfg) return 3;
-  if (cl.test_config) {
-    // Certificates, keys and security files are checked too, as startup would.
-    int bad = 0;
-    for (const auto& l : cfg->listeners) {
-      std::string err;
-      petrel::net::make_transport_factory(l, log, err);
-      if (!err.empty()) { std::fprintf(stderr, "%s\n", err.c_str()); ++bad; }
-    }
-    if (auto sec = petrel::auth::make_security(*cfg); !sec) {
-      std::fprintf(stderr, "%s\n", sec.error().message.c_str());
-      ++bad;
-    }
-    if (bad) return 3;
-    std::printf("%s: configuration is valid.\n", cl.config_file.empty() ? "(embedded default)" : cl.config_file.c_str());
-    return 0;
+  const std::string path = find_config_path(cl);
+  if (cl.test_config) return test_config(cl, path, log);
+  auto cfg = petrel::app::Runtime::load(cl, path, log);
+  if (!cfg) {
+    std::fprintf(stderr, "%s: configuration has errors.\n", path.c_str());
+    return 3;
   }
   if (std::string err = log.configure(cfg->log); !err.empty()) {
     std::fprintf(stderr, "petrel: %s\n", err.c_str());
     return 1;
   }
-
   if (cl.daemonize && daemon(1, 0) != 0) {
     std::fprintf(stderr, "petrel: cannot daemonize: %s\n", std::strerror(errno));
     return 1;
   }
-  if (!cfg->pid_file.empty() && !write_pid_file(cfg->pid_file)) {
-    PETREL_LOG(log, petrel::kLogError, "Error: cannot write pid file {}.", cfg->pid_file);
-    return 1;
+  if (!cfg->pid_file.empty()) {
+    std::ofstream f(cfg->pid_file, std::ios::trunc);
+    if (!(f << getpid() << "\n")) {
+      PETREL_LOG(log, petrel::kLogError, "Error: cannot write pid file {}.", cfg->pid_file);
+      return 1;
+    }
   }
 
   PETREL_LOG(log, petrel::kLogNotice, "petrel version {} starting", PETREL_VERSION);
-  if (cl.config_file.empty()) {
+  if (path.empty()) {
     PETREL_LOG(log, petrel::kLogNotice, "Using the embedded default configuration (no -c given).");
+  } else if (cl.config_file.empty()) {
+    PETREL_LOG(log, petrel::kLogNotice, "Config loaded from {} (saved by the web admin; remove it to go back "
+               "to the embedded default).", path);
   } else {
-    PETREL_LOG(log, petrel::kLogNotice, "Config loaded from {}.", cl.config_file);
+    PETREL_LOG(log, petrel::kLogNotice, "Config loaded from {}.", path);
   }
   if (cfg->local_only) {
     PETREL_LOG(log, petrel::kLogNotice,
                "Starting in local only mode: connections only from this machine (loopback). "
                "Create a configuration file with a listener to accept network clients.");
   }
-
+  std::signal(SIGPIPE, SIG_IGN);
+  std::string pid_file;
   int rc = 0;
-  config::Config running = *cfg;
   {
-    petrel::net::Server server(*cfg, log);
-    if (cfg->log.dests & petrel::kDestTopic) {
-      log.set_topic_sink([&server](uint32_t level, std::string_view line) { server.publish_log(level, line); });
-    }
-    auto security = petrel::auth::make_security(*cfg);
-    if (!security) {
-      PETREL_LOG(log, petrel::kLogError, "Error: {}", security.error().message);
-      log.set_topic_sink(nullptr);
-      return 1;
-    }
-    server.set_security(*security);
-    std::string err;
-    if (!server.open_listeners(err)) {
-      PETREL_LOG(log, petrel::kLogError, "Error: {}", err);
-      log.set_topic_sink(nullptr);
-      return 1;
-    }
-    petrel::bridge::BridgeManager bridges(log, [&server](const std::string& peer) { return server.open_internal(peer); });
-    boost::asio::io_context main_io(1);
-    boost::asio::signal_set signals(main_io, SIGINT, SIGTERM, SIGHUP);
-    std::function<void(const boost::system::error_code&, int)> on_signal;
-    on_signal = [&](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      if (sig == SIGHUP) {
-        PETREL_LOG(log, petrel::kLogNotice, "Reloading config.");
-        if (auto loaded = load_config(cl, log, false)) {
-          std::vector<std::string> not_applied;
-          config::Config next = config::apply_reload(running, *loaded, not_applied);
-          for (const auto& n : not_applied) PETREL_LOG(log, petrel::kLogWarning, "Reload: {}", n);
-          if (std::string e = log.configure(next.log); !e.empty()) PETREL_LOG(log, petrel::kLogError, "{}", e);
-          // Password, ACL and PSK files are read again; a broken one keeps the old set.
-          auto sec = petrel::auth::make_security(next);
-          if (sec) {
-            server.set_security(*sec);
-          } else {
-            PETREL_LOG(log, petrel::kLogError, "Reload: keeping the previous security files: {}", sec.error().message);
-          }
-          server.reload_transports(*loaded);
-          server.reload(next);
-          bridges.reload(next);
-          running = std::move(next);
-        } else {
-          PETREL_LOG(log, petrel::kLogError, "Reload failed: configuration has errors; keeping the running one.");
-        }
-        signals.async_wait(on_signal);
-        return;
-      }
-      PETREL_LOG(log, petrel::kLogNotice, "petrel version {} terminating", PETREL_VERSION);
-      main_io.stop();
-    };
-    signals.async_wait(on_signal);
-    std::signal(SIGPIPE, SIG_IGN);
-    server.start_workers();
-    if (cfg->bridges_only) {
-      PETREL_LOG(log, petrel::kLogNotice, "Bridges-only mode: no client listener; {} bridge{} forward between remote brokers.",
-                 cfg->bridges.size(), cfg->bridges.size() == 1 ? "" : "s");
-    }
-    // Clients are accepted once every bridge has subscribed locally, so nothing a client
-    // publishes right after startup misses a bridge (at most 10 s: a bridge whose local
-    // login is refused must not keep the broker closed).
-    auto subscribed = std::make_shared<std::promise<void>>();
-    auto bridges_ready = subscribed->get_future();
-    bridges.start(*cfg, [subscribed] { subscribed->set_value(); });
-    if (bridges_ready.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-      PETREL_LOG(log, petrel::kLogWarning, "Bridges: not every bridge has subscribed locally after 10 s; "
-                 "accepting clients anyway.");
-    }
-    server.start_accepting();
-    main_io.run();
-    bridges.stop();
-    server.stop();
-    log.set_topic_sink(nullptr);
+    petrel::app::Runtime runtime(log, cl, path, std::move(*cfg));
+    rc = runtime.run();
+    pid_file = runtime.running().pid_file;  // SIGHUP may have moved it
   }
-  if (!cfg->pid_file.empty()) std::remove(cfg->pid_file.c_str());
+  if (!pid_file.empty()) std::remove(pid_file.c_str());
   return rc;
 }

@@ -255,6 +255,7 @@ void Bridge::on_remote_connected(const client::ConnackInfo& info) {
     std::lock_guard lk(status_mu_);
     status_.connected_since = unix_now();
     status_.address = address_text(addr_);
+    status_.on_primary = addr_ == 0;
     status_.last_error.clear();
     ++status_.connects;
   }

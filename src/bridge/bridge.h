@@ -36,9 +36,11 @@ std::string_view state_name(State s);
 // A bridge's state as the web admin and $SYS show it.
 struct BridgeStatus {
   std::string name;
+  bool enabled = true;      // false: configured with bridge_enabled false, not running
   std::string remote_client_id;
   State state = State::kStopped;
   std::string address;      // "host:port" connected to, or being tried
+  bool on_primary = true;   // address is the first (primary) one of the configuration
   std::string last_error;   // the latest failure, "" when none yet
   int64_t connected_since = 0;  // unix seconds; 0 when not connected
   uint64_t messages_sent = 0;      // completed towards the remote (out)

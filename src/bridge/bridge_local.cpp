@@ -163,7 +163,10 @@ void Bridge::notify_remote(const char* payload) {
 void Bridge::set_state(State s) {
   std::lock_guard lk(status_mu_);
   status_.state = s;
-  if (s == State::kConnecting) status_.address = address_text(addr_);
+  if (s == State::kConnecting) {
+    status_.address = address_text(addr_);
+    status_.on_primary = addr_ == 0;
+  }
 }
 
 BridgeStatus Bridge::status() const {

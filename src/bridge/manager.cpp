@@ -90,9 +90,11 @@ void BridgeManager::apply(const config::Config& cfg, std::function<void()> subsc
   };
   std::set<std::string> wanted;
   std::vector<std::string> order;
+  std::map<std::string, config::Bridge> disabled;
   for (const auto& b : cfg.bridges) {
-    wanted.insert(b.name);
     order.push_back(b.name);
+    if (b.enabled) wanted.insert(b.name);
+    else disabled.emplace(b.name, b);
   }
   // Removed bridges stop.
   std::vector<std::shared_ptr<Bridge>> gone;
@@ -107,12 +109,15 @@ void BridgeManager::apply(const config::Config& cfg, std::function<void()> subsc
       it = bridges_.erase(it);
     }
     order_ = order;
+    disabled_ = std::move(disabled);
   }
   for (auto& g : gone) {
-    PETREL_LOG(log_, kLogNotice, "Bridge {} removed from the configuration: stopping.", g->config().name);
+    PETREL_LOG(log_, kLogNotice, "Bridge {} {}: stopping.", g->config().name,
+               disabled_.count(g->config().name) ? "disabled" : "removed from the configuration");
     g->stop([g] {}, /*removed=*/true);
   }
   for (const auto& b : cfg.bridges) {
+    if (!b.enabled) continue;
     std::shared_ptr<Bridge> cur;
     {
       std::lock_guard lk(mu_);
@@ -180,7 +185,16 @@ std::vector<BridgeStatus> BridgeManager::status() const {
   std::vector<BridgeStatus> out;
   for (const auto& n : order_) {
     auto it = bridges_.find(n);
-    if (it == bridges_.end()) continue;
+    if (it == bridges_.end()) {
+      auto d = disabled_.find(n);
+      if (d == disabled_.end()) continue;
+      BridgeStatus st;
+      st.name = n;
+      st.enabled = false;
+      st.remote_client_id = Bridge::remote_id_for(d->second);
+      out.push_back(std::move(st));
+      continue;
+    }
     BridgeStatus st = it->second->status();
     out.push_back(std::move(st));
   }

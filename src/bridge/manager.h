@@ -56,6 +56,7 @@ class BridgeManager {
   std::vector<std::string> order_;  // configuration order of the names
   mutable std::mutex mu_;           // guards bridges_ (written on the thread, read by status())
   std::map<std::string, std::shared_ptr<Bridge>> bridges_;
+  std::map<std::string, config::Bridge> disabled_;  // bridge_enabled false: listed, not run
   bool started_ = false;
 };
 

@@ -16,6 +16,22 @@
 
 namespace petrel::broker {
 
+// One status snapshot: every counter summed over the workers, the gauges and the table
+// sizes. $SYS, the admin API's status and /metrics all read this (Broker::snapshot).
+struct StatusCounters {
+  int64_t uptime_s = 0;
+  int64_t started_at = 0;  // unix seconds
+  uint64_t msgs_received = 0, msgs_sent = 0;  // every MQTT packet
+  uint64_t pub_received = 0, pub_sent = 0, pub_dropped = 0;
+  uint64_t pub_bytes_received = 0, pub_bytes_sent = 0;
+  uint64_t bytes_received = 0, bytes_sent = 0;
+  uint64_t clients_connected = 0, sessions = 0, clients_maximum = 0, clients_expired = 0;
+  uint64_t connections = 0, sockets_opened = 0, connects = 0;
+  uint64_t dropped_queue_full = 0, dropped_expired = 0, dropped_too_large = 0, dropped_qos0_congested = 0;
+  uint64_t refused_auth = 0, refused_other = 0, publish_denied = 0;
+  uint64_t subscriptions = 0, retained_count = 0, retained_bytes = 0;
+};
+
 class Broker {
  public:
   Broker(Logger& log, const Clock& clock, int workers);
@@ -37,6 +53,8 @@ class Broker {
   uint64_t total(WorkerStats::Counter WorkerStats::*c) const;
   void note_connected(uint64_t now_connected);  // tracks clients/maximum
   uint64_t clients_maximum() const { return clients_max_.load(std::memory_order_relaxed); }
+  // Any thread: relaxed reads of every worker's counters (a consistent-enough picture).
+  StatusCounters snapshot();
 
  private:
   Logger& log_;

@@ -121,6 +121,8 @@ Session* WorkerCore::refuse(Link& link, const protocol::Connect& c, uint8_t v5_r
     ack.reason = protocol::v5_connack_to_v3(v5_reason);
   }
   protocol::encode(ack, c.version, link.out());
+  if (v5_reason == rc::kBadUserNameOrPassword || v5_reason == rc::kNotAuthorized) stats_.refused_auth.add();
+  else stats_.refused_other.add();
   if (delay_ms > 0) {
     link.close_delayed(delay_ms);
   } else {
@@ -193,8 +195,9 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     assigned = true;
   }
   const bool internal = link.listener_index() == kInternalListener;
-  if (internal) {
-    // The broker's own connection (a bridge's local side): trusted.
+  if (internal || link.listener_index() == kAdminListener) {
+    // The broker's own connection (a bridge's local side): trusted. The admin's: its user
+    // was authenticated by the admin API (the ACL still applies to it).
   } else if (security_) {
     ClientIdentity id;
     id.listener = link.listener_index();
@@ -266,6 +269,9 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   s->closing = false;
   s->bridge = c.bridge;
   s->username = c.username.value_or("");
+  s->has_password = c.password.has_value();
+  s->password = c.password.value_or("");
+  s->connected_wall_s = broker_.clock().wall_seconds();
   s->aliases.clear();
   s->problem_info = !v5 || c.props.request_problem_information.value_or(1) != 0;
   s->client_max_packet = v5 ? c.props.maximum_packet_size.value_or(0) : 0;
@@ -365,6 +371,9 @@ void WorkerCore::end_connection(Session* s, bool publish_will) {
   }
   s->aliases.clear();
   s->aliases.shrink_to_fit();
+  s->password.clear();
+  s->password.shrink_to_fit();
+  s->has_password = false;
   if (publish_will && s->will) schedule_or_publish_will(s);
   s->will.reset();
   if (s->expiry_interval == 0) {

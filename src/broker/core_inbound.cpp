@@ -169,13 +169,16 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
     ack_reason = rc::kQuotaExceeded;
     why = "payload above message_size_limit";
     stats_.pub_dropped.add();
+    stats_.dropped_too_large.add();
   } else if (topic.starts_with("$SYS") && s->listener != kInternalListener && !bridge_state_topic(topic)) {
     ack_reason = rc::kNotAuthorized;  // clients do not publish into the broker's tree
     why = "$SYS is read-only";
+    stats_.publish_denied.add();
   } else if (acl_denies(s, topic, Access::kWrite)) {
     // v5: PUBACK/PUBREC 0x87; v3: the flow completes and the message is dropped.
     ack_reason = rc::kNotAuthorized;
     why = "not authorised to publish on this topic";
+    stats_.publish_denied.add();
     PETREL_LOG(broker_.log(), kLogDebug, "Denied PUBLISH from {} on {}.", s->client_id, topic);
   } else {
     size_t n = route(p, topic, s->key, s);

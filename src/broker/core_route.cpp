@@ -189,6 +189,7 @@ void WorkerCore::deliver_local(Session* s, const MsgView& v, MessageRef& msg, ui
   if (qos == 0) {
     if (congested(s) || s->closing) {
       stats_.pub_dropped.add();
+      stats_.dropped_qos0_congested.add();
       return;
     }
     send_publish(s, v, 0, retain, 0, false, sub_ids);
@@ -255,6 +256,7 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
     int64_t left = v.expiry_at_ms - broker_.clock().now_ms();
     if (left <= 0) {  // expired while waiting: never delivered
       stats_.pub_dropped.add();
+      stats_.dropped_expired.add();
       return false;
     }
     remaining = static_cast<uint32_t>((left + 999) / 1000);
@@ -285,6 +287,7 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
     if (v5 && !sub_ids.empty()) p.subscription_identifiers = sub_ids;
     if (s->client_max_packet && protocol::publish_size(p, s->version) > s->client_max_packet) {
       stats_.pub_dropped.add();  // [MQTT-3.1.2-25]: never send a larger packet; as if sent
+      stats_.dropped_too_large.add();
       return false;
     }
     size_t base = out.size();
@@ -313,6 +316,7 @@ void WorkerCore::enqueue(Session* s, MessageRef msg, uint8_t qos, bool retain,
   if ((cfg.max_queued_messages > 0 && s->queue.size() >= size_t(cfg.max_queued_messages)) ||
       (cfg.max_queued_bytes > 0 && s->queued_bytes + msg->payload().size() > cfg.max_queued_bytes)) {
     stats_.pub_dropped.add();
+    stats_.dropped_queue_full.add();
     return;
   }
   s->queued_bytes += msg->payload().size();

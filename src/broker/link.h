@@ -12,6 +12,10 @@ namespace petrel::broker {
 // they are trusted — no authentication, no ACL, and they may publish under $SYS (bridge
 // state notifications), as Mosquitto's bridge contexts are.
 inline constexpr int kInternalListener = -2;
+// Listener index of the admin's own MQTT connection (the admin API's publish and live
+// subscribe): already authenticated by the admin API, so no password check, but subject
+// to the ACL with the admin's username, and not allowed under $SYS.
+inline constexpr int kAdminListener = -3;
 
 class Link {
  public:

@@ -45,6 +45,11 @@ class Session {
   std::string client_id;
   SessionKey key = 0;
   std::string username;
+  // The CONNECT password, kept while connected so a change of the security settings can
+  // check the client again (as Mosquitto does on reload); never logged or shown.
+  std::string password;
+  bool has_password = false;
+  int64_t connected_wall_s = 0;      // unix seconds of the last CONNECT
 
   // ---- connection-scoped (valid while link != nullptr) ----
   Link* link = nullptr;

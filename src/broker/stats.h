@@ -23,6 +23,12 @@ struct alignas(64) WorkerStats {
   Counter connections;                     // gauge: open sockets (incl. before CONNECT)
   Counter sockets_opened;                  // total accepted
   Counter connects;                        // CONNECTs accepted
+  // Why messages were dropped (each also counts in pub_dropped) and why CONNECTs and
+  // PUBLISHes were refused: for /metrics. Counted only on those (rare) paths.
+  Counter dropped_queue_full, dropped_expired, dropped_too_large, dropped_qos0_congested;
+  Counter refused_auth;      // CONNACK 0x86 / 0x87 from authentication (and anonymous refused)
+  Counter refused_other;     // any other CONNACK refusal
+  Counter publish_denied;    // PUBLISH refused by the ACL or into $SYS
 };
 
 }  // namespace petrel::broker

@@ -15,33 +15,32 @@ void WorkerCore::publish_sys() {
   };
   auto num = [&](std::string_view topic, uint64_t v) { pub(topic, fmt::format("{}", v)); };
 
+  const StatusCounters st = broker_.snapshot();
   pub("$SYS/broker/version", "petrel version " PETREL_VERSION);
-  pub("$SYS/broker/uptime", fmt::format("{} seconds", (now - broker_.start_ms()) / 1000));
+  pub("$SYS/broker/uptime", fmt::format("{} seconds", st.uptime_s));
 
-  const uint64_t connected = broker_.total(&WorkerStats::clients_connected);
-  const uint64_t total = broker_.total(&WorkerStats::sessions);
-  const uint64_t disconnected = total > connected ? total - connected : 0;
-  num("$SYS/broker/clients/total", total);
-  num("$SYS/broker/clients/connected", connected);
-  num("$SYS/broker/clients/active", connected);
+  const uint64_t disconnected = st.sessions > st.clients_connected ? st.sessions - st.clients_connected : 0;
+  num("$SYS/broker/clients/total", st.sessions);
+  num("$SYS/broker/clients/connected", st.clients_connected);
+  num("$SYS/broker/clients/active", st.clients_connected);
   num("$SYS/broker/clients/disconnected", disconnected);
   num("$SYS/broker/clients/inactive", disconnected);
-  num("$SYS/broker/clients/maximum", broker_.clients_maximum());
-  num("$SYS/broker/clients/expired", broker_.total(&WorkerStats::clients_expired));
+  num("$SYS/broker/clients/maximum", st.clients_maximum);
+  num("$SYS/broker/clients/expired", st.clients_expired);
 
-  num("$SYS/broker/messages/received", broker_.total(&WorkerStats::msgs_received));
-  num("$SYS/broker/messages/sent", broker_.total(&WorkerStats::msgs_sent));
-  num("$SYS/broker/publish/messages/received", broker_.total(&WorkerStats::pub_received));
-  num("$SYS/broker/publish/messages/sent", broker_.total(&WorkerStats::pub_sent));
-  num("$SYS/broker/publish/messages/dropped", broker_.total(&WorkerStats::pub_dropped));
-  num("$SYS/broker/publish/bytes/received", broker_.total(&WorkerStats::pub_bytes_received));
-  num("$SYS/broker/publish/bytes/sent", broker_.total(&WorkerStats::pub_bytes_sent));
-  num("$SYS/broker/bytes/received", broker_.total(&WorkerStats::bytes_received));
-  num("$SYS/broker/bytes/sent", broker_.total(&WorkerStats::bytes_sent));
-  num("$SYS/broker/subscriptions/count", broker_.trie().count());
-  num("$SYS/broker/retained messages/count", broker_.retained().count());
-  num("$SYS/broker/store/messages/count", broker_.retained().count());
-  num("$SYS/broker/store/messages/bytes", broker_.retained().bytes());
+  num("$SYS/broker/messages/received", st.msgs_received);
+  num("$SYS/broker/messages/sent", st.msgs_sent);
+  num("$SYS/broker/publish/messages/received", st.pub_received);
+  num("$SYS/broker/publish/messages/sent", st.pub_sent);
+  num("$SYS/broker/publish/messages/dropped", st.pub_dropped);
+  num("$SYS/broker/publish/bytes/received", st.pub_bytes_received);
+  num("$SYS/broker/publish/bytes/sent", st.pub_bytes_sent);
+  num("$SYS/broker/bytes/received", st.bytes_received);
+  num("$SYS/broker/bytes/sent", st.bytes_sent);
+  num("$SYS/broker/subscriptions/count", st.subscriptions);
+  num("$SYS/broker/retained messages/count", st.retained_count);
+  num("$SYS/broker/store/messages/count", st.retained_count);
+  num("$SYS/broker/store/messages/bytes", st.retained_bytes);
 
   // Load averages: the rate per minute over the last interval, damped with the factor
   // exp(-interval / window) for windows of 1, 5 and 15 minutes.

@@ -18,6 +18,7 @@
 #include "broker/security.h"
 #include "broker/session.h"
 #include "broker/session_index.h"
+#include "broker/session_info.h"
 #include "broker/trie_util.h"
 #include "config/config.h"
 #include "protocol/codec.h"
@@ -93,6 +94,18 @@ class WorkerCore {
   bool protocol_violation(Session* s, uint8_t reason, const std::string& why);
   // Close every connection (shutdown), v5 clients get DISCONNECT 0x8B.
   void shutdown_all();
+
+  // ---- the admin (core_admin.cpp) ----
+  // Disconnects every client of a listener that is being removed or restarted (v5:
+  // DISCONNECT `reason`; wills follow the usual rules). Returns how many.
+  size_t disconnect_listener(int listener, uint8_t reason);
+  // Disconnects one client (v5: DISCONNECT 0x98 Administrative action); with
+  // discard_session its session (also an offline one) is removed. False when unknown.
+  bool disconnect_by_id(const std::string& client_id, bool discard_session);
+  // After new security settings: checks every connected client again as if it
+  // reconnected now and disconnects those now refused (0x86 / 0x87). Returns how many.
+  size_t recheck_clients();
+  void collect_clients(const ClientQuery& q, std::vector<ClientInfo>& out) const;
 
   size_t session_count() const { return by_id_.size(); }
   // Deliveries waiting in this turn's batches for other workers (the network layer stops

@@ -1,6 +1,9 @@
 #include "config/config.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 
 namespace petrel::config {
 
@@ -23,7 +26,7 @@ std::vector<Listener> local_only_listeners(const Listener& base, uint16_t port) 
   return out;
 }
 
-Config default_config() {
+Config default_config(bool admin) {
   Config c;
   c.local_only = true;
   c.security.allow_anonymous = true;
@@ -31,7 +34,46 @@ Config default_config() {
   base.source = "default (local only)";
   base.security = c.security;
   c.listeners = local_only_listeners(base, 1883);
+  if (admin) {
+    Listener http;
+    http.port = kDefaultAdminPort;
+    http.bind_address = "127.0.0.1";
+    http.protocol = ListenerProtocol::kHttpApi;
+    http.source = "default (admin)";
+    c.http_listeners.push_back(std::move(http));
+    c.http_api_generated_password = true;
+  }
   return c;
+}
+
+std::string default_config_text(const std::string& state_dir) {
+  return "# Petrel configuration (mosquitto.conf syntax), first written by the web admin from\n"
+         "# Petrel's embedded default. Edit it by hand or in the admin pages; SIGHUP reloads it.\n"
+         "\n"
+         "# MQTT: with no listener line below, loopback only (127.0.0.1 and ::1), port 1883.\n"
+         "allow_anonymous true\n"
+         "\n"
+         "# The admin API and pages, loopback only. The password file is made on the first start.\n"
+         "http_api_password_file " + state_dir + "/" + kAdminPasswordFileName + "\n"
+         "listener 8080 127.0.0.1\n"
+         "protocol http_api\n";
+}
+
+bool is_loopback_address(std::string_view a) {
+  if (a == "localhost" || a == "::1" || a == "[::1]") return true;
+  return a.size() >= 4 && a.substr(0, 4) == "127.";
+}
+
+std::string default_state_dir() {
+  if (const char* env = std::getenv("PETREL_STATE_DIR"); env && *env) return env;
+  if (::geteuid() == 0) return "/var/lib/petrel";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/petrel";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/state/petrel";
+  return "/var/lib/petrel";
+}
+
+std::string state_dir_of(const Config& config) {
+  return config.state_dir.empty() ? default_state_dir() : config.state_dir;
 }
 
 const SecuritySettings& effective_security(const Config& config, const Listener& listener) {

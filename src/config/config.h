@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/log.h"
@@ -12,7 +13,9 @@
 namespace petrel::config {
 
 enum class SocketDomain { kAny, kIpv4, kIpv6 };
-enum class ListenerProtocol { kMqtt, kWebsockets };
+// kHttpApi: Mosquitto 2.1's `protocol http_api`, the admin API and pages (src/web); such
+// listeners are kept in Config::http_listeners, never in Config::listeners.
+enum class ListenerProtocol { kMqtt, kWebsockets, kHttpApi };
 
 // Settings that mosquitto.conf scopes per listener when per_listener_settings is true
 // (otherwise one global copy applies to every listener).
@@ -156,6 +159,9 @@ struct Bridge {
   // fails back to it; a failed probe restarts the count. 0 = fail back on the first good
   // probe. Both primary_* options have no effect with round_robin true or one address.
   uint32_t primary_holddown = 60;
+  // Petrel: `bridge_enabled false` keeps the bridge in the configuration without running
+  // it (the router product's per-bridge "Enable" box).
+  bool enabled = true;
 
   bool operator==(const Bridge&) const = default;
 };
@@ -196,13 +202,43 @@ struct Config {
   bool bridges_only = false;
 
   // True when no listener/port/bind_address was configured (and not bridges_only):
-  // listeners bind loopback only (Mosquitto 2 "local only").
+  // listeners bind loopback only (Mosquitto 2 "local only"). http_api listeners do not
+  // count: they serve the admin, not MQTT clients.
   bool local_only = false;
+
+  // The admin API listeners (`listener PORT [ADDRESS]` + `protocol http_api`), in file
+  // order. Only port, bind_address, certfile/keyfile and source matter for them.
+  std::vector<Listener> http_listeners;
+  std::string http_api_password_file;  // admin users (mosquitto_passwd format)
+  bool http_api_insecure = false;      // allow plain HTTP on a non-loopback address
+  // The embedded default only: no password file to name, so the first start generates an
+  // admin password and stores its hash in state_dir (see app/admin_credentials).
+  bool http_api_generated_password = false;
+  // Petrel: where Petrel keeps what it writes itself (the admin's certificates, keys,
+  // password and PSK files, a generated admin password, the configuration saved by the
+  // admin when started without -c). Empty = default_state_dir().
+  std::string state_dir;
 };
 
+// $PETREL_STATE_DIR, else /var/lib/petrel for root, else $XDG_STATE_HOME/petrel or
+// ~/.local/state/petrel.
+std::string default_state_dir();
+// Config::state_dir, or default_state_dir() when it is empty.
+std::string state_dir_of(const Config& config);
+
 // The embedded default used when petrel starts with no -c: loopback 1883 on IPv4 and
-// IPv6, anonymous allowed, local_only set.
-Config default_config();
+// IPv6, anonymous allowed, local_only set; with admin = true also the admin API on
+// 127.0.0.1:8080 with a generated password (http_api_generated_password).
+Config default_config(bool admin = false);
+// The same as mosquitto.conf text (what the admin writes to state_dir/petrel.conf the
+// first time it saves a change made to the embedded default), naming the generated admin
+// password file in state_dir.
+std::string default_config_text(const std::string& state_dir);
+inline constexpr uint16_t kDefaultAdminPort = 8080;
+// The generated admin password file, in state_dir.
+inline constexpr const char* kAdminPasswordFileName = "admin.passwd";
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_address(std::string_view address);
 
 // Mosquitto 2's "local only" listeners built from `base` (its settings, not its address):
 // 127.0.0.1 (IPv4) and ::1 (IPv6) on `port`; only one of them when base.socket_domain

@@ -6,67 +6,72 @@ namespace petrel::config {
 
 namespace {
 
-bool same_log(const LogSettings& a, const LogSettings& b) {
-  return a.levels == b.levels && a.dests == b.dests && a.file_path == b.file_path &&
-         a.timestamp == b.timestamp && a.timestamp_format == b.timestamp_format;
-}
-
-bool same_limits(const Config& a, const Config& b) {
-  return a.max_keepalive == b.max_keepalive && a.max_packet_size == b.max_packet_size &&
-         a.message_size_limit == b.message_size_limit && a.max_inflight_messages == b.max_inflight_messages &&
-         a.max_inflight_bytes == b.max_inflight_bytes && a.max_queued_messages == b.max_queued_messages &&
-         a.max_queued_bytes == b.max_queued_bytes && a.queue_qos0_messages == b.queue_qos0_messages &&
-         a.max_qos == b.max_qos && a.retain_available == b.retain_available &&
-         a.max_topic_alias == b.max_topic_alias &&
-         a.persistent_client_expiration == b.persistent_client_expiration;
-}
-
 bool same_key(const Listener& a, const Listener& b) {
   return a.port == b.port && a.bind_address == b.bind_address && a.socket_domain == b.socket_domain;
 }
 
-// Compares what a listener does, not where it was written. Its security copy only counts
-// when it is per listener (otherwise security_changed covers it).
-bool same_listener(Listener a, Listener b, bool per_listener) {
-  a.source.clear();
-  b.source.clear();
-  // TLS files and settings are applied live on reload (Server::reload_transports).
-  for (Listener* l : {&a, &b}) {
-    l->cafile.clear(); l->capath.clear(); l->certfile.clear(); l->keyfile.clear();
-    l->crlfile.clear(); l->ciphers.clear(); l->ciphers_tls13.clear(); l->dhparamfile.clear();
-    l->tls_version.clear(); l->require_certificate = false; l->psk_hint.clear();
-  }
-  if (!per_listener) {
-    a.security = {};
-    b.security = {};
-  }
-  return a == b;
+// Clients admitted under one TLS mode must not stay connected under another.
+std::string tls_mode(const Listener& l) {
+  if (!l.certfile.empty()) return "certificate";
+  if (!l.psk_hint.empty()) return "psk";
+  return "none";
 }
 
-std::string describe_listener(const Listener& l) {
-  const char* family = l.socket_domain == SocketDomain::kIpv4   ? " (IPv4)"
-                       : l.socket_domain == SocketDomain::kIpv6 ? " (IPv6)"
-                                                                : "";
-  return fmt::format("port {} on {}{}", l.port, l.bind_address.empty() ? "all addresses" : l.bind_address, family);
+bool is_security(const OptionDescriptor& d) { return d.read.security != nullptr; }
+
+void compare(const OptionDescriptor& d, const std::string& where, std::string before, std::string after,
+             std::vector<OptionChange>& out) {
+  if (before == after) return;
+  out.push_back({where, std::string(d.name), std::move(before), std::move(after), d.effect, d.secret});
 }
 
-void diff_listeners(const Config& before, const Config& after, ConfigDiff& d) {
-  const bool per_listener = before.per_listener_settings && after.per_listener_settings;
-  for (const auto& n : after.listeners) {
+// Global options (and the global security settings when they are not per listener).
+void diff_globals(const Config& a, const Config& b, ConfigDiff& out) {
+  const bool per_listener = a.per_listener_settings || b.per_listener_settings;
+  for (const auto& d : option_table()) {
+    if (d.read.global) {
+      compare(d, "", d.read.global(a), d.read.global(b), out.changes);
+    } else if (d.read.security && !per_listener) {
+      compare(d, "", d.read.security(a.security), d.read.security(b.security), out.changes);
+    }
+  }
+}
+
+// Compares two listeners with the same key; returns the changes' strongest effect.
+Effect diff_listener(const Listener& a, const Listener& b, bool per_listener, std::vector<OptionChange>& out) {
+  const std::string where = "listener " + describe_listener(b);
+  const size_t first = out.size();
+  for (const auto& d : option_table()) {
+    if (d.read.listener) compare(d, where, d.read.listener(a), d.read.listener(b), out);
+    else if (d.read.security && per_listener) compare(d, where, d.read.security(a.security), d.read.security(b.security), out);
+  }
+  Effect strongest = Effect::kNone;
+  for (size_t i = first; i < out.size(); ++i) strongest = std::max(strongest, out[i].effect);
+  if (tls_mode(a) != tls_mode(b)) strongest = std::max(strongest, Effect::kRestartListener);
+  return strongest;
+}
+
+void diff_listener_set(const std::vector<Listener>& before, const std::vector<Listener>& after, bool per_listener,
+                       std::vector<OptionChange>& changes, std::vector<Listener>& added,
+                       std::vector<Listener>& removed, std::vector<Listener>& restarted,
+                       std::vector<Listener>& reloaded) {
+  for (const auto& n : after) {
     const Listener* match = nullptr;
-    for (const auto& o : before.listeners) {
+    for (const auto& o : before) {
       if (same_key(o, n)) match = &o;
     }
     if (!match) {
-      d.listeners_added.push_back(n);
-    } else if (!same_listener(*match, n, per_listener)) {
-      d.listeners_changed.push_back(n);
+      added.push_back(n);
+      continue;
     }
+    const Effect e = diff_listener(*match, n, per_listener, changes);
+    if (e >= Effect::kRestartListener) restarted.push_back(n);
+    else if (e != Effect::kNone) reloaded.push_back(n);
   }
-  for (const auto& o : before.listeners) {
+  for (const auto& o : before) {
     bool kept = false;
-    for (const auto& n : after.listeners) kept = kept || same_key(o, n);
-    if (!kept) d.listeners_removed.push_back(o);
+    for (const auto& n : after) kept = kept || same_key(o, n);
+    if (!kept) removed.push_back(o);
   }
 }
 
@@ -82,16 +87,59 @@ void diff_bridges(const Config& before, const Config& after, ConfigDiff& d) {
     const Bridge* o = find_bridge(before, n.name);
     if (!o) {
       d.bridges_added.push_back(n.name);
-    } else if (!same_bridge_settings(*o, n)) {
-      d.bridges_changed.push_back(n.name);
+      continue;
     }
+    const size_t first = d.changes.size();
+    for (const auto& opt : option_table()) {
+      if (opt.read.bridge) compare(opt, "bridge " + n.name, opt.read.bridge(*o), opt.read.bridge(n), d.changes);
+    }
+    if (d.changes.size() > first || !same_bridge_settings(*o, n)) d.bridges_changed.push_back(n.name);
   }
   for (const auto& o : before.bridges) {
     if (!find_bridge(after, o.name)) d.bridges_removed.push_back(o.name);
   }
 }
 
+void classify(ConfigDiff& d) {
+  for (const auto& c : d.changes) {
+    const OptionDescriptor* opt = find_option(c.option);
+    if (opt && is_security(*opt)) d.security_changed = true;
+    if (c.option == "per_listener_settings") d.security_changed = true;
+    if (c.option.starts_with("log_")) d.log_changed = true;
+    if (c.effect == Effect::kRestartProcess) d.restart_required.push_back(c);
+    if (c.where.empty() && c.effect == Effect::kLive && opt && !is_security(*opt) && !c.option.starts_with("log_"))
+      d.limits_changed = true;
+  }
+}
+
 }  // namespace
+
+std::string describe_listener(const Listener& l) {
+  const char* family = l.socket_domain == SocketDomain::kIpv4   ? " (IPv4)"
+                       : l.socket_domain == SocketDomain::kIpv6 ? " (IPv6)"
+                                                                : "";
+  return fmt::format("port {} on {}{}", l.port, l.bind_address.empty() ? "all addresses" : l.bind_address, family);
+}
+
+std::string OptionChange::describe() const {
+  const std::string prefix = where.empty() ? "" : where + ": ";
+  if (secret) return prefix + option + " changed";
+  auto show = [](const std::string& v) { return v.empty() ? std::string("(none)") : v; };
+  std::string line = fmt::format("{}{}: {} -> {}", prefix, option, show(before), show(after));
+  if (effect == Effect::kRestartProcess) line += " (needs a restart of petrel)";
+  return line;
+}
+
+std::string read_option(const OptionDescriptor& d, const Config& c, const Listener* l, const Bridge* b) {
+  if (d.read.global) return d.read.global(c);
+  if (d.read.security) {
+    const SecuritySettings& s = c.per_listener_settings && l ? l->security : c.security;
+    return d.read.security(s);
+  }
+  if (d.read.listener && l) return d.read.listener(*l);
+  if (d.read.bridge && b) return d.read.bridge(*b);
+  return {};
+}
 
 bool same_bridge_settings(const Bridge& a, const Bridge& b) {
   Bridge x = a, y = b;
@@ -104,90 +152,35 @@ bool same_bridge_settings(const Bridge& a, const Bridge& b) {
 }
 
 bool ConfigDiff::empty() const {
-  return !log_changed && !limits_changed && !security_changed && !sys_interval_changed &&
-         !connection_messages_changed && !tcp_nodelay_changed && !threads_changed && !pid_file_changed &&
-         listeners_added.empty() && listeners_removed.empty() && listeners_changed.empty() &&
-         bridges_added.empty() && bridges_removed.empty() && bridges_changed.empty() && !bridges_only_changed;
+  return changes.empty() && listeners_added.empty() && listeners_removed.empty() && http_added.empty() &&
+         http_removed.empty() && bridges_added.empty() && bridges_removed.empty() && bridges_changed.empty();
 }
 
 std::vector<std::string> ConfigDiff::describe() const {
   std::vector<std::string> out;
-  if (log_changed) out.emplace_back("log settings changed");
-  if (limits_changed) out.emplace_back("limits changed");
-  if (security_changed) out.emplace_back("security settings changed");
-  if (sys_interval_changed) out.emplace_back("sys_interval changed");
-  if (connection_messages_changed) out.emplace_back("connection_messages changed");
-  if (tcp_nodelay_changed) out.emplace_back("set_tcp_nodelay changed");
-  if (threads_changed) out.emplace_back("threads changed");
-  if (pid_file_changed) out.emplace_back("pid_file changed");
   for (const auto& l : listeners_added) out.push_back("listener added: " + describe_listener(l));
   for (const auto& l : listeners_removed) out.push_back("listener removed: " + describe_listener(l));
-  for (const auto& l : listeners_changed) out.push_back("listener changed: " + describe_listener(l));
-  if (bridges_only_changed) out.emplace_back("bridges_only changed");
+  for (const auto& l : http_added) out.push_back("http_api listener added: " + describe_listener(l));
+  for (const auto& l : http_removed) out.push_back("http_api listener removed: " + describe_listener(l));
   for (const auto& n : bridges_added) out.push_back("bridge added: " + n);
   for (const auto& n : bridges_removed) out.push_back("bridge removed: " + n);
-  for (const auto& n : bridges_changed) out.push_back("bridge changed: " + n);
+  for (const auto& c : changes) out.push_back(c.describe());
   return out;
 }
 
 ConfigDiff diff_configs(const Config& before, const Config& after) {
   ConfigDiff d;
-  d.log_changed = !same_log(before.log, after.log);
-  d.limits_changed = !same_limits(before, after);
-  d.security_changed = before.per_listener_settings != after.per_listener_settings || before.security != after.security;
-  d.sys_interval_changed = before.sys_interval != after.sys_interval;
-  d.connection_messages_changed = before.connection_messages != after.connection_messages;
-  d.tcp_nodelay_changed = before.set_tcp_nodelay != after.set_tcp_nodelay;
-  d.threads_changed = before.threads != after.threads;
-  d.pid_file_changed = before.pid_file != after.pid_file;
-  diff_listeners(before, after, d);
-  d.bridges_only_changed = before.bridges_only != after.bridges_only;
+  diff_globals(before, after, d);
+  const bool per_listener = before.per_listener_settings && after.per_listener_settings;
+  diff_listener_set(before.listeners, after.listeners, per_listener, d.changes, d.listeners_added,
+                    d.listeners_removed, d.listeners_restarted, d.listeners_reloaded);
+  std::vector<Listener> http_reloaded;
+  diff_listener_set(before.http_listeners, after.http_listeners, false, d.changes, d.http_added, d.http_removed,
+                    d.http_changed, http_reloaded);
+  d.http_changed.insert(d.http_changed.end(), http_reloaded.begin(), http_reloaded.end());
   diff_bridges(before, after, d);
+  classify(d);
   return d;
-}
-
-Config apply_reload(const Config& running, const Config& loaded, std::vector<std::string>& not_applied) {
-  ConfigDiff d = diff_configs(running, loaded);
-  Config next = running;
-  if (d.log_changed) {
-    next.log = loaded.log;
-    next.log_type_set = loaded.log_type_set;
-    d.log_changed = false;
-  }
-  // The broker core reads these on every use, so the new values govern from the next
-  // connection / message on; listeners, threads and the pid file need a restart.
-  if (d.limits_changed) {
-    next.max_keepalive = loaded.max_keepalive;
-    next.max_packet_size = loaded.max_packet_size;
-    next.message_size_limit = loaded.message_size_limit;
-    next.max_inflight_messages = loaded.max_inflight_messages;
-    next.max_inflight_bytes = loaded.max_inflight_bytes;
-    next.max_queued_messages = loaded.max_queued_messages;
-    next.max_queued_bytes = loaded.max_queued_bytes;
-    next.queue_qos0_messages = loaded.queue_qos0_messages;
-    next.max_qos = loaded.max_qos;
-    next.retain_available = loaded.retain_available;
-    next.max_topic_alias = loaded.max_topic_alias;
-    next.persistent_client_expiration = loaded.persistent_client_expiration;
-    d.limits_changed = false;
-  }
-  if (d.security_changed && !d.threads_changed) {
-    next.security = loaded.security;
-    next.per_listener_settings = loaded.per_listener_settings;
-    d.security_changed = false;
-  }
-  if (d.sys_interval_changed) { next.sys_interval = loaded.sys_interval; d.sys_interval_changed = false; }
-  if (d.connection_messages_changed) {
-    next.connection_messages = loaded.connection_messages;
-    d.connection_messages_changed = false;
-  }
-  // Bridges are compared by name and restarted by the bridge runtime (bridge_reload_type).
-  next.bridges = loaded.bridges;
-  d.bridges_added.clear();
-  d.bridges_removed.clear();
-  d.bridges_changed.clear();
-  for (const auto& line : d.describe()) not_applied.push_back(line + "; restart petrel to apply");
-  return next;
 }
 
 }  // namespace petrel::config

@@ -1,38 +1,46 @@
 #pragma once
-// ConfigDiff: what changed between the running Config and a newly loaded one (SIGHUP,
-// later the web admin), grouped the way the broker applies changes. apply_reload()
-// builds the Config to run after a reload: log settings, limits, global security
-// settings, sys_interval, connection_messages and bridges change live; listener, thread
-// and bridges_only changes are reported as needing a restart.
+// ConfigDiff: what changed between the running Config and a new one (SIGHUP or the admin
+// API), option by option. Computed from the option table (OptionDescriptor::read and
+// ::effect), so no list of fields is kept here: every option's value is read back from
+// both configurations in each scope (global; each listener, matched by port, address and
+// family; each bridge, matched by name) and compared. The runtime (app/runtime) applies
+// the result and reports what restarted and what kept running.
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "config/options.h"
 
 namespace petrel::config {
 
+struct OptionChange {
+  std::string where;   // "" (global), "listener 1883 on 127.0.0.1", "bridge cloud"
+  std::string option;  // the option's name in mosquitto.conf
+  std::string before, after;
+  Effect effect = Effect::kLive;
+  bool secret = false;  // values never shown
+  // "max_queued_messages: 1000 -> 10", "bridge cloud: remote_password changed".
+  std::string describe() const;
+};
+
 struct ConfigDiff {
-  bool log_changed = false;          // log types, destinations, file, timestamps
-  bool limits_changed = false;       // keepalive, sizes, inflight, queues, retain, expiry, max_qos, ...
-  bool security_changed = false;     // global security settings or per_listener_settings
-  bool sys_interval_changed = false;
-  bool connection_messages_changed = false;
-  bool tcp_nodelay_changed = false;
-  bool threads_changed = false;
-  bool pid_file_changed = false;
-  std::vector<Listener> listeners_added;    // in `after`, not in `before` (by port, address, family)
-  std::vector<Listener> listeners_removed;  // in `before`, not in `after`
-  std::vector<Listener> listeners_changed;  // same key, other settings differ (the new values)
-  // Bridges, matched by name (same_bridge_settings decides "changed"). Applied live: the
-  // bridge runtime starts added bridges, stops removed ones and restarts changed ones
-  // (at once or at the next reconnection, per the bridge's bridge_reload_type).
-  std::vector<std::string> bridges_added;    // names in `after` only, in `after` order
-  std::vector<std::string> bridges_removed;  // names in `before` only, in `before` order
-  std::vector<std::string> bridges_changed;  // names in both whose settings differ, `after` order
-  bool bridges_only_changed = false;         // needs a restart
+  std::vector<OptionChange> changes;  // every changed value (listener/bridge additions aside)
+  // MQTT listeners, keyed by port, address and family. restarted: an option whose effect is
+  // kRestartListener changed, or the TLS mode did (none / certificate / PSK); reloaded: only
+  // TLS material or live settings changed. Both hold the new settings.
+  std::vector<Listener> listeners_added, listeners_removed, listeners_restarted, listeners_reloaded;
+  // http_api listeners, the same way (any change restarts the admin endpoint).
+  std::vector<Listener> http_added, http_removed, http_changed;
+  // Bridges by name; changed = any of its options differ.
+  std::vector<std::string> bridges_added, bridges_removed, bridges_changed;
+  bool security_changed = false;  // a security option, global or per listener
+  bool log_changed = false;
+  bool limits_changed = false;    // a live global limit the workers read
+  std::vector<OptionChange> restart_required;  // Effect::kRestartProcess changes
 
   bool empty() const;
-  // One human-readable line per change, e.g. "listener added: port 8883 on all addresses".
+  // One line per change, e.g. "listener added: port 1884 on all addresses",
+  // "max_queued_messages: 1000 -> 10", "threads: 0 -> 2 (needs a restart of petrel)".
   std::vector<std::string> describe() const;
 };
 
@@ -42,9 +50,12 @@ ConfigDiff diff_configs(const Config& before, const Config& after);
 // (Bridge::source and BridgeTopic::source), so moving lines around is not a change.
 bool same_bridge_settings(const Bridge& a, const Bridge& b);
 
-// The Config to run after a reload: `running` with the live-applicable parts of `loaded`
-// (always including loaded.bridges, as loaded). Each change that is not applied is
-// described in `not_applied` ("... changed; restart petrel to apply").
-Config apply_reload(const Config& running, const Config& loaded, std::vector<std::string>& not_applied);
+// "port 1883 on 127.0.0.1" / "port 1883 on all addresses (IPv4)".
+std::string describe_listener(const Listener& l);
+
+// The current value of `option` in its scope, as text (nullopt for an option that has no
+// reader, or a listener/bridge option without the object): for the admin API and
+// `--test-config -v`.
+std::string read_option(const OptionDescriptor& d, const Config& c, const Listener* l, const Bridge* b);
 
 }  // namespace petrel::config

@@ -51,7 +51,43 @@ void assemble_bridges_only(ParseState& s) {
   s.config.listeners.clear();
 }
 
+// http_api listeners serve the admin, not MQTT: they go to Config::http_listeners and do
+// not count as listener lines (local-only mode, bridges_only). Each needs the admin
+// password file, and TLS unless it is on loopback or http_api_insecure is set.
+void take_http_listeners(ParseState& s) {
+  std::vector<Listener> mqtt;
+  for (auto& l : s.listeners) {
+    if (l.protocol != ListenerProtocol::kHttpApi) {
+      mqtt.push_back(std::move(l));
+      continue;
+    }
+    if (l.port == 0) continue;  // its listener line failed (already reported)
+    const bool tls = !l.certfile.empty() || !l.keyfile.empty();
+    if (tls && (l.certfile.empty() || l.keyfile.empty())) {
+      s.errors.push_back(error_at(l.source, "option 'listener': an http_api listener with TLS needs both "
+                                            "certfile and keyfile", "listener"));
+    }
+    if (!tls && !s.config.http_api_insecure && !is_loopback_address(l.bind_address)) {
+      s.errors.push_back(error_at(
+          l.source,
+          fmt::format("option 'listener': http_api listener {} would serve the admin over plain HTTP "
+                      "on {}: give it certfile and keyfile, bind it to 127.0.0.1, or set http_api_insecure true",
+                      l.port, l.bind_address.empty() ? "every address" : l.bind_address),
+          "listener"));
+    }
+    if (s.config.http_api_password_file.empty() && !s.config.http_api_generated_password) {
+      s.errors.push_back(error_at(l.source,
+                                  "option 'listener': an http_api listener needs http_api_password_file "
+                                  "(admin users, made with petrel_passwd or mosquitto_passwd)",
+                                  "listener"));
+    }
+    s.config.http_listeners.push_back(std::move(l));
+  }
+  s.listeners = std::move(mqtt);
+}
+
 void assemble_listeners(ParseState& s) {
+  take_http_listeners(s);
   if (s.config.bridges_only) {
     assemble_bridges_only(s);
     return;
@@ -112,7 +148,8 @@ std::string describe(const Listener& l) {
 }
 
 void validate_listeners(ParseState& s) {
-  const auto& ls = s.config.listeners;
+  std::vector<Listener> ls = s.config.listeners;
+  ls.insert(ls.end(), s.config.http_listeners.begin(), s.config.http_listeners.end());
   for (size_t j = 0; j < ls.size(); ++j) {
     for (size_t i = 0; i < j; ++i) {
       if (ls[i].port == ls[j].port && ls[i].bind_address == ls[j].bind_address &&

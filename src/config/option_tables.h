@@ -14,6 +14,8 @@ void append_security_options(std::vector<OptionDescriptor>& out);  // options_li
 void append_unsupported_options(std::vector<OptionDescriptor>& out);  // options_unsupported.cpp
 void append_tls_options(std::vector<OptionDescriptor>& out);       // options_tls.cpp
 void append_bridge_options(std::vector<OptionDescriptor>& out);    // options_bridge.cpp
+// Sets effect, read, secret and alias_of of every option (option_values.cpp).
+void attach_option_values(std::vector<OptionDescriptor>& table);
 // After security defaults: TLS listener checks; copies websockets_headers_size to each
 // listener (options_tls.cpp).
 void validate_tls_settings(ParseState& state);

@@ -18,6 +18,7 @@ std::vector<OptionDescriptor> build_table() {
   append_unsupported_options(t);
   append_tls_options(t);
   append_bridge_options(t);
+  attach_option_values(t);
   std::sort(t.begin(), t.end(),
             [](const OptionDescriptor& a, const OptionDescriptor& b) { return a.name < b.name; });
   return t;
@@ -61,6 +62,18 @@ std::string_view scope_name(Scope scope) {
     case Scope::kBridge: return "bridge";
   }
   return "global";
+}
+
+std::string_view effect_name(Effect effect) {
+  switch (effect) {
+    case Effect::kNone: return "-";
+    case Effect::kLive: return "live";
+    case Effect::kReloadListener: return "reloads its listener's TLS (connections kept)";
+    case Effect::kRestartListener: return "restarts its listener (its clients reconnect)";
+    case Effect::kRestartBridge: return "restarts its bridge";
+    case Effect::kRestartProcess: return "needs a restart of petrel";
+  }
+  return "-";
 }
 
 std::string_view status_name(Status status) {

@@ -5,6 +5,7 @@
 // Options Petrel does not implement yet are still listed, so they are refused by name
 // ("not supported yet") instead of being unknown or silently ignored; implementing one
 // means giving it a parser and flipping its status.
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,37 @@ enum class Status {
 
 using OptionParser = void (*)(ParseState& state, const Directive& directive);
 
+// How a changed value takes effect in a running broker (SIGHUP or the admin API).
+enum class Effect : uint8_t {
+  kNone,             // structural (listener, connection, include_dir lines) or obsolete
+  kLive,             // at once, nothing restarts (limits, logging; security: connected
+                     // clients that the new settings refuse are disconnected)
+  kReloadListener,   // the listener's TLS/WebSocket setup is rebuilt: new connections use
+                     // it, open ones keep theirs (certificate rotation without a restart)
+  kRestartListener,  // the listener's open connections are closed; clients reconnect under
+                     // the new settings (its socket stays bound)
+  kRestartBridge,    // the bridge reconnects with the new settings (bridge_reload_type)
+  kRestartProcess,   // at the next start of petrel
+};
+std::string_view effect_name(Effect effect);
+
+struct Config;
+struct Listener;
+struct SecuritySettings;
+struct Bridge;
+
+// Reads an option's current value back from a Config, as text in the option's own syntax
+// ("true", "1000", "mqttv311", one topic rule per line). Exactly one pointer is set,
+// matching the option's scope (security options read SecuritySettings, which is global or
+// per listener). The diff, the admin API and `petrel --test-config -v` all read values here.
+struct ValueReader {
+  std::string (*global)(const Config&) = nullptr;
+  std::string (*listener)(const Listener&) = nullptr;
+  std::string (*security)(const SecuritySettings&) = nullptr;
+  std::string (*bridge)(const Bridge&) = nullptr;
+  bool any() const { return global || listener || security || bridge; }
+};
+
 struct OptionDescriptor {
   std::string_view name;           // exact name; a trailing '*' makes it a prefix (auth_opt_*)
   Scope scope;
@@ -38,6 +70,11 @@ struct OptionDescriptor {
   Status status;
   // Security option: global, or per listener when per_listener_settings is true.
   bool per_listener_security = false;
+  // Filled from option_values.cpp (one place for every option):
+  Effect effect = Effect::kNone;
+  ValueReader read{};
+  bool secret = false;          // a password or key: reported as changed, never shown
+  std::string_view alias_of{};  // another name for this setting ("addresses" -> "address")
 };
 
 // Every option, sorted by name.

@@ -472,6 +472,8 @@ void append_bridge_options(std::vector<OptionDescriptor>& out) {
     {"password", B, parse_remote_password, "PASSWORD", "none", "Same as remote_password", S},
     {"local_username", B, parse_local_username, "USERNAME", "none", "Username of the bridge on the local broker", S},
     {"local_password", B, parse_local_password, "PASSWORD", "none", "Password of the bridge on the local broker", S},
+    {"bridge_enabled", B, bool_field<&Bridge::enabled>, "true|false", "true",
+     "Petrel: false keeps the bridge configured but not running (the router product's per-bridge Enable)", S},
     {"notifications", B, bool_field<&Bridge::notifications>, "true|false", "true",
      "Publish the bridge state (1 connected, 0 not) as a retained message", S},
     {"notification_topic", B, parse_notification_topic, "TOPIC", "$SYS/broker/connection/REMOTE-CLIENTID/state",

@@ -94,8 +94,14 @@ void parse_max_topic_alias(ParseState& s, const Directive& d) {
 
 void parse_protocol(ParseState& s, const Directive& d) {
   std::string v;
-  if (!s.choice(d, {"mqtt", "websockets"}, v)) return;
-  s.listener(d).protocol = v == "mqtt" ? ListenerProtocol::kMqtt : ListenerProtocol::kWebsockets;
+  if (!s.choice(d, {"mqtt", "websockets", "http_api"}, v)) return;
+  if (v == "http_api" && s.current < 0) {
+    s.error(d, "http_api needs a 'listener' line before it");
+    return;
+  }
+  s.listener(d).protocol = v == "mqtt"         ? ListenerProtocol::kMqtt
+                           : v == "websockets" ? ListenerProtocol::kWebsockets
+                                               : ListenerProtocol::kHttpApi;
 }
 
 void parse_mount_point(ParseState& s, const Directive& d) {
@@ -164,7 +170,8 @@ void append_listener_options(std::vector<OptionDescriptor>& out) {
     {"maximum_qos", L, parse_max_qos, "0..2", "2", "Same as max_qos", S},
     {"max_topic_alias", L, parse_max_topic_alias, "0..65535", "10",
      "Topic aliases a v5 client of this listener may create (0 = none)", S},
-    {"protocol", L, parse_protocol, "mqtt|websockets", "mqtt", "Listener protocol: MQTT over TCP, or MQTT over WebSockets (TLS too with certfile)", S},
+    {"protocol", L, parse_protocol, "mqtt|websockets|http_api", "mqtt",
+     "Listener protocol: MQTT over TCP, MQTT over WebSockets (TLS too with certfile), or http_api: the admin API and pages (HTTPS with certfile/keyfile)", S},
     {"mount_point", L, parse_mount_point, "TOPIC-PREFIX", "none", "Prefix the topics of this listener's clients", N},
     {"bind_interface", L, listener_text<&Listener::bind_interface>, "DEVICE", "none", "Bind the listener to a network interface", N},
     {"use_username_as_clientid", L, listener_bool<&Listener::use_username_as_clientid>, "true|false", "false",

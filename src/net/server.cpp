@@ -1,4 +1,5 @@
 #include "net/server.h"
+#include "net/server_internal.h"
 #include "net/transport_factory.h"
 
 #include <sched.h>
@@ -16,14 +17,6 @@ namespace petrel::net {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-
-struct Server::Acceptor {
-  Acceptor(asio::io_context& io, int l) : acc(io), listener(l) {}
-  tcp::acceptor acc;
-  int listener;
-  unsigned next_worker = 0;
-  std::string where;
-};
 
 namespace {
 // `threads 0`: one worker per usable core but one, at least one. The core left over runs
@@ -47,16 +40,83 @@ std::string peer_string(const tcp::endpoint& ep) {
   if (a.is_v6()) return "[" + a.to_string() + "]:" + std::to_string(ep.port());
   return a.to_string() + ":" + std::to_string(ep.port());
 }
+
 }  // namespace
 
+namespace detail {
+
+bool same_key(const config::Listener& a, const config::Listener& b) {
+  return a.port == b.port && a.bind_address == b.bind_address && a.socket_domain == b.socket_domain;
+}
+
+// Resolves a listener's addresses and binds a socket on each (not yet accepting).
+Result<std::vector<std::unique_ptr<Server::Acceptor>>> bind_listener(asio::io_context& io, const config::Listener& l,
+                                                                     int slot) {
+  std::vector<tcp::endpoint> eps;
+  if (l.bind_address.empty()) {
+    if (l.socket_domain == config::SocketDomain::kIpv4) eps.emplace_back(tcp::v4(), l.port);
+    else eps.emplace_back(tcp::v6(), l.port);
+  } else {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(l.bind_address, ec);
+    if (!ec) {
+      eps.emplace_back(addr, l.port);
+    } else {
+      tcp::resolver r(io);
+      auto res = r.resolve(l.bind_address, std::to_string(l.port), ec);
+      if (ec) return Error{0, fmt::format("listener {} {}: cannot resolve address: {}", l.port, l.bind_address, ec.message())};
+      for (auto& e : res) {
+        const auto& ep = e.endpoint();
+        if (l.socket_domain == config::SocketDomain::kIpv4 && !ep.address().is_v4()) continue;
+        if (l.socket_domain == config::SocketDomain::kIpv6 && !ep.address().is_v6()) continue;
+        eps.push_back(ep);
+      }
+    }
+  }
+  std::vector<std::unique_ptr<Server::Acceptor>> out;
+  for (const auto& ep : eps) {
+    auto a = std::make_unique<Server::Acceptor>(io, slot);
+    boost::system::error_code ec;
+    a->acc.open(ep.protocol(), ec);
+    if (ec && ep.address().is_v6() && l.bind_address.empty()) {
+      // No IPv6 on this host: fall back to IPv4 for an unspecified address.
+      tcp::endpoint v4(tcp::v4(), l.port);
+      ec.clear();
+      a->acc.open(v4.protocol(), ec);
+      if (!ec) { a->acc.set_option(tcp::acceptor::reuse_address(true)); a->acc.bind(v4, ec); }
+    } else if (!ec) {
+      a->acc.set_option(tcp::acceptor::reuse_address(true));
+      if (ep.address().is_v6()) {
+        // Unspecified IPv6 address = dual stack unless the listener asked for IPv6 only.
+        bool only = !(l.bind_address.empty() && l.socket_domain == config::SocketDomain::kAny);
+        a->acc.set_option(asio::ip::v6_only(only), ec);
+        ec.clear();
+      }
+      a->acc.bind(ep, ec);
+    }
+    if (!ec) a->acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Error{0, fmt::format("listener on {} port {}: {}", ep.address().to_string(), l.port, ec.message())};
+    a->where = fmt::format("{} port {}", ep.address().to_string(), a->acc.local_endpoint().port());
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+}  // namespace detail
+
 Server::Server(const config::Config& cfg, Logger& log)
-    : log_(log), cfg_(std::make_shared<const config::Config>(cfg)),
-      broker_(log, clock_, worker_count_for(cfg)) {
-  for (int i = 0; i < broker_.workers(); ++i) workers_.push_back(std::make_unique<Worker>(*this, i, cfg_));
+    : log_(log), broker_(log, clock_, worker_count_for(cfg)) {
+  auto view = std::make_shared<const config::Config>(cfg);
+  for (int i = 0; i < broker_.workers(); ++i) workers_.push_back(std::make_unique<Worker>(*this, i, view));
   inboxes_ = std::make_unique<Inbox[]>(workers_.size());
-  listener_counts_ = std::make_unique<std::atomic<int>[]>(std::max<size_t>(1, cfg_->listeners.size()));
-  for (size_t i = 0; i < cfg_->listeners.size(); ++i) listener_counts_[i] = 0;
-  set_limits(*cfg_);
+  listener_counts_ = std::make_unique<std::atomic<int>[]>(kMaxSlots);
+  for (size_t i = 0; i < kMaxSlots; ++i) listener_counts_[i] = 0;
+  for (const auto& l : cfg.listeners) {
+    auto slot = std::make_unique<Slot>();
+    slot->cfg = l;
+    slots_.push_back(std::move(slot));
+  }
+  tcp_nodelay_ = cfg.set_tcp_nodelay;
+  set_limits(cfg);
 }
 
 // A session's queue holds publishers back at half of max_queued_messages (core_route.cpp)
@@ -79,71 +139,28 @@ void Server::set_limits(const config::Config& cfg) {
 
 Server::~Server() {
   stop();
-  acceptors_.clear();
+  slots_.clear();
   workers_.clear();
 }
 
 bool Server::open_listeners(std::string& error) {
   asio::io_context& io = workers_[0]->io();
-  transports_.assign(cfg_->listeners.size(), nullptr);
-  for (size_t li = 0; li < cfg_->listeners.size(); ++li) {
-    const config::Listener& l = cfg_->listeners[li];
+  for (size_t li = 0; li < slots_.size(); ++li) {
+    Slot& slot = *slots_[li];
     // A listener never runs half-configured: a TLS/WebSocket setup error stops startup.
-    transports_[li] = make_transport_factory(l, log_, error);
+    slot.transport = make_transport_factory(slot.cfg, log_, error);
     if (!error.empty()) return false;
-    std::vector<tcp::endpoint> eps;
-    if (l.bind_address.empty()) {
-      if (l.socket_domain == config::SocketDomain::kIpv4) eps.emplace_back(tcp::v4(), l.port);
-      else eps.emplace_back(tcp::v6(), l.port);
-    } else {
-      boost::system::error_code ec;
-      auto addr = asio::ip::make_address(l.bind_address, ec);
-      if (!ec) {
-        eps.emplace_back(addr, l.port);
-      } else {
-        tcp::resolver r(io);
-        auto res = r.resolve(l.bind_address, std::to_string(l.port), ec);
-        if (ec) {
-          error = fmt::format("listener {} {}: cannot resolve address: {}", l.port, l.bind_address, ec.message());
-          return false;
-        }
-        for (auto& e : res) {
-          const auto& ep = e.endpoint();
-          if (l.socket_domain == config::SocketDomain::kIpv4 && !ep.address().is_v4()) continue;
-          if (l.socket_domain == config::SocketDomain::kIpv6 && !ep.address().is_v6()) continue;
-          eps.push_back(ep);
-        }
-      }
+    auto bound = detail::bind_listener(io, slot.cfg, static_cast<int>(li));
+    if (!bound) {
+      error = bound.error().message;
+      return false;
     }
-    for (const auto& ep : eps) {
-      auto a = std::make_unique<Acceptor>(io, static_cast<int>(li));
-      boost::system::error_code ec;
-      a->acc.open(ep.protocol(), ec);
-      if (ec && ep.address().is_v6() && l.bind_address.empty()) {
-        // No IPv6 on this host: fall back to IPv4 for an unspecified address.
-        tcp::endpoint v4(tcp::v4(), l.port);
-        ec.clear();
-        a->acc.open(v4.protocol(), ec);
-        if (!ec) { a->acc.set_option(tcp::acceptor::reuse_address(true)); a->acc.bind(v4, ec); }
-      } else if (!ec) {
-        a->acc.set_option(tcp::acceptor::reuse_address(true));
-        if (ep.address().is_v6()) {
-          // Unspecified IPv6 address = dual stack unless the listener asked for IPv6 only.
-          bool only = !(l.bind_address.empty() && l.socket_domain == config::SocketDomain::kAny);
-          a->acc.set_option(asio::ip::v6_only(only), ec);
-          ec.clear();
-        }
-        a->acc.bind(ep, ec);
-      }
-      if (!ec) a->acc.listen(asio::socket_base::max_listen_connections, ec);
-      if (ec) {
-        error = fmt::format("listener on {} port {}: {}", ep.address().to_string(), l.port, ec.message());
-        return false;
-      }
-      a->where = fmt::format("{} port {}", ep.address().to_string(), a->acc.local_endpoint().port());
-      PETREL_LOG(log_, kLogNotice, "Opening {} listen socket on {}.", ep.address().is_v6() ? "ipv6" : "ipv4", a->where);
-      acceptors_.push_back(std::move(a));
+    for (auto& a : *bound) {
+      PETREL_LOG(log_, kLogNotice, "Opening {} listen socket on {}.",
+                 a->acc.local_endpoint().address().is_v6() ? "ipv6" : "ipv4", a->where);
     }
+    slot.acceptors = std::move(*bound);
+    slot.open = true;
   }
   return true;
 }
@@ -153,9 +170,11 @@ void Server::start_workers() {
 }
 
 void Server::start_accepting() {
-  for (auto& a : acceptors_) {
-    Acceptor* ap = a.get();
-    asio::post(workers_[0]->io(), [this, ap] { accept_on(*ap); });
+  for (auto& slot : slots_) {
+    for (auto& a : slot->acceptors) {
+      Acceptor* ap = a.get();
+      asio::post(workers_[0]->io(), [this, ap] { accept_on(*ap); });
+    }
   }
 }
 
@@ -179,12 +198,12 @@ void Server::accept_on(Acceptor& a) {
       return;  // sock closes
     }
     broker_.stats(0).sockets_opened.add();
-    if (cfg_->set_tcp_nodelay) sock.set_option(tcp::no_delay(true), e2);
+    if (tcp_nodelay_.load(std::memory_order_relaxed)) sock.set_option(tcp::no_delay(true), e2);
     sock.non_blocking(true, e2);
     int fd = sock.release(e2);
     if (e2) return;
     std::unique_ptr<Transport> tx;
-    if (auto& f = transports_[a.listener]) tx = f->make();
+    if (auto& f = slots_[a.listener]->transport) tx = f->make();
     int target = static_cast<int>(a.next_worker++ % workers_.size());
     if (target == 0) {
       workers_[0]->adopt(fd, a.listener, std::move(peer), std::move(tx));
@@ -207,20 +226,22 @@ void Server::hand_over(int worker, int fd, int listener, std::string peer,
   });
 }
 
-int Server::open_internal(std::string peer) {
+int Server::open_internal(std::string peer, bool admin) {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) return -1;
   static std::atomic<unsigned> next{0};
   Worker& w = *workers_[next.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
-  asio::post(w.io(), [&w, fd = fds[0], p = std::move(peer)]() mutable {
-    w.adopt(fd, broker::kInternalListener, std::move(p), nullptr);
+  const int listener = admin ? broker::kAdminListener : broker::kInternalListener;
+  asio::post(w.io(), [&w, fd = fds[0], p = std::move(peer), listener]() mutable {
+    w.adopt(fd, listener, std::move(p), nullptr);
   });
   return fds[1];
 }
 
+// On worker 0 (the accepting thread), which is the thread that changes the slots.
 bool Server::admit(int listener) {
-  if (listener < 0 || size_t(listener) >= cfg_->listeners.size()) return true;
-  int max = cfg_->listeners[listener].max_connections;
+  if (listener < 0 || size_t(listener) >= slots_.size()) return true;
+  int max = slots_[listener]->cfg.max_connections;
   int now = listener_counts_[listener].fetch_add(1) + 1;
   if (max >= 0 && now > max) {
     listener_counts_[listener].fetch_sub(1);
@@ -230,7 +251,7 @@ bool Server::admit(int listener) {
 }
 
 void Server::release(int listener) {
-  if (listener >= 0 && size_t(listener) < cfg_->listeners.size()) listener_counts_[listener].fetch_sub(1);
+  if (listener >= 0 && size_t(listener) < kMaxSlots) listener_counts_[listener].fetch_sub(1);
 }
 
 void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch) {
@@ -288,45 +309,6 @@ void Server::publish_log(uint32_t level, std::string_view line) {
   });
 }
 
-void Server::reload(const config::Config& cfg) {
-  // Listeners and thread count need a restart; limits, log settings and sys_interval
-  // apply live. The listener list stays the running one.
-  auto next = std::make_shared<config::Config>(cfg);
-  next->listeners = cfg_->listeners;
-  next->threads = cfg_->threads;
-  cfg_ = next;
-  set_limits(*next);
-  for (auto& w : workers_) {
-    Worker* wp = w.get();
-    asio::post(wp->io(), [wp, next] { wp->core().apply_config(next); });
-  }
-}
-
-void Server::reload_transports(const config::Config& loaded) {
-  for (size_t li = 0; li < cfg_->listeners.size(); ++li) {
-    const config::Listener& cur = cfg_->listeners[li];
-    const config::Listener* next = nullptr;
-    for (const auto& l : loaded.listeners) {
-      if (l.port == cur.port && l.bind_address == cur.bind_address && l.socket_domain == cur.socket_domain) {
-        next = &l;
-        break;
-      }
-    }
-    if (!next) continue;
-    if (next->protocol != cur.protocol) {
-      PETREL_LOG(log_, kLogWarning, "Reload: listener {}: protocol changed; restart petrel to apply", cur.port);
-      continue;
-    }
-    std::string err;
-    auto f = make_transport_factory(*next, log_, err);
-    if (!err.empty()) {
-      PETREL_LOG(log_, kLogError, "Reload: {}; the listener keeps its current TLS settings", err);
-      continue;
-    }
-    asio::post(workers_[0]->io(), [this, li, f] { transports_[li] = f; });
-  }
-}
-
 void Server::set_security(std::shared_ptr<const broker::Security> security) {
   for (auto& w : workers_) {
     Worker* wp = w.get();
@@ -336,9 +318,11 @@ void Server::set_security(std::shared_ptr<const broker::Security> security) {
 
 void Server::stop() {
   if (stopping_.exchange(true)) return;
-  for (auto& a : acceptors_) {
-    Acceptor* ap = a.get();
-    asio::post(workers_[0]->io(), [ap] { boost::system::error_code ec; ap->acc.close(ec); });
+  for (auto& slot : slots_) {
+    for (auto& a : slot->acceptors) {
+      Acceptor* ap = a.get();
+      asio::post(workers_[0]->io(), [ap] { boost::system::error_code ec; ap->acc.close(ec); });
+    }
   }
   for (auto& w : workers_) {
     Worker* wp = w.get();

@@ -1,24 +1,62 @@
 #pragma once
 // Server: the running broker — Broker state, one Worker per thread, the listeners, and
-// the Hub that carries cross-worker delivery batches. Built from a Config; reload()
-// applies what can change live.
+// the Hub that carries cross-worker delivery batches. Built from a Config; apply() changes
+// a running one (limits, listeners added, removed, restarted or given new TLS files)
+// without a restart.
+//
+// Listeners live in slots with stable indices: a session and a connection remember the
+// index of the listener they came through, and the Config the workers hold lists the slots
+// in that order. A removed listener's slot is closed (its clients disconnected) and
+// reused by a later listener once its last connection is gone.
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
-#include <mutex>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "broker/broker.h"
+#include "broker/session_info.h"
 #include "broker/worker_core.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/result.h"
 #include "config/config.h"
 #include "net/transport.h"
 #include "net/worker.h"
 
 namespace petrel::net {
+
+// MQTT listener changes found by config::diff_configs, for Server::prepare.
+struct ListenerPlan {
+  std::vector<config::Listener> add;      // new listeners
+  std::vector<config::Listener> remove;   // by key (port, address, family)
+  std::vector<config::Listener> restart;  // same key: clients disconnected, new settings
+  std::vector<config::Listener> reload;   // same key: new settings and TLS setup, clients kept
+};
+
+// What Server::apply did, one line each, for the apply report.
+struct ListenerReport {
+  std::vector<std::string> changed;  // "listener port 8883 on all addresses opened", "... restarted (3 clients disconnected)"
+  std::vector<std::string> kept;     // "12 clients on port 1883 on all addresses kept their connections"
+  std::vector<std::string> warnings;
+  size_t disconnected = 0;
+};
+
+// One listener as the status shows it.
+struct ListenerState {
+  config::Listener cfg;
+  std::vector<std::string> bound;  // "127.0.0.1:1883"
+  int connections = 0;
+};
+
+class PreparedListeners;
+struct PreparedListenersDeleter {
+  void operator()(PreparedListeners* p) const;  // closes sockets bound for an apply that did not happen
+};
+using PreparedPtr = std::unique_ptr<PreparedListeners, PreparedListenersDeleter>;
 
 class Server final : public broker::Hub {
  public:
@@ -32,19 +70,42 @@ class Server final : public broker::Hub {
   void start_workers();
   void start_accepting();
   void stop();       // graceful: DISCONNECT v5 clients, close, join threads
-  void reload(const config::Config& cfg);
-  // SIGHUP: rebuilds the TLS/WebSocket setup of each running listener from `loaded` (new
-  // certificates, keys, CAs, CRLs, PSK files). New connections use the new files,
-  // existing ones keep theirs; a listener whose new files are broken keeps the old setup.
-  void reload_transports(const config::Config& loaded);
+
+  // A live change in two steps. prepare() does everything that can fail, on the caller's
+  // thread, without touching the running broker: it builds the TLS/WebSocket setup of
+  // every added, restarted or reloaded listener (and rebuilds the others', so rotated
+  // certificate files are picked up; a broken file there keeps the old setup, with a
+  // warning) and binds the added listeners' sockets. apply() then cannot fail: it installs
+  // the prepared listeners and `running` (limits, per-listener settings) on every worker,
+  // disconnects the clients of removed and restarted listeners, and says what it did.
+  // Both from one thread at a time, never a worker's.
+  Result<PreparedPtr> prepare(const ListenerPlan& plan, const config::Config& next);
+  ListenerReport apply(PreparedPtr prepared);
+  // The configuration the workers hold after apply(p): `next` with the listener slots in
+  // place of its listeners, so a listener's index is its slot. The security settings must
+  // be built from this one (per-listener policies are looked up by that index).
+  static const config::Config& worker_view(const PreparedListeners& p);
+
   // Installs authentication/ACLs on every worker (startup and reload).
   void set_security(std::shared_ptr<const broker::Security> security);
+  // After new security settings: every worker checks its connected clients again and
+  // disconnects those now refused. Waits; returns how many. Not on a worker thread.
+  size_t recheck_clients();
+
+  // ---- for the admin (any thread but a worker's) ----
+  // Collects sessions from every worker; `done` runs once, on a worker thread.
+  void query_clients(const broker::ClientQuery& q, std::function<void(std::vector<broker::ClientInfo>)> done);
+  // Disconnects a client (and with discard_session removes its session); `done(found)` runs
+  // on the worker that owns it.
+  void disconnect_client(const std::string& client_id, bool discard_session, std::function<void(bool)> done);
+  // Publishes a message from the broker itself (the admin's publish), on worker 0.
+  void publish(std::string topic, std::string payload, uint8_t qos, bool retain);
+  std::vector<ListenerState> listener_states() const;
 
   broker::Broker& broker() { return broker_; }
   Logger& log() { return log_; }
   Worker& worker(int i) { return *workers_[i]; }
   int worker_count() const { return static_cast<int>(workers_.size()); }
-  const config::Config& config() const { return *cfg_; }
   // Connection admission per listener (max_connections); release on close.
   bool admit(int listener);
   void release(int listener);
@@ -54,8 +115,10 @@ class Server final : public broker::Hub {
   // A connection from inside the process (a bridge's local side): makes a socketpair,
   // has a worker adopt one end as a trusted connection (broker::kInternalListener: no
   // authentication or ACL, may publish under $SYS) and returns the other end
-  // (non-blocking, close-on-exec), or -1 with errno set. Any thread.
-  int open_internal(std::string peer);
+  // (non-blocking, close-on-exec), or -1 with errno set. Any thread. With admin, the
+  // connection is the admin API's own (broker::kAdminListener: no password check, but the
+  // ACL applies to the username its CONNECT gives).
+  int open_internal(std::string peer, bool admin = false);
   void send_batch(int worker, std::vector<broker::Delivery>&& batch) override;
   // Backpressure: the number of connections (and worker inboxes) over their high-water
   // mark. While it is non-zero, workers stop reading connections that publish.
@@ -68,19 +131,25 @@ class Server final : public broker::Hub {
   // Publishes a log line on $SYS/broker/log/<X> (log_dest topic).
   void publish_log(uint32_t level, std::string_view line);
 
- private:
   struct Acceptor;
+  struct Slot;
+
+ private:
   void accept_on(Acceptor& a);
+  int slot_of(const config::Listener& l) const;  // by key; -1 when none is open
+  // Runs fn on every worker and waits for all of them.
+  void on_every_worker(const std::function<void(Worker&)>& fn);
 
   Logger& log_;
   SystemClock clock_;
-  std::shared_ptr<const config::Config> cfg_;
   broker::Broker broker_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<std::unique_ptr<Acceptor>> acceptors_;
-  // Per listener: how its connections' transports are made (nullptr = plain TCP).
-  std::vector<std::shared_ptr<TransportFactory>> transports_;
-  std::unique_ptr<std::atomic<int>[]> listener_counts_;
+  // The listener slots. Changed only on worker 0's thread (where accepting happens), under
+  // slots_mu_ so other threads may read their settings.
+  std::vector<std::unique_ptr<Slot>> slots_;
+  mutable std::mutex slots_mu_;
+  std::unique_ptr<std::atomic<int>[]> listener_counts_;  // per slot, kMaxSlots
+  std::atomic<bool> tcp_nodelay_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<int> backlogged_{0};
   // Deliveries posted to each worker and not yet processed, with the flag that counts an

@@ -230,6 +230,17 @@ void Worker::resume_parked() {
   schedule_turn_end();
 }
 
+size_t Worker::close_listener(int listener, uint8_t reason) {
+  const size_t n = core_.disconnect_listener(listener, reason);
+  std::vector<Connection*> waiting;
+  for (auto& c : conns_) {
+    if (c->listener_index() == listener && !c->connected() && !c->closing()) waiting.push_back(c.get());
+  }
+  for (Connection* c : waiting) c->close(false);
+  schedule_turn_end();
+  return n;
+}
+
 void Worker::shutdown() {
   core_.shutdown_all();
   turn_end();

@@ -50,6 +50,9 @@ class Worker {
   void adopt_with_connect(int fd, int listener, std::string peer, protocol::Connect connect,
                           std::string pending, std::unique_ptr<Transport> transport);
   void shutdown();  // on this worker's thread: close every connection
+  // A listener goes away or restarts: its clients get DISCONNECT `reason` (v5) and its
+  // connections that have not sent CONNECT yet are closed. Returns how many clients.
+  size_t close_listener(int listener, uint8_t reason);
   // Backpressure: a publisher stopped reading while the broker is backlogged.
   void park(Connection* c) { parked_.push_back(c); }
   void resume_parked();

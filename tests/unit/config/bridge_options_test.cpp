@@ -1,6 +1,6 @@
 // Bridge options (options_bridge.cpp): `connection` scoping, every option's values and
 // errors (reported at file:line), the whole-bridge checks, bridge_topic_error(), Petrel's
-// bridges_only and primary_* options, and bridges in ConfigDiff / apply_reload.
+// bridges_only and primary_* options, and bridges in ConfigDiff.
 #include <gtest/gtest.h>
 
 #include "config/diff.h"
@@ -736,7 +736,8 @@ TEST(ConfigBridgeDiff, AddedRemovedChangedByName) {
   EXPECT_EQ(d.bridges_removed, std::vector<std::string>{"b1"});
   EXPECT_EQ(d.bridges_changed, std::vector<std::string>{"b2"});
   EXPECT_FALSE(d.empty());
-  EXPECT_EQ(d.describe(), (std::vector<std::string>{"bridge added: b3", "bridge removed: b1", "bridge changed: b2"}));
+  EXPECT_EQ(d.describe(), (std::vector<std::string>{"bridge added: b3", "bridge removed: b1",
+                                                     "bridge b2: cleansession: false -> true"}));
 }
 
 TEST(ConfigBridgeDiff, MovedLinesAreNotAChange) {
@@ -750,30 +751,15 @@ TEST(ConfigBridgeDiff, MovedLinesAreNotAChange) {
   EXPECT_FALSE(same_bridge_settings(a.bridges[0], c.bridges[0]));
 }
 
-TEST(ConfigBridgeDiff, ReloadAppliesBridgesLive) {
-  Config running = parse_ok("listener 1883\n" + kBridge);
-  Config loaded = parse_ok("listener 1883\nconnection b9\naddress h\ntopic t\n");
-  std::vector<std::string> not_applied;
-  Config next = apply_reload(running, loaded, not_applied);
-  EXPECT_TRUE(not_applied.empty()) << ::testing::PrintToString(not_applied);
-  ASSERT_EQ(next.bridges.size(), 1u);
-  EXPECT_EQ(next.bridges[0].name, "b9");
-  EXPECT_TRUE(diff_configs(next, loaded).empty());
-}
-
-TEST(ConfigBridgeDiff, BridgesOnlyNeedsARestart) {
+TEST(ConfigBridgeDiff, BridgesOnlyClosesTheListeners) {
   Config running = parse_ok(kBridge);
   Config loaded = parse_ok("bridges_only true\n" + kBridge + "cleansession true\n");
   ConfigDiff d = diff_configs(running, loaded);
-  EXPECT_TRUE(d.bridges_only_changed);
-  std::vector<std::string> not_applied;
-  Config next = apply_reload(running, loaded, not_applied);
-  EXPECT_FALSE(next.bridges_only);
-  EXPECT_TRUE(next.bridges.at(0).cleansession);  // the bridges are still applied
-  // The listener change that comes with it needs the restart too.
-  EXPECT_NE(std::find(not_applied.begin(), not_applied.end(), "bridges_only changed; restart petrel to apply"),
-            not_applied.end())
-      << ::testing::PrintToString(not_applied);
+  EXPECT_EQ(d.listeners_removed.size(), running.listeners.size());  // the local-only pair
+  EXPECT_EQ(d.bridges_changed, std::vector<std::string>{"b1"});
+  bool flagged = false;
+  for (const auto& c : d.changes) flagged = flagged || (c.option == "bridges_only" && c.after == "true");
+  EXPECT_TRUE(flagged);
 }
 
 }  // namespace

@@ -1,0 +1,333 @@
+#include "app/runtime.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <future>
+
+#include "app/admin_service.h"
+#include "auth/file_security.h"
+#include "config/diff.h"
+#include "config/parser.h"
+
+namespace petrel::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr size_t kHistorySeconds = 900;  // 15 minutes of samples for the charts
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t rss_bytes() {
+  std::ifstream f("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  f >> size >> resident;
+  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+void join(std::string& out, const std::vector<std::string>& parts) {
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+}
+
+}  // namespace
+
+std::string ApplyReport::summary() const {
+  if (!ok) return error + "; nothing was changed";
+  std::string out;
+  join(out, applied);
+  join(out, kept);
+  join(out, restart_required);
+  if (out.empty()) out = changes.empty() ? "no change" : "applied";
+  return out;
+}
+
+Runtime::Runtime(Logger& log, CommandLine cl, std::string config_path, config::Config initial)
+    : log_(log), cl_(std::move(cl)), config_path_(std::move(config_path)), running_(std::move(initial)),
+      sampler_(control_io_) {}
+
+Runtime::~Runtime() = default;
+
+config::Config Runtime::running() const {
+  std::lock_guard lk(mu_);
+  return running_;
+}
+
+std::string Runtime::config_path() const {
+  std::lock_guard lk(mu_);
+  return config_path_;
+}
+
+void Runtime::set_config_path(std::string path) {
+  std::lock_guard lk(mu_);
+  config_path_ = std::move(path);
+}
+
+std::optional<config::Config> Runtime::load(const CommandLine& cl, const std::string& path, Logger& log,
+                                            std::vector<std::string>* errors) {
+  config::Config cfg;
+  if (path.empty()) {
+    cfg = config::default_config(/*admin=*/true);
+  } else {
+    auto res = config::parse_config_file(path);
+    for (const auto& w : res.warnings) PETREL_LOG(log, kLogWarning, "{}", w);
+    if (!res.ok()) {
+      for (const auto& e : res.errors) {
+        if (errors) errors->push_back(config::format_error(e));
+        else std::fprintf(stderr, "%s\n", config::format_error(e).c_str());
+      }
+      return std::nullopt;
+    }
+    cfg = std::move(res.config);
+  }
+  if (!cl.ports.empty()) {
+    for (const auto& w : config::apply_port_override(cfg, cl.ports)) PETREL_LOG(log, kLogWarning, "{}", w);
+  }
+  if (cl.verbose) cfg.log.levels = kLogAll;
+  return cfg;
+}
+
+void Runtime::write_pid_file(const std::string& path) {
+  if (path.empty()) return;
+  std::ofstream f(path, std::ios::trunc);
+  if (!(f << getpid() << "\n")) PETREL_LOG(log_, kLogError, "Error: cannot write pid file {}.", path);
+}
+
+// ---- startup -------------------------------------------------------------------------------
+
+bool Runtime::start() {
+  const config::Config cfg = running();
+  server_ = std::make_unique<net::Server>(cfg, log_);
+  if (cfg.log.dests & kDestTopic) {
+    log_.set_topic_sink([this](uint32_t level, std::string_view line) { server_->publish_log(level, line); });
+  }
+  auto security = auth::make_security(cfg);
+  if (!security) {
+    PETREL_LOG(log_, kLogError, "Error: {}", security.error().message);
+    return false;
+  }
+  server_->set_security(*security);
+  std::string err;
+  if (!server_->open_listeners(err)) {
+    PETREL_LOG(log_, kLogError, "Error: {}", err);
+    return false;
+  }
+  admin_ = std::make_unique<AdminService>(*this);
+  if (auto started = admin_->start(running()); !started) {
+    PETREL_LOG(log_, kLogError, "Error: {}", started.error().message);
+    return false;
+  }
+  bridges_ = std::make_unique<bridge::BridgeManager>(
+      log_, [this](const std::string& peer) { return server_->open_internal(peer); });
+  server_->start_workers();
+  if (cfg.bridges_only) {
+    PETREL_LOG(log_, kLogNotice, "Bridges-only mode: no client listener; {} bridge{} forward between remote brokers.",
+               cfg.bridges.size(), cfg.bridges.size() == 1 ? "" : "s");
+  }
+  // Clients are accepted once every bridge has subscribed locally, so nothing a client
+  // publishes right after startup misses a bridge (at most 10 s: a bridge whose local
+  // login is refused must not keep the broker closed).
+  auto subscribed = std::make_shared<std::promise<void>>();
+  auto bridges_ready = subscribed->get_future();
+  bridges_->start(cfg, [subscribed] { subscribed->set_value(); });
+  if (bridges_ready.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    PETREL_LOG(log_, kLogWarning, "Bridges: not every bridge has subscribed locally after 10 s; "
+               "accepting clients anyway.");
+  }
+  server_->start_accepting();
+  return true;
+}
+
+int Runtime::run() {
+  if (!start()) {
+    log_.set_topic_sink(nullptr);
+    if (admin_) admin_->stop();
+    if (server_) server_->stop();
+    return 1;
+  }
+  asio::signal_set signals(control_io_, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                               int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      reload("SIGHUP");
+      signals.async_wait(on_signal);
+      return;
+    }
+    PETREL_LOG(log_, kLogNotice, "petrel version {} terminating", PETREL_VERSION);
+    control_io_.stop();
+  };
+  signals.async_wait(on_signal);
+  sample();
+  arm_sampler();
+  control_io_.run();
+  sampler_.cancel();
+  admin_->stop();
+  bridges_->stop();
+  server_->stop();
+  log_.set_topic_sink(nullptr);
+  return 0;
+}
+
+// ---- the apply path -------------------------------------------------------------------------
+
+ApplyReport Runtime::reload(const std::string& origin) {
+  PETREL_LOG(log_, kLogNotice, "Reloading config.");  // Mosquitto's line; the outcome follows
+  std::vector<std::string> errors;
+  auto loaded = load(cl_, config_path(), log_, &errors);
+  if (!loaded) {
+    ApplyReport r;
+    r.ok = false;
+    r.error = "the configuration has errors: " + (errors.empty() ? std::string("?") : errors.front()) +
+              (errors.size() > 1 ? fmt::format(" (and {} more)", errors.size() - 1) : "");
+    for (const auto& e : errors) PETREL_LOG(log_, kLogError, "Reload: {}", e);
+    PETREL_LOG(log_, kLogError, "Reload failed: configuration has errors; keeping the running one.");
+    return r;
+  }
+  return apply(*loaded, origin);
+}
+
+ApplyReport Runtime::apply(const config::Config& requested, const std::string& origin) {
+  const config::Config before = running();
+  config::Config next = requested;
+  ApplyReport report;
+  // Some settings only take effect at startup; the running configuration keeps saying
+  // what is really in effect.
+  if (next.threads != before.threads) next.threads = before.threads;
+  const config::ConfigDiff diff = config::diff_configs(before, requested);
+  for (const auto& line : diff.describe()) report.changes.push_back(line);
+  for (const auto& c : diff.restart_required) report.restart_required.push_back(c.describe());
+
+  auto fail = [&](std::string why) {
+    report.ok = false;
+    report.error = std::move(why);
+    PETREL_LOG(log_, kLogError, "Configuration change from {} failed: {}; nothing was changed.", origin, report.error);
+    return report;
+  };
+
+  // ---- everything that can fail, without touching what runs ----
+  net::ListenerPlan plan{diff.listeners_added, diff.listeners_removed, diff.listeners_restarted,
+                         diff.listeners_reloaded};
+  auto prepared = server_->prepare(plan, next);
+  if (!prepared) return fail(prepared.error().message);
+  // Password, ACL and PSK files are read again on every apply (their contents may have
+  // changed behind the same paths).
+  auto security = auth::make_security(net::Server::worker_view(**prepared));
+  if (!security) return fail(security.error().message);
+  if (diff.log_changed) {
+    if (std::string e = log_.configure(next.log); !e.empty()) return fail(e);
+  }
+  if (auto admin = admin_->apply(next, diff); !admin) {
+    if (diff.log_changed) log_.configure(before.log);
+    return fail(admin.error().message);
+  }
+
+  // ---- commit: nothing below can fail ----
+  net::ListenerReport lr = server_->apply(std::move(*prepared));
+  server_->set_security(*security);
+  for (auto& w : lr.warnings) report.warnings.push_back(w);
+  for (auto& c : lr.changed) report.applied.push_back(c);
+  if (diff.security_changed) {
+    const size_t n = server_->recheck_clients();
+    report.applied.push_back(n ? fmt::format("security settings applied ({} connected client{} no longer allowed "
+                                             "and disconnected)", n, n == 1 ? " was" : "s were")
+                               : "security settings applied (every connected client is still allowed)");
+  }
+  if (diff.limits_changed) report.applied.push_back("limits applied");
+  if (diff.log_changed) report.applied.push_back("logging settings applied");
+  if (next.log.dests & kDestTopic) {
+    log_.set_topic_sink([this](uint32_t level, std::string_view line) { server_->publish_log(level, line); });
+  } else {
+    log_.set_topic_sink(nullptr);
+  }
+  bridges_->reload(next);
+  for (const auto& n : diff.bridges_added) report.applied.push_back("bridge " + n + " started");
+  for (const auto& n : diff.bridges_removed) report.applied.push_back("bridge " + n + " stopped and removed");
+  for (const auto& n : diff.bridges_changed) report.applied.push_back("bridge " + n + " restarted");
+  for (const auto& l : diff.http_added) report.applied.push_back("admin listener " + config::describe_listener(l) + " opened");
+  for (const auto& l : diff.http_removed) report.applied.push_back("admin listener " + config::describe_listener(l) + " closed");
+  for (const auto& l : diff.http_changed) report.applied.push_back("admin listener " + config::describe_listener(l) + " restarted");
+  if (next.pid_file != before.pid_file) {
+    if (!before.pid_file.empty()) std::remove(before.pid_file.c_str());
+    write_pid_file(next.pid_file);
+  }
+  if (!report.applied.empty() || !diff.empty()) {
+    for (auto& k : lr.kept) report.kept.push_back(k);
+    size_t unchanged = 0;
+    for (const auto& b : next.bridges) {
+      bool touched = false;
+      for (const auto* list : {&diff.bridges_added, &diff.bridges_changed})
+        for (const auto& n : *list) touched = touched || n == b.name;
+      if (!touched) ++unchanged;
+    }
+    if (unchanged) report.kept.push_back(fmt::format("{} bridge{} kept running", unchanged, unchanged == 1 ? "" : "s"));
+  }
+  {
+    std::lock_guard lk(mu_);
+    running_ = next;
+  }
+  for (const auto& w : report.warnings) PETREL_LOG(log_, kLogWarning, "Configuration change: {}", w);
+  PETREL_LOG(log_, kLogNotice, "Configuration change from {}: {}", origin, report.summary());
+  for (const auto& r : report.restart_required) PETREL_LOG(log_, kLogWarning, "Not applied until a restart: {}", r);
+  return report;
+}
+
+// ---- status sampling ----------------------------------------------------------------------
+
+void Runtime::arm_sampler() {
+  sampler_.expires_after(std::chrono::seconds(1));
+  sampler_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    sample();
+    arm_sampler();
+  });
+}
+
+void Runtime::sample() {
+  StatusSample s;
+  s.at_ms = unix_ms();
+  s.counters = server_->broker().snapshot();
+  s.rss_bytes = rss_bytes();
+  {
+    std::lock_guard lk(mu_);
+    if (!samples_.empty()) {
+      const StatusSample& prev = samples_.back();
+      const double dt = double(s.at_ms - prev.at_ms) / 1000.0;
+      if (dt > 0) {
+        auto rate = [dt](uint64_t now, uint64_t then) { return now >= then ? double(now - then) / dt : 0.0; };
+        s.msgs_in = rate(s.counters.pub_received, prev.counters.pub_received);
+        s.msgs_out = rate(s.counters.pub_sent, prev.counters.pub_sent);
+        s.bytes_in = rate(s.counters.bytes_received, prev.counters.bytes_received);
+        s.bytes_out = rate(s.counters.bytes_sent, prev.counters.bytes_sent);
+      }
+    }
+    samples_.push_back(s);
+    while (samples_.size() > kHistorySeconds) samples_.pop_front();
+  }
+  for (auto& fn : sample_listeners_) fn(s);
+}
+
+StatusSample Runtime::latest_sample() const {
+  std::lock_guard lk(mu_);
+  return samples_.empty() ? StatusSample{} : samples_.back();
+}
+
+std::vector<StatusSample> Runtime::history(size_t seconds) const {
+  std::lock_guard lk(mu_);
+  const size_t n = std::min(seconds, samples_.size());
+  return {samples_.end() - static_cast<std::ptrdiff_t>(n), samples_.end()};
+}
+
+void Runtime::on_sample(std::function<void(const StatusSample&)> fn) { sample_listeners_.push_back(std::move(fn)); }
+
+}  // namespace petrel::app
