@@ -17,7 +17,7 @@
 //   - a global option applies globally wherever it is;
 //   - a security option (allow_anonymous, password_file, ...) is global, or scoped like
 //     a listener option once `per_listener_settings true` is in effect.
-// Edits happen in memory.
+// Edits happen in memory; write() puts the changed files on disk atomically.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,7 +74,7 @@ class ConfigDocument {
   // its lines would fall).
   static Result<ConfigDocument> load(const std::string& main_path);
   // A document for a main file that does not exist yet (e.g. holding the embedded
-  // default configuration).
+  // default configuration); write() creates it.
   static ConfigDocument from_text(const std::string& main_path, std::string text);
 
   const std::string& main_path() const { return files_.front().path; }
@@ -87,6 +87,13 @@ class ConfigDocument {
 
   // The real parser on the current texts: what --test-config would report once written.
   ParseResult parse() const;
+
+  // Writes every changed file: a temporary file in the same directory, fsync, the previous
+  // version kept as FILE.bak, rename over FILE, fsync of the directory. Permission bits
+  // (and owner, when allowed) are kept; new files get 0644. A file changed on disk since
+  // it was loaded is not overwritten (error). Every temporary file is written before any
+  // rename, so a failure (naming the file and the OS reason) leaves the files as they were.
+  Result<void> write();
 
   // --- queries ------------------------------------------------------------------------
   // The default listener first (only when some line configures it), then every

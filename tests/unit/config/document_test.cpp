@@ -1,6 +1,6 @@
 // ConfigDocument: edits keep every line they do not touch byte for byte, land in the
 // scope mosquitto.conf gives them (across include_dir files, in parse order), parse like
-// the configuration as the parser sees it.
+// the written files, and write() replaces files atomically with a .bak.
 #include "config/document.h"
 
 #include <gtest/gtest.h>
@@ -36,6 +36,36 @@ ConfigDocument load_ok(const std::string& path) {
   return std::move(d).value();
 }
 
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+std::vector<std::string> dir_entries(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void expect_same_parse(const ParseResult& a, const ParseResult& b) {
+  EXPECT_EQ(test::all_errors(a), test::all_errors(b));
+  EXPECT_EQ(test::all_warnings(a), test::all_warnings(b));
+  EXPECT_EQ(a.config.listeners, b.config.listeners);
+  EXPECT_EQ(a.config.bridges, b.config.bridges);
+  EXPECT_EQ(a.config.security, b.config.security);
+  EXPECT_EQ(a.config.sys_interval, b.config.sys_interval);
+  EXPECT_EQ(a.config.max_keepalive, b.config.max_keepalive);
+}
+
 // Runs `fn` without root's power to ignore permissions (when the test runs as root).
 template <class Fn>
 bool as_unprivileged(Fn fn) {
@@ -66,6 +96,9 @@ TEST(ConfigDocument, RoundTripWithoutEditsIsByteIdentical) {
   EXPECT_EQ(doc.text(main), main_text);
   EXPECT_EQ(doc.text(inc), inc_text);
   EXPECT_TRUE(doc.changed_files().empty());
+  ASSERT_TRUE(Ok(doc.write()));
+  EXPECT_EQ(read(main), main_text);
+  EXPECT_FALSE(fs::exists(main + ".bak")) << "nothing changed, nothing written";
   EXPECT_EQ(doc.values(Target::bridge("b"), "topic"), std::vector<std::string>{"# out"});
   EXPECT_EQ(doc.values(listener(0), "max_connections"), std::vector<std::string>{"10"});
 }
@@ -367,6 +400,10 @@ TEST(ConfigDocument, EditsToABridgeOfAnIncludedFileLandInThatFile) {
 
   ParseResult edited = doc.parse();
   ASSERT_TRUE(edited.ok()) << test::all_errors(edited);
+  ASSERT_TRUE(Ok(doc.write()));
+  EXPECT_TRUE(doc.changed_files().empty());
+  EXPECT_EQ(read(inc), doc.text(inc));
+  expect_same_parse(edited, parse_config_file(main));
   EXPECT_EQ(edited.config.bridges.at(0).addresses.at(0).host, "c2");
 }
 
@@ -444,6 +481,102 @@ TEST(ConfigDocument, AnUnreadableIncludedFileBlocksEdits) {
   std::string why = error_of(doc.set(kGlobal, "sys_interval", {"5"}, "f"));
   EXPECT_NE(why.find(secret + ": Permission denied"), std::string::npos) << why;
   EXPECT_FALSE(doc.add_bridge("b", "f").ok());
+}
+
+// --- write() ------------------------------------------------------------------------------
+
+TEST(ConfigDocument, WriteKeepsABackupAndThePermissionBits) {
+  TempDir dir;
+  const std::string old_text = "# mine\nlistener 1883\n";
+  std::string main = dir.write("main.conf", old_text);
+  ASSERT_EQ(::chmod(main.c_str(), 0640), 0);
+  ConfigDocument doc = load_ok(main);
+  ASSERT_TRUE(Ok(doc.set(listener(0), "max_qos", {"1"}, "f")));
+  ASSERT_TRUE(Ok(doc.write()));
+  EXPECT_EQ(read(main), "# mine\nlistener 1883\nmax_qos 1\n");
+  EXPECT_EQ(read(main + ".bak"), old_text);
+  EXPECT_EQ(mode_of(main), 0640u);
+  EXPECT_TRUE(doc.changed_files().empty());
+  EXPECT_EQ(dir_entries(dir.path()), (std::vector<std::string>{"main.conf", "main.conf.bak"}));
+  expect_same_parse(doc.parse(), parse_config_file(main));
+
+  ASSERT_TRUE(Ok(doc.write()));  // nothing changed: the backup stays the previous version
+  EXPECT_EQ(read(main + ".bak"), old_text);
+  ASSERT_TRUE(Ok(doc.set(listener(0), "max_qos", {"2"}, "f")));
+  ASSERT_TRUE(Ok(doc.write()));
+  EXPECT_EQ(read(main + ".bak"), "# mine\nlistener 1883\nmax_qos 1\n");
+  EXPECT_EQ(read(main), "# mine\nlistener 1883\nmax_qos 2\n");
+}
+
+TEST(ConfigDocument, FromTextCreatesTheMainFile) {
+  TempDir dir;
+  const std::string path = dir.path() + "/petrel.conf";
+  ConfigDocument doc = ConfigDocument::from_text(path, "# default\nlistener 1883\nallow_anonymous true\n");
+  EXPECT_EQ(doc.changed_files(), std::vector<std::string>{path});
+  ASSERT_TRUE(doc.parse().ok()) << test::all_errors(doc.parse());
+  ASSERT_TRUE(Ok(doc.set(listener(0), "max_connections", {"10"}, "f")));
+  ASSERT_TRUE(Ok(doc.write()));
+  EXPECT_EQ(read(path), "# default\nlistener 1883\nmax_connections 10\nallow_anonymous true\n");
+  EXPECT_EQ(mode_of(path), 0644u);
+  EXPECT_FALSE(fs::exists(path + ".bak"));
+  EXPECT_TRUE(doc.changed_files().empty());
+}
+
+TEST(ConfigDocument, WriteRefusesToOverwriteAFileChangedOnDisk) {
+  TempDir dir;
+  std::string main = dir.write("main.conf", "listener 1883\n");
+  ConfigDocument doc = load_ok(main);
+  dir.write("main.conf", "listener 1999\n");
+  ASSERT_TRUE(Ok(doc.set(listener(0), "max_qos", {"1"}, "f")));
+  EXPECT_NE(error_of(doc.write()).find("'" + main + "': it changed on disk"), std::string::npos);
+  EXPECT_EQ(read(main), "listener 1999\n");
+
+  const std::string fresh = dir.path() + "/fresh.conf";
+  ConfigDocument made = ConfigDocument::from_text(fresh, "listener 1883\n");
+  dir.write("fresh.conf", "# someone else's\n");
+  EXPECT_NE(error_of(made.write()).find("was created"), std::string::npos);
+  EXPECT_EQ(read(fresh), "# someone else's\n");
+}
+
+TEST(ConfigDocument, WriteIntoAReadOnlyDirectoryFailsCleanly) {
+  TempDir dir;
+  const std::string old_text = "listener 1883\n";
+  std::string main = dir.write("ro/main.conf", old_text);
+  ConfigDocument doc = load_ok(main);
+  ASSERT_TRUE(Ok(doc.set(listener(0), "max_qos", {"1"}, "f")));
+  ASSERT_EQ(::chmod((dir.path() + "/ro").c_str(), 0555), 0);
+  Result<void> r;
+  const bool ran = as_unprivileged([&] { r = doc.write(); });
+  ::chmod((dir.path() + "/ro").c_str(), 0755);
+  if (!ran) GTEST_SKIP() << "cannot drop root privileges here";
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("cannot write '" + main + "'"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("Permission denied"), std::string::npos) << r.error().message;
+  EXPECT_EQ(read(main), old_text);
+  EXPECT_EQ(dir_entries(dir.path() + "/ro"), std::vector<std::string>{"main.conf"});
+  EXPECT_EQ(doc.changed_files(), std::vector<std::string>{main});  // still to be written
+}
+
+TEST(ConfigDocument, AWriteThatFailsOnOneFileWritesNoneOfThem) {
+  TempDir dir;
+  const std::string inc_text = "connection b\naddress h\ntopic # out\n";
+  std::string inc = dir.write("ro/b.conf", inc_text);
+  const std::string main_text = "listener 1883\ninclude_dir " + dir.path() + "/ro\n";
+  std::string main = dir.write("main.conf", main_text);
+  ConfigDocument doc = load_ok(main);
+  ASSERT_TRUE(Ok(doc.set(listener(0), "max_qos", {"1"}, "f")));         // main.conf: writable
+  ASSERT_TRUE(Ok(doc.set(Target::bridge("b"), "address", {"k"}, "f")));  // ro/b.conf: not
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0777), 0);  // writable without privileges too
+  ASSERT_EQ(::chmod((dir.path() + "/ro").c_str(), 0555), 0);
+  Result<void> r;
+  const bool ran = as_unprivileged([&] { r = doc.write(); });
+  ::chmod((dir.path() + "/ro").c_str(), 0755);
+  if (!ran) GTEST_SKIP() << "cannot drop root privileges here";
+  EXPECT_NE(error_of(r).find("cannot write '" + inc + "'"), std::string::npos) << error_of(r);
+  EXPECT_EQ(read(main), main_text);
+  EXPECT_EQ(read(inc), inc_text);
+  EXPECT_EQ(dir_entries(dir.path()), (std::vector<std::string>{"main.conf", "ro"}));  // no temporary left
+  EXPECT_EQ(doc.changed_files(), (std::vector<std::string>{main, inc}));
 }
 
 // --- field tags and refusals ----------------------------------------------------------------
