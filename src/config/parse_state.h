@@ -82,6 +82,9 @@ class ParseState {
 
   int depth = 0;                       // include nesting (include_dir only at depth 0)
   std::string main_file;
+  // Texts to parse instead of reading these paths from disk (see parse_config_file);
+  // null when every file comes from disk.
+  const std::map<std::string, std::string>* overrides = nullptr;
   std::map<std::string, std::string> seen_text;  // scope:option -> where first given
 };
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -51,6 +52,13 @@ void parse_text_into(ParseState& s, std::string_view text, const std::string& na
 }
 
 void parse_file_into(ParseState& s, const std::string& path, const Directive* included_by) {
+  if (s.overrides) {
+    auto it = s.overrides->find(path);
+    if (it != s.overrides->end()) {
+      parse_text_into(s, it->second, path);
+      return;
+    }
+  }
   std::string text, reason;
   if (!read_file(path, text, reason)) {
     if (included_by) {
@@ -61,6 +69,27 @@ void parse_file_into(ParseState& s, const std::string& path, const Directive* in
     return;
   }
   parse_text_into(s, text, path);
+}
+
+// Adds the override paths that would be `dir`'s *.conf files once written (named as
+// list_include_files names them), keeping include order.
+void add_override_files(const ParseState& s, const std::string& dir, std::vector<std::string>& files) {
+  if (!s.overrides) return;
+  std::string prefix = dir;
+  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+  bool added = false;
+  for (const auto& [path, text] : *s.overrides) {
+    if (!path.starts_with(prefix)) continue;
+    std::string_view name = std::string_view(path).substr(prefix.size());
+    if (name.size() <= 5 || !name.ends_with(".conf") || name.find('/') != std::string_view::npos) continue;
+    if (std::find(files.begin(), files.end(), path) != files.end()) continue;
+    files.push_back(path);
+    added = true;
+  }
+  if (!added) return;
+  std::sort(files.begin(), files.end(), [&](const std::string& a, const std::string& b) {
+    return include_order_less(std::string_view(a).substr(prefix.size()), std::string_view(b).substr(prefix.size()));
+  });
 }
 
 bool same_file(const std::string& a, const std::string& b) {
@@ -100,9 +129,10 @@ void parse_include_dir(ParseState& s, const Directive& d) {
     s.error(d, error);
     return;
   }
+  add_override_files(s, d.value, files);
   ++s.depth;
   for (const auto& f : files) {
-    if (same_file(f, s.main_file)) {
+    if (f == s.main_file || same_file(f, s.main_file)) {
       s.error(d, fmt::format("the directory holds the main configuration file '{}'", f));
       continue;
     }
@@ -111,12 +141,23 @@ void parse_include_dir(ParseState& s, const Directive& d) {
   --s.depth;
 }
 
-ParseResult parse_config_file(const std::string& path) {
+namespace {
+
+ParseResult parse_main_file(const std::string& path, const std::map<std::string, std::string>* overrides) {
   ParseState s;
   s.main_file = path;
+  s.overrides = overrides;
   parse_file_into(s, path, nullptr);
   finish_config(s);
   return {std::move(s.config), std::move(s.errors), std::move(s.warnings)};
+}
+
+}  // namespace
+
+ParseResult parse_config_file(const std::string& path) { return parse_main_file(path, nullptr); }
+
+ParseResult parse_config_file(const std::string& path, const std::map<std::string, std::string>& overrides) {
+  return parse_main_file(path, &overrides);
 }
 
 ParseResult parse_config_text(std::string_view text, const std::string& name) {

@@ -116,5 +116,50 @@ TEST(ConfigFiles, IncludeDirPathMayContainSpaces) {
   EXPECT_EQ(r.config.listeners.at(0).port, 1999);
 }
 
+TEST(ConfigFiles, OverridesReplaceTheMainFileText) {
+  TempDir dir;
+  std::string main = dir.write("main.conf", "listener 1000\n");
+  ParseResult r = parse_config_file(main, {{main, "listener 2000\nmax_qos 7\n"}});
+  ASSERT_EQ(r.config.listeners.size(), 1u);
+  EXPECT_EQ(r.config.listeners[0].port, 2000);
+  ASSERT_EQ(r.errors.size(), 1u) << test::all_errors(r);
+  EXPECT_EQ(r.errors[0].file, main);
+  EXPECT_EQ(r.errors[0].line, 2);
+}
+
+TEST(ConfigFiles, OverridesStandForAMainFileThatDoesNotExist) {
+  TempDir dir;
+  std::string main = dir.path() + "/new.conf";
+  ParseResult r = parse_config_file(main, {{main, "listener 2001\n"}});
+  ASSERT_TRUE(r.ok()) << test::all_errors(r);
+  EXPECT_EQ(r.config.listeners.at(0).port, 2001);
+}
+
+TEST(ConfigFiles, OverridesReplaceAndAddIncludeDirFilesInIncludeOrder) {
+  TempDir dir;
+  std::string a = dir.write("d/a.conf", "listener 1001\n");
+  dir.write("d/c.conf", "listener 1003\n");
+  std::string main = dir.write("main.conf", "include_dir " + dir.path() + "/d\n");
+  const std::string d = dir.path() + "/d/";
+  ParseResult r = parse_config_file(main, {{a, "listener 1011\n"},
+                                           {d + "b.conf", "listener 1002\nmax_qos 9\n"},  // not on disk yet
+                                           {d + "sub/e.conf", "listener 1004\n"},           // not directly in d
+                                           {d + "f.txt", "listener 1005\n"}});              // not *.conf
+  ASSERT_EQ(r.config.listeners.size(), 3u);
+  EXPECT_EQ(r.config.listeners[0].port, 1011);
+  EXPECT_EQ(r.config.listeners[1].port, 1002);
+  EXPECT_EQ(r.config.listeners[2].port, 1003);
+  ASSERT_EQ(r.errors.size(), 1u) << test::all_errors(r);
+  EXPECT_EQ(format_error(r.errors[0]), d + "b.conf:2: option 'max_qos': expected an integer 0..2, got '9'");
+}
+
+TEST(ConfigFiles, WithoutOverridesTheOverloadReadsTheDisk) {
+  TempDir dir;
+  std::string main = dir.write("main.conf", "listener 1000\n");
+  ParseResult r = parse_config_file(main, {});
+  ASSERT_TRUE(r.ok()) << test::all_errors(r);
+  EXPECT_EQ(r.config.listeners.at(0).port, 1000);
+}
+
 }  // namespace
 }  // namespace petrel::config
