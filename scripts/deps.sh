@@ -4,7 +4,7 @@
 #   scripts/deps.sh test    # build + test peers (mosquitto, paho, pytest, node)
 set -euo pipefail
 what=${1:-build}
-pkgs=(g++ cmake ninja-build pkg-config libboost1.81-dev libfmt-dev libssl-dev openssl libargon2-dev)
+pkgs=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libfmt-dev libssl-dev openssl libargon2-dev)
 if [ "$what" = test ]; then
   pkgs+=(googletest libgtest-dev libgmock-dev libbenchmark-dev mosquitto mosquitto-clients
          python3 python3-pytest python3-pytest-xdist python3-paho-mqtt procps

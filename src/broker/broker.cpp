@@ -54,6 +54,7 @@ StatusCounters Broker::snapshot() {
   c.refused_other = total(&S::refused_other);
   c.publish_denied = total(&S::publish_denied);
   c.subscriptions = trie_.count();
+  c.shared_subscriptions = trie_.shared_count();
   c.retained_count = retained_->count();
   c.retained_bytes = retained_->bytes();
   return c;

@@ -29,7 +29,7 @@ struct StatusCounters {
   uint64_t connections = 0, sockets_opened = 0, connects = 0;
   uint64_t dropped_queue_full = 0, dropped_expired = 0, dropped_too_large = 0, dropped_qos0_congested = 0;
   uint64_t refused_auth = 0, refused_other = 0, publish_denied = 0;
-  uint64_t subscriptions = 0, retained_count = 0, retained_bytes = 0;
+  uint64_t subscriptions = 0, shared_subscriptions = 0, retained_count = 0, retained_bytes = 0;
 };
 
 class Broker {

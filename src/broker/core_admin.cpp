@@ -141,4 +141,12 @@ void WorkerCore::collect_clients(const ClientQuery& q, std::vector<ClientInfo>& 
   }
 }
 
+void WorkerCore::queue_totals(uint64_t& queued, uint64_t& inflight) const {
+  for (const auto& slot : slots_) {
+    if (!slot) continue;
+    queued += slot->queue.size();
+    inflight += slot->inflight.size();
+  }
+}
+
 }  // namespace petrel::broker

@@ -263,6 +263,7 @@ bool SubscriptionTrie::subscribe(SessionKey key, std::string_view full_filter,
     added = n->subs.upsert(key, opts, false);
   }
   if (added) count_.fetch_add(1, std::memory_order_relaxed);
+  if (added && pf.shared) shared_count_.fetch_add(1, std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_release);
   return added;
 }
@@ -301,6 +302,7 @@ bool SubscriptionTrie::unsubscribe(SessionKey key, std::string_view full_filter)
     while (git != n->groups.end() && (*git)->name != pf.group) ++git;
     if (git == n->groups.end() || !(*git)->erase(key)) return false;
     if ((*git)->members.empty()) n->groups.erase(git);
+    shared_count_.fetch_sub(1, std::memory_order_relaxed);
   } else if (!n->subs.erase(key)) {
     return false;
   }

@@ -69,6 +69,8 @@ class SubscriptionTrie {
   }
 
   size_t count() const { return count_.load(std::memory_order_relaxed); }
+  // Of those, the members of $share groups.
+  size_t shared_count() const { return shared_count_.load(std::memory_order_relaxed); }
   // Changes whenever the set of normal subscriptions or their options change, so a
   // worker can cache match results per topic and know when to drop them. (Shared-group
   // online state does not bump it: results with shared members are never cached.)
@@ -83,6 +85,7 @@ class SubscriptionTrie {
   mutable TrieRwLock mu_;  // writer-preferring; see trie_rwlock.h
   std::unique_ptr<Node> root_;
   std::atomic<size_t> count_{0};
+  std::atomic<size_t> shared_count_{0};
   std::atomic<uint64_t> generation_{1};
   std::atomic<size_t> nodes_{0};
 };

@@ -106,6 +106,8 @@ class WorkerCore {
   // reconnected now and disconnects those now refused (0x86 / 0x87). Returns how many.
   size_t recheck_clients();
   void collect_clients(const ClientQuery& q, std::vector<ClientInfo>& out) const;
+  // Messages waiting in this worker's sessions' queues and in flight (for /metrics).
+  void queue_totals(uint64_t& queued, uint64_t& inflight) const;
 
   size_t session_count() const { return by_id_.size(); }
   // Deliveries waiting in this turn's batches for other workers (the network layer stops

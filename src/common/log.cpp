@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include <algorithm>
+
 #include <syslog.h>
 
 #include <ctime>
@@ -94,6 +96,8 @@ void Logger::write(uint32_t level, std::string_view msg) {
     }
     line += msg;
     line += '\n';
+    recent_.push_back({++seq_, static_cast<int64_t>(std::time(nullptr)), level, std::string(msg)});
+    if (recent_.size() > kRecentLines) recent_.pop_front();
     if (settings_.dests & kDestStdout) { std::fwrite(line.data(), 1, line.size(), stdout); std::fflush(stdout); }
     if (settings_.dests & kDestStderr) std::fwrite(line.data(), 1, line.size(), stderr);
     if ((settings_.dests & kDestFile) && file_) { std::fwrite(line.data(), 1, line.size(), file_); std::fflush(file_); }
@@ -106,6 +110,17 @@ void Logger::write(uint32_t level, std::string_view msg) {
     sink(level, msg);
     in_topic_sink_ = false;
   }
+}
+
+std::vector<LogRecord> Logger::recent(uint64_t after_seq, uint32_t levels, size_t max) const {
+  std::lock_guard lk(mu_);
+  std::vector<LogRecord> out;
+  for (auto it = recent_.rbegin(); it != recent_.rend() && out.size() < max; ++it) {
+    if (it->seq <= after_seq) break;
+    if (it->level & levels) out.push_back(*it);
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace petrel

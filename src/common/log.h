@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
+#include <vector>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -49,6 +51,14 @@ struct LogSettings {
   std::string timestamp_format;   // strftime; empty = Unix seconds like Mosquitto
 };
 
+// One line of the recent log (the admin's Log page and live tail).
+struct LogRecord {
+  uint64_t seq = 0;   // 1, 2, 3, ... in write order
+  int64_t time = 0;   // unix seconds
+  uint32_t level = 0;
+  std::string text;
+};
+
 class Logger {
  public:
   Logger();
@@ -63,10 +73,16 @@ class Logger {
   std::string configure(const LogSettings& s);
   // Sink for log_dest topic: the app wires it to publish on $SYS/broker/log/<level>.
   void set_topic_sink(std::function<void(uint32_t, std::string_view)> sink);
+  // The last kRecentLines lines written (whatever the destinations), newer than
+  // `after_seq`, of a level in `levels`, at most `max`, oldest first.
+  std::vector<LogRecord> recent(uint64_t after_seq, uint32_t levels, size_t max) const;
+  static constexpr size_t kRecentLines = 2000;
 
  private:
   std::atomic<uint32_t> mask_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::deque<LogRecord> recent_;
+  uint64_t seq_ = 0;
   LogSettings settings_;
   std::FILE* file_ = nullptr;
   bool syslog_open_ = false;

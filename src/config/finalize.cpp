@@ -31,13 +31,15 @@ void add_default_listener(ParseState& s, std::vector<Listener>& out, const std::
   out.push_back(std::move(d));
 }
 
-// bridges_only true: no listener at all. An explicit listener, port or bind_address line
-// contradicts it; listener options that would configure the default listener do nothing.
+// bridges_only true: no MQTT listener at all. Listener lines stay in the file (the router
+// product's "Enable MQTT Broker" unchecked keeps the broker's settings for when it is
+// checked again), each with a warning that it is not opened; listener options that would
+// configure the default listener do nothing.
 void assemble_bridges_only(ParseState& s) {
   const std::string& mode = s.bridges_only_where;
   auto conflict = [&](const std::string& where, const char* option) {
-    s.errors.push_back(error_at(where, fmt::format("option '{}': bridges_only true ({}) opens no listener; "
-                                                   "remove one of the two", option, mode), option));
+    s.warnings.push_back(where + fmt::format(": option '{}': not opened: bridges_only true ({}) opens no "
+                                             "MQTT listener", option, mode));
   };
   for (const auto& l : s.listeners) conflict(l.source, "listener");
   for (const char* option : {"port", "bind_address"}) {

@@ -47,6 +47,7 @@ struct ListenerReport {
 
 // One listener as the status shows it.
 struct ListenerState {
+  int index = -1;  // its slot: broker::ClientInfo::listener refers to it
   config::Listener cfg;
   std::vector<std::string> bound;  // "127.0.0.1:1883"
   int connections = 0;
@@ -101,6 +102,9 @@ class Server final : public broker::Hub {
   // Publishes a message from the broker itself (the admin's publish), on worker 0.
   void publish(std::string topic, std::string payload, uint8_t qos, bool retain);
   std::vector<ListenerState> listener_states() const;
+  // Messages queued for sessions and in flight, summed over the workers; `done(queued,
+  // inflight)` runs once, on a worker thread.
+  void queue_totals(std::function<void(uint64_t, uint64_t)> done);
 
   broker::Broker& broker() { return broker_; }
   Logger& log() { return log_; }

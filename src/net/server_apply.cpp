@@ -190,8 +190,8 @@ ListenerReport Server::apply(PreparedPtr p) {
     const int n = listener_counts_[c.slot].load();
     if (c.settings_changed)
       report.changed.push_back(fmt::format("listener {} updated", config::describe_listener(c.cfg)));
-    report.kept.push_back(fmt::format("{} on {} kept their connections", clients(n < 0 ? 0 : n),
-                                      config::describe_listener(c.cfg)));
+    if (n > 0)
+      report.kept.push_back(fmt::format("{} on {} kept their connections", clients(n), config::describe_listener(c.cfg)));
   }
   return report;
 }
@@ -238,6 +238,27 @@ void Server::disconnect_client(const std::string& client_id, bool discard_sessio
   });
 }
 
+void Server::queue_totals(std::function<void(uint64_t, uint64_t)> done) {
+  struct Gather {
+    std::atomic<uint64_t> queued{0}, inflight{0};
+    std::atomic<size_t> remaining{0};
+    std::function<void(uint64_t, uint64_t)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->remaining = workers_.size();
+  g->done = std::move(done);
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    asio::post(wp->io(), [wp, g] {
+      uint64_t q = 0, f = 0;
+      wp->core().queue_totals(q, f);
+      g->queued += q;
+      g->inflight += f;
+      if (--g->remaining == 0) g->done(g->queued.load(), g->inflight.load());
+    });
+  }
+}
+
 std::vector<ListenerState> Server::listener_states() const {
   std::lock_guard lk(slots_mu_);
   std::vector<ListenerState> out;
@@ -245,6 +266,7 @@ std::vector<ListenerState> Server::listener_states() const {
     const Slot& slot = *slots_[i];
     if (!slot.open) continue;
     ListenerState st;
+    st.index = static_cast<int>(i);
     st.cfg = slot.cfg;
     for (const auto& a : slot.acceptors) st.bound.push_back(a->where);
     st.connections = std::max(0, listener_counts_[i].load());

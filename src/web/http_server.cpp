@@ -218,8 +218,8 @@ class HttpServer::Impl {
     l->tls = std::move(p.tls);
     Entry e{p.ep, l->id, {}};
     for (auto& s : p.sockets) {
-      PETREL_LOG(log_, kLogNotice, "http api listener {}{} on {}:{}{}", p.ep.name, p.ep.name.empty() ? "" : ":",
-                 s.address.address, s.address.port, p.ep.tls() ? " (TLS)" : "");
+      PETREL_LOG(log_, kLogNotice, "Opening http api listen socket on {} port {}{}{}.", s.address.address,
+                 s.address.port, p.ep.tls() ? " (HTTPS)" : "", p.ep.name.empty() ? "" : " (" + p.ep.name + ")");
       e.bound.push_back(s.address);
       l->acceptors.push_back(std::move(s.acceptor));
     }
