@@ -122,13 +122,13 @@ bool Runtime::start() {
     PETREL_LOG(log_, kLogError, "Error: {}", err);
     return false;
   }
-  admin_ = std::make_unique<AdminService>(*this);
+  bridges_ = std::make_unique<bridge::BridgeManager>(
+      log_, [this](const std::string& peer) { return server_->open_internal(peer); });
+  admin_ = std::make_unique<AdminService>(*this);  // serves at once: everything it reads exists
   if (auto started = admin_->start(running()); !started) {
     PETREL_LOG(log_, kLogError, "Error: {}", started.error().message);
     return false;
   }
-  bridges_ = std::make_unique<bridge::BridgeManager>(
-      log_, [this](const std::string& peer) { return server_->open_internal(peer); });
   server_->start_workers();
   if (cfg.bridges_only) {
     PETREL_LOG(log_, kLogNotice, "Bridges-only mode: no client listener; {} bridge{} forward between remote brokers.",
