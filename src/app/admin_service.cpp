@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "app/admin_json.h"
 #include "app/runtime.h"
@@ -19,6 +20,7 @@
 #include "auth/passwd_edit.h"
 #include "auth/password_hash.h"
 #include "config/document.h"
+#include "config/options.h"
 #include "config/parser.h"
 #include "net/transport_factory.h"
 
@@ -85,6 +87,28 @@ Result<void> ensure_dir(const std::string& dir) {
 
 std::string who(const web::Request& req) {
   return fmt::format("'{}' from {}", web::printable_user(req.user), req.peer);
+}
+
+// mosquitto.conf keeps bridge passwords and PSK keys inline: a configuration file that
+// holds one is made readable by its owner only (and its .bak with it).
+void protect_secrets(const config::ConfigDocument& doc, const std::vector<std::string>& files, Logger& log) {
+  for (const auto& f : files) {
+    std::istringstream in(doc.text(f));
+    std::string line;
+    bool secret = false;
+    while (!secret && std::getline(in, line)) {
+      const size_t a = line.find_first_not_of(" \t");
+      if (a == std::string::npos || line[a] == '#') continue;
+      const std::string name = line.substr(a, line.find_first_of(" \t", a) - a);
+      const config::OptionDescriptor* d = config::find_option(name);
+      secret = d && d->secret;
+    }
+    struct stat st{};
+    if (!secret || ::stat(f.c_str(), &st) != 0 || (st.st_mode & 077) == 0) continue;
+    ::chmod(f.c_str(), st.st_mode & 0700);
+    ::chmod((f + ".bak").c_str(), st.st_mode & 0700);
+    PETREL_LOG(log, kLogNotice, "admin: {} holds a password or key now: made readable by its owner only.", f);
+  }
 }
 
 // Restores the files an edit wrote from the .bak copies write() kept (a new file is
@@ -333,6 +357,7 @@ void AdminService::edit_config(const web::Request& req, std::shared_ptr<web::Rep
       files.discard();
       return send_error(reply, 500, "cannot write the configuration: " + w.error().message + "; nothing was changed");
     }
+    protect_secrets(*doc, changed, rt_.log());
     ApplyReport report = rt_.apply(next, origin);
     if (!report.ok) {
       restore_files(changed, existed);

@@ -75,13 +75,18 @@ void Worker::arm_epoll() {
                      });
 }
 
-void Worker::on_epoll() {
+int Worker::poll_events() {
   epoll_event evs[kMaxEvents];
   int n = ::epoll_wait(epfd_, evs, kMaxEvents, 0);
   for (int i = 0; i < n; ++i) {
     auto* c = static_cast<Connection*>(evs[i].data.ptr);
     c->on_events(evs[i].events);
   }
+  return n;
+}
+
+void Worker::on_epoll() {
+  const int n = poll_events();
   schedule_turn_end();
   if (n == kMaxEvents) {
     // More may be ready; the epoll descriptor will not signal again for them.
@@ -199,6 +204,10 @@ void Worker::arm_tick() {
 }
 
 void Worker::on_tick() {
+  // What arrived while this thread waited for the CPU is read before the keepalive check:
+  // on a busy machine the tick and a client's PINGREQ can become ready together, and the
+  // client must not be dropped for a packet that sits unread in its socket.
+  poll_events();
   core_.tick();
   // A publisher may have parked just after the backlog cleared: never leave it waiting.
   if (!parked_.empty() && !server_.backlogged()) resume_parked();

@@ -60,6 +60,7 @@ class Worker {
  private:
   void arm_epoll();
   void on_epoll();
+  int poll_events();  // one non-blocking epoll_wait, its events handled
   void turn_end();
   void arm_tick();
   void on_tick();
