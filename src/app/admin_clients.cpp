@@ -129,6 +129,8 @@ json::object log_json(const LogRecord& r) {
 
 namespace {
 
+constexpr size_t kMaxGathered = 100000;
+
 void clients_route(Runtime& rt, web::Request& req, std::shared_ptr<web::Reply> reply) {
   bool ok = true;
   broker::ClientQuery q;
@@ -141,7 +143,11 @@ void clients_route(Runtime& rt, web::Request& req, std::shared_ptr<web::Reply> r
   const size_t limit = query_number(req, "limit", 100, 10000, ok);
   const size_t offset = query_number(req, "offset", 0, SIZE_MAX, ok);
   if (!ok) return send_error(reply, 400, "limit/offset: expected a number");
-  q.limit = offset + limit;
+  // Every match is gathered (up to kMaxGathered per worker) and then sorted: the workers
+  // meet their sessions in no particular order, so stopping each at offset + limit made
+  // `total` the end of the page rather than the number of matches, and filled later pages
+  // with whichever sessions the workers met first instead of the next ones by client id.
+  q.limit = kMaxGathered;
   rt.server().query_clients(q, [&rt, reply, limit, offset](std::vector<broker::ClientInfo> all) {
     boost::asio::post(rt.control_io(), [&rt, reply, limit, offset, all = std::move(all)]() mutable {
       std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.client_id < b.client_id; });
