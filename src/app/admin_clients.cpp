@@ -181,9 +181,12 @@ void disconnect_route(AdminService& a, web::Request& req, std::shared_ptr<web::R
   const bool discard = r.boolean_or("discard_session", false);
   r.reject_unknown({"client_id", "discard_session"});
   if (!r.ok()) return reply->send(r.error_response());
-  a.audit(req, fmt::format("disconnected client '{}'{}", *id, discard ? " and removed its session" : ""));
-  a.runtime().server().disconnect_client(*id, discard, [reply, id = *id](bool found) {
+  web::Request who;  // the audit line needs the user and address after the request is gone
+  who.user = req.user;
+  who.peer = req.peer;
+  a.runtime().server().disconnect_client(*id, discard, [&a, who, reply, id = *id, discard](bool found) {
     if (!found) return send_error(reply, 404, "no client or session with id '" + id + "'");
+    a.audit(who, fmt::format("disconnected client '{}'{}", id, discard ? " and removed its session" : ""));
     send_json(reply, json::object{{"ok", true}, {"message", "client '" + id + "' disconnected"}});
   });
 }
