@@ -265,7 +265,9 @@ EditOutcome edit_broker(ConfigDocument& doc, ManagedFiles& files, const config::
     set(Target::global(), "log_level", {*f.log_level}, "log_level");
   }
   if (f.port || f.address) {
-    const std::string port = std::to_string(f.port.value_or(cur.at("port").is_int64() ? cur.at("port").as_int64() : 1883));
+    // The current port is a JSON unsigned number (is_int64() is false for it): read it as a number.
+    const std::string port =
+        std::to_string(f.port.value_or(cur.at("port").is_number() ? cur.at("port").to_number<int64_t>() : 1883));
     std::string address = f.address.value_or(cur_s("address"));
     if (address == "local") {
       if (port != "1883" || ref.index >= 0) address = "127.0.0.1";  // loopback, IPv4
