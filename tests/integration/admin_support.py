@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -81,11 +82,12 @@ class Api:
     ("cookie", token, csrf_token). `csrf`: send the X-CSRF-Token with cookie auth (default
     True; False to test the refusal)."""
 
-    def __init__(self, host: str, port: int, auth=None, timeout: float = HTTP_TIMEOUT):
+    def __init__(self, host: str, port: int, auth=None, timeout: float = HTTP_TIMEOUT, ssl_context=None):
         self.host, self.port, self.auth, self.timeout = host, port, auth, timeout
+        self.ssl_context = ssl_context  # HTTPS when set
 
     def with_auth(self, auth) -> "Api":
-        return Api(self.host, self.port, auth, self.timeout)
+        return Api(self.host, self.port, auth, self.timeout, self.ssl_context)
 
     def auth_headers(self, csrf: bool = True) -> dict[str, str]:
         if self.auth is None:
@@ -112,7 +114,10 @@ class Api:
             h["Content-Type"] = "application/json"
         if headers:
             h.update(headers)
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        if self.ssl_context is not None:
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.ssl_context)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             conn.request(method, path, body=data, headers=h)
             r = conn.getresponse()
@@ -139,7 +144,7 @@ class Api:
         return r.json() if r.body else None
 
     def login(self, user: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> dict:
-        r = Api(self.host, self.port).post("/api/petrel/v1/login", {"username": user, "password": password})
+        r = self.with_auth(None).post("/api/petrel/v1/login", {"username": user, "password": password})
         assert r.status == 200, r
         return r.json()
 
@@ -147,7 +152,7 @@ class Api:
         return self.with_auth(("bearer", self.login(user, password)["token"]))
 
     def stream(self, path: str, timeout: float = 10.0) -> "EventStream":
-        return EventStream(self.host, self.port, path, self.auth_headers(), timeout)
+        return EventStream(self.host, self.port, path, self.auth_headers(), timeout, self.ssl_context)
 
 
 # --------------------------------------------------------------------------------------
@@ -169,8 +174,11 @@ class EventStream:
     chunks: the body ends with the connection). `status`/`headers` after the constructor;
     `next(timeout)` returns the next Event or raises TimeoutError / EOFError."""
 
-    def __init__(self, host: str, port: int, path: str, headers: dict[str, str], timeout: float = 10.0):
+    def __init__(self, host: str, port: int, path: str, headers: dict[str, str], timeout: float = 10.0,
+                 ssl_context=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if ssl_context is not None:
+            self.sock = ssl_context.wrap_socket(self.sock, server_hostname=host)
         lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
@@ -202,7 +210,7 @@ class EventStream:
             chunk = self.sock.recv(65536)
         except socket.timeout as exc:
             raise TimeoutError("no data from the event stream in time") from exc
-        except ConnectionResetError as exc:
+        except (ConnectionResetError, ssl.SSLError) as exc:
             self.eof = True
             raise EOFError("the event stream was reset") from exc
         if not chunk:
@@ -304,12 +312,12 @@ class AdminBroker:
     """A running Petrel: `b` (conftest.Broker; listener 0 is MQTT, listener 1 the admin),
     `api` (Bearer, logged in as admin), `basic` (Basic credentials), `anon` (none)."""
 
-    def __init__(self, b: Broker, state_dir: Path, password_file: Path):
+    def __init__(self, b: Broker, state_dir: Path, password_file: Path, ssl_context=None):
         self.b = b
         self.state_dir = state_dir
         self.password_file = password_file
         self.http_host, self.http_port = b.listeners[1]
-        self.anon = Api(self.http_host, self.http_port)
+        self.anon = Api(self.http_host, self.http_port, ssl_context=ssl_context)
         self.basic = self.anon.with_auth(("basic", ADMIN_USER, ADMIN_PASSWORD))
         self.api = self.anon.bearer()
 
@@ -373,8 +381,10 @@ def admin_config(factory, mqtt_port: int, http_port: int, state_dir: Path, passw
 
 
 def start_admin(factory, lines=(), mqtt_lines=(), http_lines=(), users: dict[str, str] | None = None,
-                anonymous: bool = True, verbose: bool = False, args=()) -> AdminBroker:
-    """Start Petrel with an MQTT listener and an admin listener (see AdminBroker)."""
+                anonymous: bool = True, verbose: bool = False, args=(), ssl_context=None) -> AdminBroker:
+    """Start Petrel with an MQTT listener and an admin listener (see AdminBroker). With
+    `ssl_context` the admin clients use HTTPS (give the listener certfile/keyfile in
+    http_lines)."""
     assert factory.kind == "petrel", "the admin API tests run against Petrel only"
     n = len(factory.brokers)
     state_dir = factory.workdir / f"state{n}"
@@ -393,7 +403,7 @@ def start_admin(factory, lines=(), mqtt_lines=(), http_lines=(), users: dict[str
             b.proc = factory._spawn(cmd, logf)
         factory.brokers.append(b)
         if all(wait_port(h, p, START_TIMEOUT, b.proc) for h, p in b.listeners):
-            return AdminBroker(b, state_dir, password_file)
+            return AdminBroker(b, state_dir, password_file, ssl_context)
         b.expect_exit = True
         b.stop()
         last = b.log()

@@ -4,10 +4,12 @@ default's generated admin password. Support: admin_support.py."""
 from __future__ import annotations
 
 import fcntl
+import http.client
 import os
 import re
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import time
@@ -16,9 +18,10 @@ from pathlib import Path
 import pytest
 
 import rawmqtt as mq
-from admin_support import (ADMIN_PASSWORD, ADMIN_USER, Api, admin, make_password_file, run,  # noqa: F401
-                           wait_until)
+from admin_support import (ADMIN_PASSWORD, ADMIN_USER, Api, admin, make_password_file, passwd_tool,  # noqa: F401
+                           run, wait_until)
 from conftest import free_port, listening, wait_port
+from test_tls_support import pki  # noqa: F401
 
 pytestmark = pytest.mark.petrel_only("the admin API is Petrel's")
 
@@ -154,7 +157,8 @@ def test_cookie_session_needs_csrf_for_changes(admin):
         r = c.request(method, path, body, csrf=False)
         assert r.status == 403, f"{method} {path} by cookie without the CSRF token: {r!r}"
         assert "CSRF" in r.json()["error"]
-        r = c.request(method, path, body, headers={"X-CSRF-Token": login["csrf_token"][:-1] + "A"}, csrf=False)
+        wrong = login["csrf_token"][:-1] + ("A" if login["csrf_token"][-1] != "A" else "B")
+        r = c.request(method, path, body, headers={"X-CSRF-Token": wrong}, csrf=False)
         assert r.status == 403, f"{method} {path} with a wrong CSRF token: {r!r}"
         assert a.conf_bytes() == conf, f"{method} {path} changed the file although refused"
         r = c.request(method, path, body)
@@ -194,6 +198,46 @@ def test_login_rate_limit(admin):
     assert a.api.get(f"{V1}/status").status == 200
     a.wait_log(r"too many failed logins from 127\.0\.0\.1: locked for \d+ s")
     assert "guess" not in a.log()
+
+
+def test_admin_over_tls(admin, pki):
+    ctx = ssl.create_default_context(cafile=pki.path("ca.crt"))
+    a = admin(http_lines=[f"certfile {pki.path('server.crt')}", f"keyfile {pki.path('server.key')}"], ssl_context=ctx)
+    r = a.anon.post(f"{V1}/login", {"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+    assert r.status == 200
+    assert "; Secure" in r.header("Set-Cookie"), r.header("Set-Cookie")
+    assert a.basic.get(f"{V1}/status").status == 200
+    entry = [e for e in a.basic.get("/api/v1/listeners").json()["listeners"] if e["port"] == a.http_port][0]
+    assert entry["protocol"] == "httpapi" and entry["tls"] is True
+    with a.api.stream(f"{V1}/status/stream") as st:
+        st.wait(lambda e: e.event == "status", what="a status event over TLS")
+    # Plain HTTP to the TLS port gets no answer.
+    plain = Api(a.http_host, a.http_port, ("basic", ADMIN_USER, ADMIN_PASSWORD), timeout=5)
+    try:
+        r = plain.get(f"{V1}/status")
+    except (OSError, http.client.HTTPException):
+        pass
+    else:
+        assert r.status != 200, r
+
+
+def test_sessions_end_when_the_user_goes(admin):
+    """SIGHUP reloads the admin password file: a removed user's sessions end, and so do
+    those of a user whose password changed; the others stay."""
+    a = admin(users={ADMIN_USER: ADMIN_PASSWORD, "bob": "Bob-pw-1", "carol": "Carol-pw-1"})
+    bob = a.anon.bearer("bob", "Bob-pw-1")
+    carol = a.anon.bearer("carol", "Carol-pw-1")
+    assert bob.get(f"{V1}/status").status == 200 and carol.get(f"{V1}/status").status == 200
+    tool = passwd_tool(a.b.binary)
+    assert run(tool + ["-D", str(a.password_file), "bob"]).returncode == 0
+    assert run(tool + ["-b", str(a.password_file), "carol", "Carol-pw-2"]).returncode == 0
+    assert "admin:" in a.password_file.read_text() and "bob:" not in a.password_file.read_text()
+    a.b.signal(signal.SIGHUP)
+    wait_until(lambda: bob.get(f"{V1}/status").status == 401, what="bob's session to end")
+    wait_until(lambda: carol.get(f"{V1}/status").status == 401, what="carol's session to end")
+    assert a.api.get(f"{V1}/status").status == 200
+    assert a.anon.with_auth(("basic", "bob", "Bob-pw-1")).get(f"{V1}/status").status == 401
+    assert a.anon.with_auth(("basic", "carol", "Carol-pw-2")).get(f"{V1}/status").status == 200
 
 
 # --------------------------------------------------------------------------------------
@@ -317,10 +361,10 @@ def test_embedded_default_generates_admin_password(broker_bin, tmp_path, port_80
         assert password not in pwfile.read_text()  # only its hash
         assert p.log().count(password) == 1
         if free_before:
-            ok = wait_until(lambda: port_owner_is(p.proc.pid, ADMIN_PORT) or "Web admin not started" in p.log(),
-                            what="the admin listener on 8080 (or its error)")
-            if "Web admin not started" in p.log() and not port_owner_is(p.proc.pid, ADMIN_PORT):
-                # Another process took 8080 between our check and petrel's bind.
+            wait_until(lambda: port_owner_is(p.proc.pid, ADMIN_PORT) or "Web admin not started" in p.log(),
+                       what="the admin listener on 8080 (or its error)")
+            if not port_owner_is(p.proc.pid, ADMIN_PORT):
+                # Another process took 8080 between the check and petrel's bind: the busy case.
                 assert not port_free(ADMIN_PORT), p.log()
                 free_before = False
         if free_before:
