@@ -187,3 +187,40 @@ def test_bridge_update_and_duplicate_name(admin):
     assert got["primary"] == {"host": "127.0.0.1", "port": port}  # kept
     assert a.api.put(f"{V1}/bridges/nope", {"keepalive": 10}).status == 404
     assert a.api.post(f"{V1}/bridges/nope/enable").status == 404
+
+
+def test_bridge_credentials_and_psk_through_the_api(admin, remote, tmp_path):
+    """The write-only bridge secrets reach the remote: username/password against a
+    Mosquitto with a password_file, and TLS-PSK against a Mosquitto PSK listener."""
+    passwd = tmp_path / "remote.passwd"
+    r = run(["mosquitto_passwd", "-b", "-c", str(passwd), "office1", "s3cret-Remote"])
+    assert r.returncode == 0, r
+    auth_remote = remote([f"password_file {passwd}"], anonymous=False, bridge_listener=[])
+    key = "a1b2" * 16
+    psk = tmp_path / "remote.psk"
+    psk.write_text(f"bridge:{key}\n")
+    psk_remote = remote([f"psk_file {psk}"], bridge_listener=["psk_hint petrel"])
+    a = admin()
+    host, port = auth_remote.bridge_address
+    resp = a.api.post(f"{V1}/bridges", {"name": "authb", "primary": {"host": host, "port": port},
+                                        "username": "office1", "password": "s3cret-Remote",
+                                        "topics": [{"topic": "ab/#", "direction": "out", "qos": 1}]})
+    assert resp.status == 200, resp
+    host, port = psk_remote.bridge_address
+    resp = a.api.post(f"{V1}/bridges", {"name": "pskb", "primary": {"host": host, "port": port}, "tls_mode": "psk",
+                                        "psk_identity": "bridge", "psk_key": key,
+                                        "topics": [{"topic": "pb/#", "direction": "out", "qos": 1}]})
+    assert resp.status == 200, resp
+    a.wait_status(lambda s: all((bridge_status(a, n, s) or {}).get("state") == "connected" for n in ("authb", "pskb")),
+                  what="both bridges connected")
+    wait_log(auth_remote, r"as authb \(p2, c0, k60, u'office1'\)")
+    got = a.api.ok("GET", f"{V1}/bridges/pskb")
+    assert (got["tls_mode"], got["psk_identity"], got["psk_key_set"]) == ("psk", "bridge", True)
+    # A wrong password: the bridge restarts and the remote refuses it; the status says so.
+    assert a.api.put(f"{V1}/bridges/authb", {"password": "wrong"}).status == 200
+    s = a.wait_status(lambda s: (bridge_status(a, "authb", s) or {}).get("connected") is False
+                      and (bridge_status(a, "authb", s) or {}).get("last_error"), what="authb refused")
+    assert bridge_status(a, "authb", s)["last_error"]
+    assert a.api.put(f"{V1}/bridges/authb", {"password": "s3cret-Remote"}).status == 200
+    a.wait_status(lambda s: (bridge_status(a, "authb", s) or {}).get("state") == "connected",
+                  what="authb connected again")

@@ -4,6 +4,7 @@ applied to the admin user. Support: admin_support.py."""
 from __future__ import annotations
 
 import base64
+import time
 import urllib.parse
 
 import pytest
@@ -221,3 +222,26 @@ def test_publish_and_watch_denied_by_acl(acl_admin):
         c.publish("allowed/y", b"seen", qos=1)
         ev = st.wait(lambda e: e.event == "message", what="allowed/y")
         assert ev.json()["topic"] == "allowed/y"
+
+
+def test_watch_rate_limit_reports_skipped(admin):
+    """More than 50 messages in a second: the rest are counted and reported as `skipped`."""
+    a = admin()
+    with a.api.stream(f"{V1}/watch?filter=" + urllib.parse.quote("flood/#")) as st:
+        st.wait(lambda e: e.event == "subscribed", what="the watch subscribed")
+        c = a.connect("flooder")
+        for i in range(300):
+            c.publish("flood/t", b"%d" % i, qos=0)
+        c.ping()
+        total_skipped = 0
+        messages = 0
+        deadline = time.monotonic() + 15
+        while messages + total_skipped < 300:
+            assert time.monotonic() < deadline, (messages, total_skipped)
+            ev = st.next(timeout=max(0.1, deadline - time.monotonic()))
+            if ev.event == "message":
+                messages += 1
+            elif ev.event == "skipped":
+                total_skipped += ev.json()["count"]
+        assert messages + total_skipped == 300
+        assert total_skipped > 0 and messages >= 50, (messages, total_skipped)
