@@ -63,6 +63,9 @@ def test_mosquitto_listeners_shape(admin):
                                     "allow_anonymous": True}
     assert by_port[ws]["protocol"] == "websockets"
     assert by_port[a.http_port]["protocol"] == "httpapi"
+    # The admin listener never lets anyone in without credentials, whatever allow_anonymous says.
+    assert by_port[a.http_port]["allow_anonymous"] is False
+    assert a.status()["admin_listeners"][0]["allow_anonymous"] is False
     assert len(body["listeners"]) == 3
 
 
