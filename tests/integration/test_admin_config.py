@@ -258,6 +258,38 @@ def test_certificate_tls_with_client_ca_and_cn(admin, pki):
     assert retained_payload(a, "factory/sensor/1") == "by sensor-1"
 
 
+def test_resending_the_settings_changes_nothing(admin, pki):
+    """A form sent back as GET /broker showed it (secrets left out) changes nothing, and an
+    unrelated change leaves the user file alone."""
+    a = admin()
+    assert a.api.put(f"{V1}/broker", {"restrict": "password", "username": "advantech",
+                                      "password": "password123"}).status == 200
+    conf = a.conf_bytes()
+    r = a.api.put(f"{V1}/broker", {"restrict": "password", "username": "advantech"})
+    assert r.status == 200 and r.json()["message"] == "no change", r
+    assert a.conf_bytes() == conf
+    assert pub(a.mqtt_port, "-u", "advantech", "-P", "password123").returncode == 0
+
+    assert a.api.put(f"{V1}/broker", {"tls_mode": "certificate", "certificate": pem(pki, "server.crt"),
+                                      "private_key": pem(pki, "server.key"), "client_ca": pem(pki, "ca.crt"),
+                                      "restrict": "certificate_cn", "username": "sensor-1"}).status == 200
+    files = state_files(a)
+    conf = a.conf_bytes()
+    r = a.api.put(f"{V1}/broker", {"tls_mode": "certificate", "restrict": "certificate_cn", "username": "sensor-1"})
+    assert r.status == 200 and r.json()["message"] == "no change", r
+    assert a.conf_bytes() == conf and state_files(a) == files
+    r = a.api.put(f"{V1}/broker", {"log_level": "debug"})
+    assert r.status == 200, r
+    assert not any("password_file" in c for c in r.json()["changes"]), r.json()
+    assert state_files(a) == files
+    tls = ["--cafile", pki.path("ca.crt"), "--cert", pki.path("sensor-1.crt"), "--key", pki.path("sensor-1.key")]
+    assert pub(a.mqtt_port, *tls).returncode == 0
+    # A new CN is a new user.
+    r = a.api.put(f"{V1}/broker", {"username": "intruder"})
+    assert r.status == 200 and any("password_file" in c for c in r.json()["changes"]), r
+    assert a.api.ok("GET", f"{V1}/broker")["username"] == "intruder"
+
+
 # --------------------------------------------------------------------------------------
 # Secrets are write-only
 # --------------------------------------------------------------------------------------
