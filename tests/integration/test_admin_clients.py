@@ -62,6 +62,9 @@ def test_clients_list_search_one(admin):
     assert o["connected"] is False and [s["filter"] for s in o["subscriptions"]] == ["cl/off/#"]
     r = a.api.get(f"{V1}/clients/cl-gamma")
     assert r.status == 404, r
+    odd = a.connect("site/7 dev")
+    assert a.api.ok("GET", f"{V1}/clients/site/7%20dev")["client_id"] == "site/7 dev"
+    odd.close()
     # The admin's own internal connections are not listed.
     a.api.ok("POST", f"{V1}/publish", {"topic": "cl/a/x", "payload": "hi", "qos": 1})
     assert not any(i.startswith("petrel-admin") for i in ids(listing()))
