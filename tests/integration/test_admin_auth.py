@@ -414,3 +414,28 @@ def test_embedded_default_saves_its_configuration_in_the_state_dir(broker_bin, t
         assert b.status == 200 and b.json()["log_level"] == "debug", b
     finally:
         p2.stop()
+
+
+def test_start_without_c_uses_the_saved_configuration(broker_bin, tmp_path):
+    """Without -c, STATE_DIR/petrel.conf (what the admin writes for the embedded default)
+    is the configuration; the admin changes it in place. Port 8080 is not needed."""
+    state = tmp_path / "state"
+    state.mkdir()
+    pw = make_password_file(broker_bin, state / "admin.passwd", {ADMIN_USER: ADMIN_PASSWORD})
+    http = free_port()
+    saved = state / "petrel.conf"
+    saved.write_text(f"allow_anonymous true\nhttp_api_password_file {pw}\nlistener {http} 127.0.0.1\nprotocol http_api\n")
+    env = {**os.environ, "PETREL_STATE_DIR": str(state), "HOME": str(tmp_path)}
+    mqtt_port = free_port()
+    p = Proc(broker_bin, mqtt_port, env, tmp_path, "saved")
+    try:
+        assert wait_port("127.0.0.1", mqtt_port, 10, p.proc) and wait_port("127.0.0.1", http, 10, p.proc), p.log()
+        p.wait_log(re.compile(rf"Config loaded from {re.escape(str(saved))} \(saved by the web admin"))
+        api = Api("127.0.0.1", http, ("basic", ADMIN_USER, ADMIN_PASSWORD))
+        assert api.get(f"{V1}/status").json()["service"]["config_file"] == str(saved)
+        r = api.put(f"{V1}/broker", {"log_level": "debug"})
+        assert r.status == 200 and r.json()["config_file"] == str(saved), r
+        assert re.search(r"^log_level debug$", saved.read_text(), re.M)
+        assert "Web admin: http" not in p.log()  # no password generated: the file names one
+    finally:
+        p.stop()
