@@ -185,6 +185,11 @@ def test_watch_delivers_client_messages(admin):
         assert ev.json()["payload"] == "hello"
         ev = st.wait(lambda e: e.event == "message" and e.json()["topic"] == "w/two", what="w/two")
         assert base64.b64decode(ev.json()["payload_base64"]) == b"\xff\xfe"
+        watchers = ids(a.api.ok("GET", f"{V1}/clients?internal=true&search=petrel-admin-watch"))
+        assert len(watchers) == 1, watchers
+    # Closing the stream ends the admin's subscription too.
+    wait_until(lambda: not ids(a.api.ok("GET", f"{V1}/clients?internal=true&search=petrel-admin-watch")),
+               what="the watch's connection to go")
     assert a.api.get(f"{V1}/watch").status == 400
     assert a.api.get(f"{V1}/watch?filter=" + urllib.parse.quote("a/#/b")).status == 400
 
