@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -456,6 +457,20 @@ def mqtt_still_works(a: AdminBroker, c: mq.Client, topic: str, payload: bytes) -
     c.publish(topic, payload, qos=1)
     p = c.recv_publish(timeout=10)
     assert (p.topic, p.payload) == (topic, payload)
+
+
+def sighup(a: AdminBroker, timeout: float = 10.0) -> None:
+    """SIGHUP once petrel handles it. Petrel installs its signal handlers only after its
+    listeners are open (and its bridges subscribed), and until then SIGHUP's default action
+    ends the process; the handler shows in /proc/PID/status (SigCgt, bit 1 = SIGHUP)."""
+    def caught() -> bool:
+        with open(f"/proc/{a.b.pid}/status") as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGHUP - 1)))
+        return False
+    wait_until(caught, timeout, what="petrel's SIGHUP handler")
+    a.b.signal(signal.SIGHUP)
 
 
 def holding_port(host: str = "127.0.0.1") -> tuple[socket.socket, int]:

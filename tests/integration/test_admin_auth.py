@@ -12,14 +12,13 @@ import socket
 import ssl
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 import rawmqtt as mq
 from admin_support import (ADMIN_PASSWORD, ADMIN_USER, Api, admin, make_password_file, passwd_tool,  # noqa: F401
-                           run, wait_until)
+                           run, sighup, wait_until)
 from conftest import free_port, listening, wait_port
 from test_tls_support import pki  # noqa: F401
 
@@ -232,7 +231,7 @@ def test_sessions_end_when_the_user_goes(admin):
     assert run(tool + ["-D", str(a.password_file), "bob"]).returncode == 0
     assert run(tool + ["-b", str(a.password_file), "carol", "Carol-pw-2"]).returncode == 0
     assert "admin:" in a.password_file.read_text() and "bob:" not in a.password_file.read_text()
-    a.b.signal(signal.SIGHUP)
+    sighup(a)
     wait_until(lambda: bob.get(f"{V1}/status").status == 401, what="bob's session to end")
     wait_until(lambda: carol.get(f"{V1}/status").status == 401, what="carol's session to end")
     assert a.api.get(f"{V1}/status").status == 200

@@ -7,11 +7,10 @@ from __future__ import annotations
 import queue
 import subprocess
 import threading
-import time
 
 import pytest
 
-from admin_support import admin, run, wait_until  # noqa: F401
+from admin_support import admin, run  # noqa: F401
 from bridge_support import remote, wait_log  # noqa: F401
 from conftest import free_port
 
@@ -126,11 +125,14 @@ def test_bridge_example_through_the_api(admin, remote):
         assert local.recv_publish().payload == b"40"
 
         # Delete: gone from the API, the status, the file; the remote no longer receives.
+        remote_log = len(r.log())
         resp = a.api.delete(f"{V1}/bridges/office1")
         assert resp.status == 200, resp
         assert "bridge office1 stopped and removed" in resp.json()["applied"]
         assert a.api.get(f"{V1}/bridges/office1").status == 404
-        assert bridge_status(a, "office1") is None
+        # The bridge stops right after the answer (on the bridges' own thread).
+        a.wait_status(lambda s: bridge_status(a, "office1", s) is None, what="office1 gone from the status")
+        wait_log(r, r"Client office1 (disconnected|closed its connection)", start=remote_log)
         assert "connection office1" not in a.conf_path.read_text()
         pub(a.mqtt_port, "local/sensor/temperature", "22")
         assert local.recv_publish().payload == b"22"  # local delivery goes on

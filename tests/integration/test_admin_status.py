@@ -4,11 +4,9 @@ the log with its live tail and audit lines. Support: admin_support.py."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-import rawmqtt as mq
 from admin_support import admin, holding_port, wait_until  # noqa: F401
 from test_tls_support import pki  # noqa: F401
 from conftest import free_port
