@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from admin_support import admin, run  # noqa: F401
+from admin_support import admin, run, wait_until  # noqa: F401
 from bridge_support import remote, wait_log  # noqa: F401
 from conftest import free_port
 
@@ -72,6 +72,17 @@ def bridge_status(a, name: str, status: dict | None = None) -> dict | None:
     return None
 
 
+def wait_local_subscription(a, name: str, filter_: str) -> None:
+    """The bridge's local client (internal, "local.<name>") has subscribed to filter_: from
+    then on nothing published locally is missed. The status says connected once the remote
+    answered, which can come first."""
+    def subscribed():
+        r = a.api.get(f"{V1}/clients/local.{name}")
+        return r.status == 200 and r.json()["connected"] and \
+            any(s["filter"] == filter_ for s in r.json()["subscriptions"])
+    wait_until(subscribed, 15, what=f"bridge {name}'s local subscription to {filter_}")
+
+
 def test_bridge_example_through_the_api(admin, remote):
     r = remote()
     a = admin()
@@ -89,6 +100,7 @@ def test_bridge_example_through_the_api(admin, remote):
         b = [x for x in st["bridges"] if x["name"] == "office1"][0]
         assert b["connected"] is True and b["active"] == "primary" and b["enabled"] is True
         assert str(r.port) in b["address"]
+        wait_local_subscription(a, "office1", "local/sensor/#")
 
         pub(a.mqtt_port, "local/sensor/temperature", "21.5")
         assert sub.line() == "remote/office1/sensor/temperature 21.5"
@@ -120,6 +132,7 @@ def test_bridge_example_through_the_api(admin, remote):
         assert a.api.post(f"{V1}/bridges/office1/enable").status == 200
         a.wait_status(lambda s: (bridge_status(a, "office1", s) or {}).get("state") == "connected",
                       what="bridge office1 connected again")
+        wait_local_subscription(a, "office1", "local/sensor/#")
         pub(a.mqtt_port, "local/sensor/humidity", "40")
         assert sub.line() == "remote/office1/sensor/humidity 40"
         assert local.recv_publish().payload == b"40"
