@@ -7,7 +7,7 @@ what=${1:-build}
 pkgs=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libfmt-dev libssl-dev openssl libargon2-dev)
 if [ "$what" = test ]; then
   pkgs+=(googletest libgtest-dev libgmock-dev libbenchmark-dev mosquitto mosquitto-clients
-         python3 python3-pytest python3-pytest-xdist python3-paho-mqtt procps
+         python3 python3-pytest python3-pytest-xdist python3-paho-mqtt python3-prometheus-client procps
          softhsm2 libengine-pkcs11-openssl)  # a PKCS#11 token for the --tls-engine tests
   # The npm `mqtt` client tests need node and npm; a machine that already has them (for
   # instance a newer Node.js than Debian's) keeps its own.

@@ -235,16 +235,19 @@ EditOutcome edit_broker(ConfigDocument& doc, ManagedFiles& files, const config::
     else if (f.psk_key && f.psk_key->size() > 2 * 64) err("psk_key", "at most 64 bytes (128 hex digits)");
     if (!f.psk_key && !cur.at("psk_key_set").as_bool()) err("psk_key", "required for TLS mode PSK");
   }
-  std::string username = f.username.value_or(cur.at("username").is_string() ? cur_s("username") : "");
+  const std::string current_user = cur.at("username").is_string() ? cur_s("username") : "";
+  std::string username = f.username.value_or(current_user);
+  // A username sent back unchanged (a form re-sent as GET showed it) is not a new user.
+  const bool username_changed = f.username && *f.username != current_user;
   if (restrict == "password" || restrict == "certificate_cn") {
     if (username.empty()) err("username", restrict == "password" ? "required to restrict for username and password"
                                                                  : "required: the Common Name the client certificate must have");
     else if (auto u = auth::check_username(username); !u) err("username", u.error().message);
   }
-  const bool new_credentials = f.password.has_value() || (f.username && restrict == "password");
+  const bool new_credentials = f.password.has_value() || (username_changed && restrict == "password");
   if (restrict == "password") {
     if (f.password && f.password->empty()) err("password", "must not be empty");
-    else if (!f.password && (f.username || !cur.at("password_set").as_bool()))
+    else if (!f.password && (username_changed || !cur.at("password_set").as_bool()))
       err("password", "required (with the username) to restrict for username and password");
   }
   if (restrict == "certificate_cn" && (tls_mode != "certificate" || !ca_wanted))
@@ -265,7 +268,9 @@ EditOutcome edit_broker(ConfigDocument& doc, ManagedFiles& files, const config::
     set(Target::global(), "log_level", {*f.log_level}, "log_level");
   }
   if (f.port || f.address) {
-    const std::string port = std::to_string(f.port.value_or(cur.at("port").is_int64() ? cur.at("port").as_int64() : 1883));
+    // The current port is a JSON unsigned number (is_int64() is false for it): read it as a number.
+    const std::string port =
+        std::to_string(f.port.value_or(cur.at("port").is_number() ? cur.at("port").to_number<int64_t>() : 1883));
     std::string address = f.address.value_or(cur_s("address"));
     if (address == "local") {
       if (port != "1883" || ref.index >= 0) address = "127.0.0.1";  // loopback, IPv4
@@ -333,7 +338,10 @@ EditOutcome edit_broker(ConfigDocument& doc, ManagedFiles& files, const config::
     const bool cn = restrict == "certificate_cn";
     set(lt2, "use_identity_as_username", cn ? std::vector<std::string>{"true"} : std::vector<std::string>{}, "restrict");
     set(lt2, "require_known_identity", cn ? std::vector<std::string>{"true"} : std::vector<std::string>{}, "restrict");
-    if (new_credentials || cn || f.restrict) {
+    // Certificate CN: a user file naming the CN, written when the mode or the CN changes
+    // (not on every change of some other setting).
+    const bool cn_user_changed = cn && (cur_s("restrict") != "certificate_cn" || username_changed);
+    if (new_credentials || cn_user_changed || (f.restrict && *f.restrict != cur_s("restrict"))) {
       // One user: the configured username with its password (certificate CN: the CN, with a
       // random password nobody knows, so only the certificate identifies it).
       std::string password = f.password.value_or("");
@@ -342,7 +350,7 @@ EditOutcome edit_broker(ConfigDocument& doc, ManagedFiles& files, const config::
         RAND_bytes(raw, sizeof raw);
         password = base64_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
       }
-      if (!cn && !f.password && cur.at("password_set").as_bool() && !f.username) {
+      if (!cn && !f.password && cur.at("password_set").as_bool() && !username_changed) {
         // restrict re-sent unchanged: keep the current password file
       } else if (auto h = auth::hash_password(password, auth::HashParams{}); !h) {
         err("password", h.error().message);

@@ -129,6 +129,8 @@ json::object log_json(const LogRecord& r) {
 
 namespace {
 
+constexpr size_t kMaxGathered = 100000;
+
 void clients_route(Runtime& rt, web::Request& req, std::shared_ptr<web::Reply> reply) {
   bool ok = true;
   broker::ClientQuery q;
@@ -141,7 +143,11 @@ void clients_route(Runtime& rt, web::Request& req, std::shared_ptr<web::Reply> r
   const size_t limit = query_number(req, "limit", 100, 10000, ok);
   const size_t offset = query_number(req, "offset", 0, SIZE_MAX, ok);
   if (!ok) return send_error(reply, 400, "limit/offset: expected a number");
-  q.limit = offset + limit;
+  // Every match is gathered (up to kMaxGathered per worker) and then sorted: the workers
+  // meet their sessions in no particular order, so stopping each at offset + limit made
+  // `total` the end of the page rather than the number of matches, and filled later pages
+  // with whichever sessions the workers met first instead of the next ones by client id.
+  q.limit = kMaxGathered;
   rt.server().query_clients(q, [&rt, reply, limit, offset](std::vector<broker::ClientInfo> all) {
     boost::asio::post(rt.control_io(), [&rt, reply, limit, offset, all = std::move(all)]() mutable {
       std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.client_id < b.client_id; });
@@ -175,9 +181,12 @@ void disconnect_route(AdminService& a, web::Request& req, std::shared_ptr<web::R
   const bool discard = r.boolean_or("discard_session", false);
   r.reject_unknown({"client_id", "discard_session"});
   if (!r.ok()) return reply->send(r.error_response());
-  a.audit(req, fmt::format("disconnected client '{}'{}", *id, discard ? " and removed its session" : ""));
-  a.runtime().server().disconnect_client(*id, discard, [reply, id = *id](bool found) {
+  web::Request who;  // the audit line needs the user and address after the request is gone
+  who.user = req.user;
+  who.peer = req.peer;
+  a.runtime().server().disconnect_client(*id, discard, [&a, who, reply, id = *id, discard](bool found) {
     if (!found) return send_error(reply, 404, "no client or session with id '" + id + "'");
+    a.audit(who, fmt::format("disconnected client '{}'{}", id, discard ? " and removed its session" : ""));
     send_json(reply, json::object{{"ok", true}, {"message", "client '" + id + "' disconnected"}});
   });
 }

@@ -86,12 +86,19 @@ void publish_route(AdminService& a, web::Request& req, std::shared_ptr<web::Repl
   }
   Runtime& rt = a.runtime();
   const std::string id = fmt::format("petrel-admin-pub-{}", ::getpid() ^ std::chrono::steady_clock::now().time_since_epoch().count());
-  a.audit(req, fmt::format("published on '{}' (QoS {}{}, {} bytes)", *topic, qos, retain ? ", retained" : "", payload.size()));
-  asio::post(rt.control_io(), [&rt, reply, user = req.user, id, topic = *topic, payload = std::move(payload), qos, retain] {
+  // Audited with its outcome, once the broker has answered.
+  web::Request who;
+  who.user = req.user;
+  who.peer = req.peer;
+  const std::string what = fmt::format("on '{}' (QoS {}{}, {} bytes)", *topic, qos, retain ? ", retained" : "", payload.size());
+  asio::post(rt.control_io(), [&a, &rt, reply, who, what, user = req.user, id, topic = *topic, payload = std::move(payload), qos,
+                               retain] {
     auto done = std::make_shared<bool>(false);
-    auto finish = [reply, done](int status, json::object o) {
+    auto finish = [&a, reply, done, who, what](int status, json::object o) {
       if (*done) return;
       *done = true;
+      if (status == 200) a.audit(who, "published " + what);
+      else a.audit(who, fmt::format("could not publish {}: {}", what, std::string(o["error"].as_string())));
       send_json(reply, o, status);
     };
     auto holder = std::make_shared<std::shared_ptr<client::Client>>();

@@ -146,7 +146,9 @@ void ManagedFiles::discard() {
 // ---- AdminService ------------------------------------------------------------------------
 
 AdminService::AdminService(Runtime& rt) : rt_(rt) {
-  auth_.set_audit([this](std::string_view line) { PETREL_LOG(rt_.log(), kLogNotice, "{}", line); });
+  // Audit lines (logins, failed logins, every change) are written whatever log_level says:
+  // a level set to error through this API must not hide the changes made after it.
+  auth_.set_audit([this](std::string_view line) { rt_.log().write(kLogNotice, line); });
   web::add_auth_routes(router_, auth_);
   add_routes();
   http_ = std::make_unique<web::HttpServer>(rt_.log(), router_, auth_);

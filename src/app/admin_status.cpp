@@ -29,6 +29,8 @@ std::string protocol_name(config::ListenerProtocol p) {
 json::object listener_json(const config::Config& cfg, const config::Listener& l, int connections,
                            const std::vector<std::string>& bound) {
   const auto& sec = config::effective_security(cfg, l);
+  // An admin listener always wants credentials (allow_anonymous is about MQTT clients).
+  const bool anonymous = l.protocol != config::ListenerProtocol::kHttpApi && sec.allow_anonymous;
   json::array b;
   for (const auto& x : bound) b.emplace_back(x);
   return {{"port", l.port},
@@ -36,7 +38,7 @@ json::object listener_json(const config::Config& cfg, const config::Listener& l,
           {"protocol", protocol_name(l.protocol)},
           {"tls", tls_mode_of(l)},
           {"mtls", l.require_certificate},
-          {"allow_anonymous", sec.allow_anonymous},
+          {"allow_anonymous", anonymous},
           {"connections", connections},
           {"bound", b}};
 }
@@ -172,7 +174,9 @@ json::object listeners_json(Runtime& rt) {
                              {"protocol", proto},
                              {"tls", !l.certfile.empty() && !l.keyfile.empty()},
                              {"mtls", l.require_certificate},
-                             {"allow_anonymous", config::effective_security(cfg, l).allow_anonymous}});
+                             // The admin API always wants credentials.
+                             {"allow_anonymous", l.protocol != config::ListenerProtocol::kHttpApi &&
+                                                     config::effective_security(cfg, l).allow_anonymous}});
   };
   for (const auto& l : cfg.listeners) add(l);
   for (const auto& l : cfg.http_listeners) add(l);
