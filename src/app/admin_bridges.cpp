@@ -5,9 +5,6 @@
 // key, password, client key) are write-only.
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "app/admin_json.h"
 #include "app/admin_pem.h"
 #include "app/admin_service.h"
@@ -22,13 +19,6 @@ using config::ConfigDocument;
 using config::Target;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 const char* direction_name(config::BridgeDirection d) {
   return d == config::BridgeDirection::kIn ? "in" : d == config::BridgeDirection::kBoth ? "both" : "out";
@@ -204,6 +194,11 @@ BridgeForm read_form(const json::object& body, const config::Bridge* current, st
   auto opt = [&](const char* name, size_t max) -> std::optional<std::string> {
     return given(name) ? std::optional(r.string_or(name, "", max)) : std::nullopt;
   };
+  // PEM fields: GET shows what was parsed (an object or a list), which sent back means
+  // "unchanged"; only a string is new PEM text.
+  auto pem = [&](const char* name, size_t max) -> std::optional<std::string> {
+    return given(name) && body.at(name).is_string() ? std::optional(r.string_or(name, "", max)) : std::nullopt;
+  };
   f.name = r.string_or("name", current ? current->name : "", 256);
   f.enabled = r.boolean_or("enabled", current ? current->enabled : true);
   f.client_id = opt("client_id", 65535);
@@ -214,15 +209,18 @@ BridgeForm read_form(const json::object& body, const config::Bridge* current, st
   f.tls_mode = r.string_or("tls_mode", current ? tls_mode(*current) : "none", 16);
   f.psk_identity = r.string_or("psk_identity", current ? current->identity : "", 128);
   f.psk_key = opt("psk_key", 512);
-  f.ca_certificate = opt("ca_certificate", 256 * 1024);
+  f.ca_certificate = pem("ca_certificate", 256 * 1024);
   f.verify_hostname = r.boolean_or("verify_hostname", current ? !current->insecure : true);
-  f.client_certificate = opt("client_certificate", 256 * 1024);
+  f.client_certificate = pem("client_certificate", 256 * 1024);
   f.client_key = opt("client_key", 64 * 1024);
   f.username = r.string_or("username", current ? current->remote_username.value_or("") : "", 65535);
   f.password = opt("password", 65535);
+  // The read-only fields of GET are accepted (and ignored), so a client can send back what
+  // it read with its changes.
   r.reject_unknown({"name", "enabled", "primary", "secondary", "client_id", "protocol_version", "keepalive",
                     "clean_session", "try_private", "tls_mode", "psk_identity", "psk_key", "ca_certificate",
-                    "verify_hostname", "client_certificate", "client_key", "username", "password", "topics"});
+                    "verify_hostname", "client_certificate", "client_key", "username", "password", "topics",
+                    "psk_key_set", "client_key_set", "password_set", "status", "source"});
   for (auto e : r.errors()) errors.push_back(e);
   if (f.name.empty() || f.name.find_first_of(" \t\"#") != std::string::npos)
     errors.push_back({"name", "required: one word (it names the connection and, by default, the client id)"});

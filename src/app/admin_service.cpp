@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
 #include <sstream>
 
 #include "app/admin_json.h"
@@ -108,6 +110,38 @@ void protect_secrets(const config::ConfigDocument& doc, const std::vector<std::s
     ::chmod(f.c_str(), st.st_mode & 0700);
     ::chmod((f + ".bak").c_str(), st.st_mode & 0700);
     PETREL_LOG(log, kLogNotice, "admin: {} holds a password or key now: made readable by its owner only.", f);
+  }
+}
+
+// Every file a configuration names (TLS material, password, ACL and PSK files).
+void referenced_files(const config::Config& c, std::set<std::string>& out) {
+  auto security = [&](const config::SecuritySettings& s) {
+    for (const auto* f : {&s.password_file, &s.acl_file, &s.psk_file}) out.insert(*f);
+  };
+  security(c.security);
+  auto listeners = c.listeners;
+  listeners.insert(listeners.end(), c.http_listeners.begin(), c.http_listeners.end());
+  for (const auto& l : listeners) {
+    for (const auto* f : {&l.certfile, &l.keyfile, &l.cafile, &l.crlfile}) out.insert(*f);
+    security(l.security);
+  }
+  for (const auto& b : c.bridges)
+    for (const auto* f : {&b.cafile, &b.certfile, &b.keyfile}) out.insert(*f);
+  out.insert(c.http_api_password_file);
+}
+
+// The files the admin wrote into state_dir that neither the previous nor the new
+// configuration names any more (replaced keys, old password files) are removed; the
+// previous configuration's stay, so its .bak still works.
+void remove_unused_managed(const std::string& dir, const config::Config& before, const config::Config& after) {
+  static const std::regex managed(R"(^(broker-(cert|key|psk|users)|client-ca|bridge-.+-(ca|cert|key))-[0-9a-f]{12}\.(pem|txt|passwd)$)");
+  std::set<std::string> used;
+  referenced_files(before, used);
+  referenced_files(after, used);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (std::regex_match(name, managed) && !used.count(e.path().string())) fs::remove(e.path(), ec);
   }
 }
 
@@ -372,6 +406,7 @@ void AdminService::edit_config(const web::Request& req, std::shared_ptr<web::Rep
       return send_json(reply, o, 409);
     }
     if (first_save) rt_.set_config_path(path);
+    remove_unused_managed(files.dir(), running, rt_.running());
     std::string changes;
     for (const auto& c : report.changes) changes += (changes.empty() ? "" : "; ") + c;
     audit(audit_req, fmt::format("changed {}: {}", out.what, changes.empty() ? "no setting" : changes));

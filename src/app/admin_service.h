@@ -83,6 +83,9 @@ class AdminService {
   // report (200), the field errors (400), or the failure and rollback (409/500).
   using Edit = std::function<EditOutcome(config::ConfigDocument& doc, ManagedFiles& files, const config::Config& running)>;
   void edit_config(const web::Request& req, std::shared_ptr<web::Reply> reply, Edit edit);
+  // The admin's own sockets and open connections (for the status).
+  std::vector<web::BoundAddress> bound() const { return http_ ? http_->bound() : std::vector<web::BoundAddress>{}; }
+  size_t connections() const { return http_ ? http_->connection_count() : 0; }
   // The state directory of the running configuration.
   std::string state_dir() const;
   // A live status stream: gets the status every second until the client goes.

@@ -9,6 +9,7 @@
 
 #include "app/admin_json.h"
 #include "app/admin_service.h"
+#include "app/admin_service.h"
 #include "app/runtime.h"
 
 namespace petrel::app {
@@ -224,7 +225,15 @@ json::object status_json(Runtime& rt, const StatusSample& s) {
   const broker::StatusCounters& c = s.counters;
   json::array listeners, admin;
   for (const auto& l : rt.server().listener_states()) listeners.push_back(listener_json(cfg, l.cfg, l.connections, l.bound));
-  for (const auto& l : cfg.http_listeners) admin.push_back(listener_json(cfg, l, 0, {}));
+  const auto bound = rt.admin() ? rt.admin()->bound() : std::vector<web::BoundAddress>{};
+  for (const auto& l : cfg.http_listeners) {
+    std::vector<std::string> where;
+    for (const auto& b : bound)
+      if (b.port == l.port || l.port == 0) where.push_back(fmt::format("{} port {}", b.address, b.port));
+    json::object o = listener_json(cfg, l, 0, where);
+    o.erase("connections");
+    admin.push_back(std::move(o));
+  }
   json::array bridges;
   for (const auto& b : rt.bridges().status()) {
     bool secondary = false;
@@ -241,6 +250,7 @@ json::object status_json(Runtime& rt, const StatusSample& s) {
                        {"local_only", cfg.local_only}}},
           {"listeners", listeners},
           {"admin_listeners", admin},
+          {"admin_connections", rt.admin() ? rt.admin()->connections() : 0},
           {"clients", {{"connected", c.clients_connected},
                        {"total", c.sessions},
                        {"maximum", c.clients_maximum},

@@ -149,13 +149,15 @@ bool Runtime::start() {
 }
 
 int Runtime::run() {
+  // The signals are caught from the start: a SIGHUP that comes while the bridges
+  // subscribe (up to 10 s) waits for the handler instead of killing the process.
+  asio::signal_set signals(control_io_, SIGINT, SIGTERM, SIGHUP);
   if (!start()) {
     log_.set_topic_sink(nullptr);
     if (admin_) admin_->stop();
     if (server_) server_->stop();
     return 1;
   }
-  asio::signal_set signals(control_io_, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                                int sig) {
     if (ec) return;
@@ -233,12 +235,12 @@ ApplyReport Runtime::apply(const config::Config& requested, const std::string& o
   }
 
   // ---- commit: nothing below can fail ----
-  net::ListenerReport lr = server_->apply(std::move(*prepared));
   server_->set_security(*security);
+  net::ListenerReport lr = server_->apply(std::move(*prepared), diff.security_changed);
   for (auto& w : lr.warnings) report.warnings.push_back(w);
   for (auto& c : lr.changed) report.applied.push_back(c);
   if (diff.security_changed) {
-    const size_t n = server_->recheck_clients();
+    const size_t n = lr.refused_by_security;
     report.applied.push_back(n ? fmt::format("security settings applied ({} connected client{} no longer allowed "
                                              "and disconnected)", n, n == 1 ? " was" : "s were")
                                : "security settings applied (every connected client is still allowed)");

@@ -82,6 +82,7 @@ class Runtime {
                                             std::vector<std::string>* errors = nullptr);
 
   net::Server& server() { return *server_; }
+  AdminService* admin() { return admin_.get(); }
   bridge::BridgeManager& bridges() { return *bridges_; }
   Logger& log() { return log_; }
   // The latest sample and the last `seconds` of them (oldest first).

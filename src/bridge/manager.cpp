@@ -1,5 +1,7 @@
 #include "bridge/manager.h"
 
+#include <future>
+
 #include "config/diff.h"
 
 #include <boost/asio/post.hpp>
@@ -37,7 +39,17 @@ void BridgeManager::start(const config::Config& cfg, std::function<void()> subsc
 
 void BridgeManager::reload(const config::Config& cfg) {
   if (!started_) return;
-  asio::post(io_, [this, cfg] { apply(cfg); });
+  // Waits until the bridges' thread has applied it (added ones launched, removed and
+  // changed ones told to stop), so whoever asked is told the truth; connecting to the
+  // remotes goes on after.
+  auto done = std::make_shared<std::promise<void>>();
+  auto applied = done->get_future();
+  asio::post(io_, [this, cfg, done] {
+    apply(cfg);
+    done->set_value();
+  });
+  if (applied.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+    PETREL_LOG(log_, kLogWarning, "Bridges: the reload is taking longer than 5 s to apply.");
 }
 
 void BridgeManager::launch(const config::Bridge& b, std::unique_ptr<MessageStore> store,

@@ -66,7 +66,7 @@ bool WorkerCore::disconnect_by_id(const std::string& client_id, bool discard_ses
   return true;
 }
 
-size_t WorkerCore::recheck_clients() {
+size_t WorkerCore::recheck_clients(std::vector<size_t>* per_listener) {
   std::vector<std::pair<Session*, uint8_t>> refused;
   for (auto& slot : slots_) {
     Session* s = slot.get();
@@ -95,6 +95,10 @@ size_t WorkerCore::recheck_clients() {
     if (r != 0) refused.emplace_back(s, r);
   }
   for (auto [s, r] : refused) {
+    if (per_listener && s->listener >= 0) {
+      if (per_listener->size() <= static_cast<size_t>(s->listener)) per_listener->resize(s->listener + 1, 0);
+      ++(*per_listener)[s->listener];
+    }
     PETREL_LOG(broker_.log(), kLogNotice, "Client {} from {} disconnected: the new security settings refuse it.",
                s->client_id, s->link->peer());
     static const std::string why = "no longer authorised after a configuration change";

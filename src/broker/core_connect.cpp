@@ -302,9 +302,12 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   for (auto& sub : s->subs) {
     if (sub.filter.rfind("$share/", 0) == 0) broker_.trie().set_shared_online(s->key, sub.filter, true);
   }
-  stats_.clients_connected.add();
-  stats_.connects.add();
-  broker_.note_connected(broker_.total(&WorkerStats::clients_connected));
+  // The admin's own short connections (publish, watch) are not clients of the broker.
+  if (link.listener_index() != kAdminListener) {
+    stats_.clients_connected.add();
+    stats_.connects.add();
+    broker_.note_connected(broker_.total(&WorkerStats::clients_connected));
+  }
 
   write_connack(s, session_present, c, assigned, server_keepalive);
   if (cfg.connection_messages) {
@@ -365,7 +368,7 @@ void WorkerCore::end_connection(Session* s, bool publish_will) {
   }
   s->link = nullptr;
   s->closing = false;
-  stats_.clients_connected.sub();
+  if (s->listener != kAdminListener) stats_.clients_connected.sub();
   for (auto& sub : s->subs) {
     if (sub.filter.rfind("$share/", 0) == 0) broker_.trie().set_shared_online(s->key, sub.filter, false);
   }

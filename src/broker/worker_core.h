@@ -104,7 +104,8 @@ class WorkerCore {
   bool disconnect_by_id(const std::string& client_id, bool discard_session);
   // After new security settings: checks every connected client again as if it
   // reconnected now and disconnects those now refused (0x86 / 0x87). Returns how many.
-  size_t recheck_clients();
+  // per_listener (optional): how many per listener index (grown as needed).
+  size_t recheck_clients(std::vector<size_t>* per_listener = nullptr);
   void collect_clients(const ClientQuery& q, std::vector<ClientInfo>& out) const;
   // Messages waiting in this worker's sessions' queues and in flight (for /metrics).
   void queue_totals(uint64_t& queued, uint64_t& inflight) const;

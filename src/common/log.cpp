@@ -115,11 +115,16 @@ void Logger::write(uint32_t level, std::string_view msg) {
 std::vector<LogRecord> Logger::recent(uint64_t after_seq, uint32_t levels, size_t max) const {
   std::lock_guard lk(mu_);
   std::vector<LogRecord> out;
-  for (auto it = recent_.rbegin(); it != recent_.rend() && out.size() < max; ++it) {
-    if (it->seq <= after_seq) break;
-    if (it->level & levels) out.push_back(*it);
+  if (after_seq == 0) {  // the newest `max`
+    for (auto it = recent_.rbegin(); it != recent_.rend() && out.size() < max; ++it)
+      if (it->level & levels) out.push_back(*it);
+    std::reverse(out.begin(), out.end());
+    return out;
   }
-  std::reverse(out.begin(), out.end());
+  for (const auto& r : recent_) {  // the oldest `max` after after_seq: paging forward skips nothing
+    if (out.size() >= max) break;
+    if (r.seq > after_seq && (r.level & levels)) out.push_back(r);
+  }
   return out;
 }
 

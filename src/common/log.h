@@ -73,8 +73,9 @@ class Logger {
   std::string configure(const LogSettings& s);
   // Sink for log_dest topic: the app wires it to publish on $SYS/broker/log/<level>.
   void set_topic_sink(std::function<void(uint32_t, std::string_view)> sink);
-  // The last kRecentLines lines written (whatever the destinations), newer than
-  // `after_seq`, of a level in `levels`, at most `max`, oldest first.
+  // From the last kRecentLines lines written (whatever the destinations), those of a level
+  // in `levels`, oldest first: with after_seq 0 the newest `max`; otherwise the first `max`
+  // written after after_seq (so paging forward with the last seq seen skips nothing).
   std::vector<LogRecord> recent(uint64_t after_seq, uint32_t levels, size_t max) const;
   static constexpr size_t kRecentLines = 2000;
 

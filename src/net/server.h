@@ -43,6 +43,7 @@ struct ListenerReport {
   std::vector<std::string> kept;     // "12 clients on port 1883 on all addresses kept their connections"
   std::vector<std::string> warnings;
   size_t disconnected = 0;
+  size_t refused_by_security = 0;  // connected clients the new security settings refused
 };
 
 // One listener as the status shows it.
@@ -81,7 +82,9 @@ class Server final : public broker::Hub {
   // disconnects the clients of removed and restarted listeners, and says what it did.
   // Both from one thread at a time, never a worker's.
   Result<PreparedPtr> prepare(const ListenerPlan& plan, const config::Config& next);
-  ListenerReport apply(PreparedPtr prepared);
+  // With recheck_security, every connected client is checked against the security settings
+  // installed before (set_security) and those now refused are disconnected.
+  ListenerReport apply(PreparedPtr prepared, bool recheck_security = false);
   // The configuration the workers hold after apply(p): `next` with the listener slots in
   // place of its listeners, so a listener's index is its slot. The security settings must
   // be built from this one (per-listener policies are looked up by that index).
@@ -89,9 +92,6 @@ class Server final : public broker::Hub {
 
   // Installs authentication/ACLs on every worker (startup and reload).
   void set_security(std::shared_ptr<const broker::Security> security);
-  // After new security settings: every worker checks its connected clients again and
-  // disconnects those now refused. Waits; returns how many. Not on a worker thread.
-  size_t recheck_clients();
 
   // ---- for the admin (any thread but a worker's) ----
   // Collects sessions from every worker; `done` runs once, on a worker thread.

@@ -35,17 +35,19 @@ Result<PreparedPtr> Server::prepare(const ListenerPlan& plan, const config::Conf
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& slot = *slots_[i];
     if (!slot.open) continue;
-    if (in(plan.remove, slot.cfg)) {
+    // The new settings come from `next` even when the plan does not name the listener:
+    // its copy of global security settings (a new psk_file) changes with them.
+    const config::Listener* n = in(next.listeners, slot.cfg);
+    if (!n || in(plan.remove, slot.cfg)) {
       p->removed.push_back(static_cast<int>(i));
       continue;
     }
-    const config::Listener* r = in(plan.restart, slot.cfg);
-    const config::Listener* l = r ? r : in(plan.reload, slot.cfg);
     PreparedListeners::Changed c;
     c.slot = static_cast<int>(i);
-    c.cfg = l ? *l : slot.cfg;
-    c.restart = r != nullptr;
-    c.settings_changed = l != nullptr;
+    c.cfg = *n;
+    c.restart = in(plan.restart, slot.cfg) != nullptr;
+    c.in_plan = c.restart || in(plan.reload, slot.cfg) != nullptr;
+    c.settings_changed = c.in_plan || !(*n == slot.cfg);
     err.clear();
     c.transport = make_transport_factory(c.cfg, log_, err);
     if (!err.empty()) {
@@ -113,7 +115,7 @@ void Server::on_every_worker(const std::function<void(Worker&)>& fn) {
   for (auto& f : done) f.wait();
 }
 
-ListenerReport Server::apply(PreparedPtr p) {
+ListenerReport Server::apply(PreparedPtr p, bool recheck_security) {
   ListenerReport report;
   report.warnings = p->warnings;
   // 1. The workers get the new settings (and the new listeners' slots) first.
@@ -170,7 +172,21 @@ ListenerReport Server::apply(PreparedPtr p) {
     });
   }
 
-  // 4. What happened.
+  // 4. Clients the new security settings refuse (their listeners are not "kept" for them).
+  std::vector<size_t> refused;
+  if (recheck_security) {
+    std::mutex mu;
+    on_every_worker([&](Worker& w) {
+      std::vector<size_t> mine;
+      w.core().recheck_clients(&mine);
+      std::lock_guard lk(mu);
+      if (refused.size() < mine.size()) refused.resize(mine.size(), 0);
+      for (size_t i = 0; i < mine.size(); ++i) refused[i] += mine[i];
+    });
+    for (size_t n : refused) report.refused_by_security += n;
+  }
+
+  // 5. What happened.
   auto clients = [](size_t n) { return fmt::format("{} client{}", n, n == 1 ? "" : "s"); };
   for (size_t k = 0; k < closing.size(); ++k) {
     const auto& l = table[closing[k]];
@@ -187,19 +203,14 @@ ListenerReport Server::apply(PreparedPtr p) {
   }
   for (const auto& c : p->changed) {
     if (c.restart) continue;
-    const int n = listener_counts_[c.slot].load();
-    if (c.settings_changed)
+    int n = listener_counts_[c.slot].load();
+    if (static_cast<size_t>(c.slot) < refused.size()) n -= static_cast<int>(refused[c.slot]);
+    if (c.in_plan)
       report.changed.push_back(fmt::format("listener {} updated", config::describe_listener(c.cfg)));
     if (n > 0)
       report.kept.push_back(fmt::format("{} on {} kept their connections", clients(n), config::describe_listener(c.cfg)));
   }
   return report;
-}
-
-size_t Server::recheck_clients() {
-  std::atomic<size_t> n{0};
-  on_every_worker([&n](Worker& w) { n += w.core().recheck_clients(); });
-  return n.load();
 }
 
 void Server::query_clients(const broker::ClientQuery& q,

@@ -45,7 +45,8 @@ class PreparedListeners {
     config::Listener cfg;
     std::shared_ptr<TransportFactory> transport;
     bool restart = false;           // disconnect its clients
-    bool settings_changed = false;  // in the plan (else only its TLS files were read again)
+    bool in_plan = false;           // the diff named it (restart or reload)
+    bool settings_changed = false;  // its settings differ (a broken TLS file is then an error)
   };
   std::vector<Added> added;
   std::vector<Changed> changed;

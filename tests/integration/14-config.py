@@ -1,6 +1,7 @@
 """Command line, configuration errors and signals."""
 import re
 import signal
+import os
 import subprocess
 import time
 
@@ -125,8 +126,9 @@ def test_port_flag_without_config(broker_bin, tmp_path):
     """`-p PORT` with no config file: a loopback listener on that port, anonymous allowed
     (Mosquitto 2's local-only mode)."""
     port = free_port()
+    env = dict(os.environ, PETREL_STATE_DIR=str(tmp_path / "state"))  # its own, not the machine's
     proc = subprocess.Popen([broker_bin, "-p", str(port)], stdout=open(tmp_path / "p.log", "wb"),
-                            stderr=subprocess.STDOUT, cwd=tmp_path, stdin=subprocess.DEVNULL)
+                            stderr=subprocess.STDOUT, cwd=tmp_path, stdin=subprocess.DEVNULL, env=env)
     try:
         assert wait_port("127.0.0.1", port, 10, proc), (tmp_path / "p.log").read_text()
         c = mq.Client(port, version=V311)

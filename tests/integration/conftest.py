@@ -360,6 +360,12 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_sessionstart(session):
+    # A petrel started without -c keeps its state (a generated admin password, the
+    # configuration the admin saves) in $PETREL_STATE_DIR: never the real one of the
+    # machine running the tests. Tests that care set their own per test.
+    if "PETREL_STATE_DIR" not in os.environ:
+        import tempfile
+        os.environ["PETREL_STATE_DIR"] = tempfile.mkdtemp(prefix="petrel-test-state-")
     binary = broker_binary(session.config)
     if shutil.which(binary) is None and not Path(binary).is_file():
         # Not fatal at collection time (collect-only must work), but say it early.
