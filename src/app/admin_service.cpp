@@ -21,6 +21,7 @@
 #include "config/document.h"
 #include "config/parser.h"
 #include "net/transport_factory.h"
+#include "web/static_files.h"
 
 namespace petrel::app {
 
@@ -136,6 +137,7 @@ void AdminService::add_routes() {
   add_bridge_routes(router_, *this);
   add_client_routes(router_, *this);
   add_message_routes(router_, *this);
+  web::add_static_routes(router_, web::ui_assets());  // the admin pages
 }
 
 std::string AdminService::password_file_of(const config::Config& cfg) {
