@@ -50,26 +50,48 @@ export const post = (path, body = {}) => request('POST', path, body);
 export const put = (path, body) => request('PUT', path, body);
 export const del = (path) => request('DELETE', path);
 
-// A server-sent event stream: handlers maps event names to f(parsedData). The browser
-// reconnects by itself after a network error; a stream the server refused (401, 400)
-// is reported through onError and stays closed. Returns a function that closes it.
+// A server-sent event stream: handlers maps event names to f(parsedData). When the
+// connection breaks, onError(false) and a new try every few seconds; when the server
+// refuses the stream (a bad request, or the session ended), onError(true) and no more.
+// The browser's own reconnection is not used: a stream request answered 401 (the session
+// ended meanwhile) would make it ask for a password in a dialog, so the session is checked
+// with fetch() first. Returns a function that closes the stream.
 export function stream(path, handlers, onError = () => {}) {
-  const es = new EventSource(BASE + path);
-  for (const [name, f] of Object.entries(handlers)) {
-    es.addEventListener(name, (ev) => {
-      let data;
-      try { data = JSON.parse(ev.data); } catch (e) { return; }
-      f(data);
-    });
-  }
-  es.onerror = () => {
-    if (es.readyState === EventSource.CLOSED) {
-      onError();
-      // Whether the session ended: a 401 on the next call reports it.
-      get('/session').catch(() => {});
+  let es = null;
+  let stopped = false;
+  let timer = null;
+  const retry = () => { timer = setTimeout(check, 3000); };
+  const check = async () => {
+    try {
+      await get('/session');
+    } catch (e) {
+      if (e.status === 401) { stopped = true; onError(true); return; }  // back to the login
+      if (!stopped) retry();  // the broker cannot be reached: try again
+      return;
     }
+    if (!stopped) open(true);
   };
-  return () => es.close();
+  const open = (again) => {
+    let opened = false;
+    es = new EventSource(BASE + path);
+    es.onopen = () => { opened = true; };
+    for (const [name, f] of Object.entries(handlers)) {
+      es.addEventListener(name, (ev) => {
+        let data;
+        try { data = JSON.parse(ev.data); } catch (e) { return; }
+        f(data);
+      });
+    }
+    es.onerror = () => {
+      es.close();
+      if (stopped) return;
+      if (!opened && again) { stopped = true; onError(true); return; }  // refused right after a good session check
+      if (opened) onError(false);
+      timer = setTimeout(check, opened ? 1000 : 0);
+    };
+  };
+  open(false);
+  return () => { stopped = true; clearTimeout(timer); if (es) es.close(); };
 }
 
 // Encodes each level of a topic for a {topic...} path ("a/b c/d" -> "a/b%20c/d").

@@ -62,7 +62,7 @@ export function ClientsPage() {
             <td data-label="Client ID"><code class="wrap">${c.client_id}</code></td>
             <td data-label="State"><${Badge} state=${c.connected ? 'connected' : 'offline'} />${c.internal ? html` <span class="muted small">internal</span>` : null}</td>
             <td data-label="Username">${c.username || html`<span class="muted">–</span>`}</td>
-            <td data-label="Address">${c.connected ? html`${c.address}${c.listener_port ? html` <span class="muted small">port ${c.listener_port}</span>` : null}` : html`<span class="muted">${c.expires_in == null ? 'kept' : `expires in ${fmtDuration(c.expires_in)}`}</span>`}</td>
+            <td data-label="Address"><span>${c.connected ? html`${c.address}${c.listener_port ? html` <span class="muted small">port ${c.listener_port}</span>` : null}` : html`<span class="muted">${c.expires_in == null ? 'kept' : `expires in ${fmtDuration(c.expires_in)}`}</span>`}</span></td>
             <td data-label="Protocol">MQTT ${c.protocol}</td>
             <td data-label="Since">${fmtTime(c.connected_since)}</td>
             <td data-label="Subscriptions">${c.subscriptions.length

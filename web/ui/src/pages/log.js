@@ -14,19 +14,23 @@ export function LogPage() {
   const [state, setState] = useState('connecting');
   const pausedRef = useRef(false);
   const held = useRef([]);
+  const lastSeq = useRef(0);  // a reconnected stream sends the recent lines again
   pausedRef.current = paused;
 
   useEffect(() => {
     setLines([]);
     held.current = [];
+    lastSeq.current = 0;
     setState('connecting');
     const close = stream(`/log/stream?level=${level}`, {
       log: (l) => {
         setState('live');
+        if (l.seq <= lastSeq.current) return;
+        lastSeq.current = l.seq;
         if (pausedRef.current) { held.current.push(l); return; }
         setLines((old) => { const n = [...old, l]; return n.length > MAX_LINES ? n.slice(n.length - MAX_LINES) : n; });
       },
-    }, () => setState('stopped'));
+    }, (closed) => setState(closed ? 'stopped' : 'reconnecting'));
     const t = setTimeout(() => setState((s) => (s === 'connecting' ? 'live' : s)), 1500);
     return () => { clearTimeout(t); close(); };
   }, [level]);
@@ -51,7 +55,7 @@ export function LogPage() {
         : html`<button class="secondary outline" onClick=${() => setPaused(true)}>Pause</button>`}
       <button class="secondary outline" onClick=${() => setLines([])}>Clear</button>
     </div>
-    <p class="muted small" id="log-state">${state === 'live' ? (paused ? 'Paused: new lines are held.' : 'Live.') : state === 'stopped' ? 'The live tail stopped; reload the page to restart it.' : 'Connecting…'}
+    <p class="muted small" id="log-state">${state === 'live' ? (paused ? 'Paused: new lines are held.' : 'Live.') : state === 'stopped' ? 'The live tail stopped; reload the page to restart it.' : state === 'reconnecting' ? 'The connection to the broker was lost: reconnecting…' : 'Connecting…'}
       ${' '}${shown.length} line${shown.length === 1 ? '' : 's'} shown. The log level the broker writes is set on the Broker page.</p>
     ${shown.length === 0 ? html`<${Empty}>${text ? 'No line matches the filter.' : 'No log line at this level yet.'}<//>`
       : html`<div class="log" id="log-lines">${newestFirst.map((l) => html`<div class=${`log-line lvl-${l.level}`} key=${l.seq}>

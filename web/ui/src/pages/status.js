@@ -87,7 +87,8 @@ export function StatusPage() {
           if (push(hist.current, s.at, s.messages.received_per_second, s.messages.sent_per_second,
             s.bytes.received_per_second, s.bytes.sent_per_second)) setVersion((v) => v + 1);
         },
-      }, () => setError('The live status stream stopped; reload the page to restart it.'));
+      }, (closed) => setError(closed ? 'The live status stream stopped; reload the page to restart it.'
+        : 'The connection to the broker was lost: reconnecting… (the figures below are from before).'));
     });
     return () => { gone = true; if (close) close(); };
   }, []);

@@ -46,7 +46,7 @@ function Node({ node, depth, onDelete }) {
   </details>`;
 }
 
-function Retained() {
+function Retained({ version }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [showSys, setShowSys] = useState(false);
@@ -54,7 +54,7 @@ function Retained() {
   const [outcome, setOutcome] = useState(null);
   const [dialog, ask] = useConfirm();
   const load = () => get('/retained?limit=5000').then((r) => { setData(r); setError(null); }).catch((e) => setError(e.message));
-  useEffect(() => { load(); }, []);
+  useEffect(() => { load(); }, [version]);
 
   const onDelete = async (m) => {
     if (!await ask({ title: 'Delete this retained message?', text: `New subscribers to ${m.topic} will no longer receive it. Clients already subscribed are not affected.`, confirm: 'Delete', danger: true })) return;
@@ -102,7 +102,7 @@ function clockTime() {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-function Live() {
+function Live({ onRetained }) {
   const [filter, setFilter] = useState('#');
   const [active, setActive] = useState(null);  // the filter watched
   const [state, setState] = useState('');
@@ -129,7 +129,7 @@ function Live() {
       message: (m) => setMessages((old) => [{ ...m, at: clockTime() }, ...old].slice(0, MAX_SHOWN)),
       skipped: (s) => setSkipped((n) => n + s.count),
       error: (x) => { setState(`stopped: ${x.error}`); if (closeRef.current) closeRef.current(); closeRef.current = null; },
-    }, () => setState('stopped: the stream ended'));
+    }, (closed) => setState(closed ? 'stopped: the stream ended' : 'reconnecting'));
   };
 
   const publish = async (e) => {
@@ -139,6 +139,7 @@ function Live() {
     try {
       const r = await post('/publish', { topic: pub.topic, payload: pub.payload, qos: Number(pub.qos), retain: pub.retain });
       setPubOutcome({ note: `${r.message[0].toUpperCase()}${r.message.slice(1)} on ${pub.topic} at QoS ${r.qos}${pub.retain ? ', retained' : ''}.` });
+      if (pub.retain) onRetained();
     } catch (x) {
       if (!(x instanceof ApiError)) throw x;
       setPubErrors(x.fields);
@@ -185,6 +186,7 @@ function Live() {
 }
 
 export function TopicsPage() {
+  const [version, setVersion] = useState(0);
   return html`<${PageHeader} title="Topics" intro="What the broker keeps for new subscribers, and what flows through it now." />
-    <div class="two-col"><${Retained} /><${Live} /></div>`;
+    <div class="two-col"><${Retained} version=${version} /><${Live} onRetained=${() => setVersion((v) => v + 1)} /></div>`;
 }
