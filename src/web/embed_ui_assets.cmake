@@ -115,6 +115,4 @@ std::string_view ui_assets_base() { return \"${base}\"; }
 
 }  // namespace petrel::web
 ")
-file(WRITE "${OUT}.tmp" "${text}")
-file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
-file(REMOVE "${OUT}.tmp")
+file(WRITE "${OUT}" "${text}")

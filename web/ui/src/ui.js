@@ -48,13 +48,6 @@ export function fmtDate(unixS) {
 
 // ---- form fields ------------------------------------------------------------------------
 
-let nextId = 0;
-export function useId(prefix = 'f') {
-  const ref = useRef(null);
-  if (ref.current === null) ref.current = `${prefix}${++nextId}`;
-  return ref.current;
-}
-
 // A labelled field: the label, the control, its error (from the API) and its help text.
 export function Field({ label, help, error, children, name, class: cls }) {
   return html`<div class=${`field ${cls || ''}`} data-field=${name}>

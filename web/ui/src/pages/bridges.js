@@ -2,10 +2,10 @@
 // live state, add / edit / enable / disable / delete, and an editor with every field of
 // the product's bridge table and several topic rules, each with a live example of its
 // mapping (POST /bridge-preview: the bridge's own topic mapping).
-import { html, useEffect, useRef, useState } from '../vendor/preact-htm.js';
+import { html, useEffect, useState } from '../vendor/preact-htm.js';
 import { ApiError, del, get, post, put } from '../api.js';
 import {
-  Badge, CheckField, Empty, Field, Outcome, PageHeader, RadioField, SelectField, TextField,
+  Badge, CheckField, Empty, Outcome, PageHeader, RadioField, SelectField, TextField,
   fmtNumber, useConfirm, useDebounced,
 } from '../ui.js';
 import { PemField, describeCert } from '../pem.js';

@@ -1,6 +1,6 @@
 // Clients: the connected clients and the offline persistent sessions, searchable, with
 // disconnect (and removal of a session) after a confirmation.
-import { html, useEffect, useState } from '../vendor/preact-htm.js';
+import { html, useState } from '../vendor/preact-htm.js';
 import { ApiError, get, post } from '../api.js';
 import { Badge, Empty, Outcome, PageHeader, fmtDuration, fmtNumber, fmtTime, useConfirm, useDebounced, useInterval } from '../ui.js';
 
