@@ -258,6 +258,25 @@ def test_broker_example_username_and_password(admin):
     assert admin.css("input[name=username]").get_attribute("value") == "advantech"
 
 
+def test_broker_switched_off_and_on(admin):
+    """Enable MQTT Broker unchecked: no client listener (bridges only); checked again: back."""
+    logged_in(admin)
+    admin.open("broker", "form.settings")
+    admin.click("input[name=enabled]")
+    admin.click("#apply")
+    ok = admin.css("#outcome[data-outcome=ok]")
+    assert f"listener port {admin.port}" in ok.text and "closed" in ok.text
+    assert admin.pub("-t", "off/test", "-m", "1").returncode != 0
+    admin.open("status", "#stat-service .badge[data-state=bridges-only]")
+    admin.open("broker", "form.settings")
+    assert not admin.css("input[name=enabled]").is_selected()
+    admin.click("input[name=enabled]")
+    admin.click("#apply")
+    assert "opened" in admin.css("#outcome[data-outcome=ok]").text
+    ok = admin.pub("-t", "off/test", "-m", "1")
+    assert ok.returncode == 0, ok
+
+
 def test_bridge_example_forwards_to_the_remote_at_qos_1(admin, remote):
     """The product's worked bridge example through the form, against a Mosquitto."""
     r = remote()
