@@ -448,6 +448,23 @@ def test_bad_pem_shows_the_error_and_changes_nothing(admin):
     assert admin.api("/broker")["tls_mode"] == "none"
 
 
+def test_a_port_in_use_rolls_back(admin, remote):
+    """Applying fails (the new port is taken): 409, the previous configuration is back."""
+    taken = remote().port
+    logged_in(admin)
+    before = admin.broker.conf_path.read_bytes()
+    admin.open("broker", "form.settings")
+    admin.fill("input[name=port]", str(taken))
+    admin.click("#apply")
+    err = admin.css("#outcome[data-outcome=error]")
+    assert "the previous configuration is back and nothing was changed" in err.text
+    assert "Address already in use" in err.text
+    admin.shot("broker-rolled-back")
+    assert admin.broker.conf_path.read_bytes() == before
+    ok = admin.pub("-t", "still/here", "-m", "1")
+    assert ok.returncode == 0, ok
+
+
 def test_disconnect_a_client_from_the_clients_page(admin):
     gone = threading.Event()
     up = threading.Event()
