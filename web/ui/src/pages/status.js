@@ -50,7 +50,7 @@ function Listeners({ st }) {
 
 function BridgeCard({ b }) {
   const since = b.connected_since ? `${fmtTime(b.connected_since)} (${fmtDuration(Date.now() / 1000 - b.connected_since)})` : '–';
-  return html`<article class="bridge-card" data-bridge=${b.name}>
+  return html`<article class="bridge-card" data-bridge=${b.name} data-out=${b.messages_out} data-in=${b.messages_in}>
     <header><strong>${b.name}</strong> <${Badge} state=${b.state} /></header>
     <dl>
       <dt>Active address</dt><dd>${b.address ? html`${b.active}: <code>${b.address}</code>` : '–'}</dd>

@@ -96,6 +96,19 @@ function Retained({ version }) {
 
 const MAX_SHOWN = 200;
 
+// Why a subscription filter is not valid, or null ('+' a whole level, '#' the whole last one).
+function filterProblem(f) {
+  if (!f) return 'Give a topic filter, e.g. sensor/# or +/status.';
+  if (f.startsWith('$share/')) return 'Shared subscriptions ($share/...) cannot be watched here.';
+  const levels = f.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const l = levels[i];
+    if (l.includes('#') && (l !== '#' || i !== levels.length - 1)) return "'#' must be a whole level, the last one (e.g. sensor/#).";
+    if (l.includes('+') && l !== '+') return "'+' must be a whole level (e.g. +/status).";
+  }
+  return null;
+}
+
 function clockTime() {
   const d = new Date();
   const p = (x) => String(x).padStart(2, '0');
@@ -108,6 +121,7 @@ function Live({ onRetained }) {
   const [state, setState] = useState('');
   const [messages, setMessages] = useState([]);
   const [skipped, setSkipped] = useState(0);
+  const [filterError, setFilterError] = useState(null);
   const closeRef = useRef(null);
   const [pub, setPub] = useState({ topic: 'test/petrel', payload: 'hello', qos: 0, retain: false });
   const [pubOutcome, setPubOutcome] = useState(null);
@@ -119,7 +133,9 @@ function Live({ onRetained }) {
     e.preventDefault();
     stop();
     const f = filter.trim();
-    if (!f) return;
+    const problem = filterProblem(f);
+    setFilterError(problem);
+    if (problem) return;
     setMessages([]);
     setSkipped(0);
     setActive(f);
@@ -151,10 +167,12 @@ function Live({ onRetained }) {
     <header class="section-head"><h2>Live messages</h2></header>
     <form class="toolbar" onSubmit=${start}>
       <input name="watch-filter" class="mono" value=${filter} aria-label="Topic filter" placeholder="sensor/#"
+        aria-invalid=${filterError ? 'true' : undefined}
         onInput=${(e) => setFilter(e.target.value)} />
       ${active ? html`<button type="button" class="secondary" id="watch-stop" onClick=${stop}>Stop</button>` : null}
       <button type="submit" id="watch-start">${active ? 'Restart' : 'Subscribe'}</button>
     </form>
+    ${filterError ? html`<p class="field-error small" role="alert">${filterError}</p>` : null}
     <p class="muted small" id="watch-state">${active ? html`Watching <code>${active}</code>: ${state}.` : 'Subscribe to a topic filter (+ and # wildcards) to watch the messages that match it, as a client would.'}
       ${skipped ? html` ${fmtNumber(skipped)} messages not shown (more than 50 a second).` : null}</p>
     ${active && messages.length === 0 ? html`<${Empty}>No message yet on <code>${active}</code>.<//>` : null}
