@@ -111,7 +111,7 @@ export function StatusPage() {
         value=${html`<${Badge} state=${svc.state} text=${svc.state === 'running' ? 'Running' : 'Bridges only'} />`}
         sub=${`Petrel ${svc.version}, up ${fmtDuration(svc.uptime)}`} />
       <${Stat} id="stat-clients" label="Clients connected" value=${fmtNumber(st.clients.connected)}
-        sub=${`${fmtNumber(st.clients.total)} sessions, at most ${fmtNumber(st.clients.maximum)}`} />
+        sub=${`${fmtNumber(st.clients.total)} session${st.clients.total === 1 ? '' : 's'}, at most ${fmtNumber(st.clients.maximum)}`} />
       <${Stat} id="stat-subscriptions" label="Subscriptions" value=${fmtNumber(st.subscriptions)} />
       <${Stat} id="stat-retained" label="Retained messages" value=${fmtNumber(st.retained.count)} sub=${fmtBytes(st.retained.bytes)} />
       <${Stat} id="stat-memory" label="Memory" value=${fmtBytes(st.memory.rss_bytes)} sub="resident" />
