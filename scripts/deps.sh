@@ -1,24 +1,38 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Petrel needs, only those missing. Usage:
-#   scripts/deps.sh build   # compiler, CMake, libraries
-#   scripts/deps.sh test    # build + test peers (mosquitto, paho, pytest, node)
+#   scripts/deps.sh build   # compiler, CMake, libraries, node + npm; `npm ci` for the admin pages
+#   scripts/deps.sh test    # build + test peers (mosquitto, paho, pytest, chromium for the pages)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 what=${1:-build}
-pkgs=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libfmt-dev libssl-dev openssl libargon2-dev)
+pkgs=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libfmt-dev libssl-dev openssl libargon2-dev
+      zlib1g-dev)
+# The admin pages' libraries (web/ui/package-lock.json) are installed with npm; a machine
+# that already has node and npm (for instance a newer Node.js than Debian's) keeps its own.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [ "$what" = test ]; then
   pkgs+=(googletest libgtest-dev libgmock-dev libbenchmark-dev mosquitto mosquitto-clients
          python3 python3-pytest python3-pytest-xdist python3-paho-mqtt python3-prometheus-client procps
-         softhsm2 libengine-pkcs11-openssl)  # a PKCS#11 token for the --tls-engine tests
-  # The npm `mqtt` client tests need node and npm; a machine that already has them (for
-  # instance a newer Node.js than Debian's) keeps its own.
-  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
-  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+         softhsm2 libengine-pkcs11-openssl  # a PKCS#11 token for the --tls-engine tests
+         chromium chromium-driver python3-selenium)  # the admin pages in a real browser
 fi
+# The admin pages' libraries, when node_modules is missing or older than the lockfile.
+npm_ci() {
+  local ui=web/ui
+  if [ ! -f $ui/node_modules/.package-lock.json ] || [ $ui/package-lock.json -nt $ui/node_modules/.package-lock.json ]; then
+    echo "petrel: npm ci in $ui" >&2
+    (cd $ui && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  npm_ci
+  exit 0
+fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "petrel: missing Debian packages: ${missing[*]} (run as root, or apt-get install them)" >&2
   exit 1
@@ -41,3 +55,4 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if [ $installing_mosquitto = 1 ] && command -v systemctl >/dev/null 2>&1; then
   systemctl disable --now mosquitto >/dev/null 2>&1 || true
 fi
+npm_ci

@@ -25,6 +25,7 @@
 #include "config/options.h"
 #include "config/parser.h"
 #include "net/transport_factory.h"
+#include "web/static_files.h"
 
 namespace petrel::app {
 
@@ -196,6 +197,7 @@ void AdminService::add_routes() {
   add_bridge_routes(router_, *this);
   add_client_routes(router_, *this);
   add_message_routes(router_, *this);
+  web::add_static_routes(router_, web::ui_assets());  // the admin pages
 }
 
 std::string AdminService::password_file_of(const config::Config& cfg) {
