@@ -364,6 +364,7 @@ void AdminService::edit_config(const web::Request& req, std::shared_ptr<web::Rep
     };
     if (!out.errors.empty()) return refuse(std::move(out.errors));
     if (doc->changed_files().empty()) {
+      files.discard();
       boost::json::object o{{"ok", true}, {"message", "no change"}, {"changes", boost::json::array()}};
       return send_json(reply, o);
     }

@@ -320,8 +320,16 @@ void Runtime::sample() {
 }
 
 StatusSample Runtime::latest_sample() const {
-  std::lock_guard lk(mu_);
-  return samples_.empty() ? StatusSample{} : samples_.back();
+  {
+    std::lock_guard lk(mu_);
+    if (!samples_.empty()) return samples_.back();
+  }
+  // Asked before the first sample (the admin serves from the start): one now, without rates.
+  StatusSample s;
+  s.at_ms = unix_ms();
+  if (server_) s.counters = server_->broker().snapshot();
+  s.rss_bytes = rss_bytes();
+  return s;
 }
 
 std::vector<StatusSample> Runtime::history(size_t seconds) const {
