@@ -54,6 +54,10 @@ struct OutgoingRecord {
   std::vector<uint32_t> subscription_ids;
   uint16_t packet_id = 0;
   State state = State::kQueued;
+  // Keys of the durable store (filled by its load(); 0 where a source has none, e.g. an
+  // importer: the store then numbers the records in order and stores each message alone).
+  uint64_t seq = 0;             // ascending in delivery order; names the record in later changes
+  uint64_t message_id = 0;      // records with the same non-zero id hold the same message
   bool operator==(const OutgoingRecord&) const = default;
 };
 
@@ -81,6 +85,7 @@ struct SessionRecord {
 // One message in a bridge's out-queue (the remote has not completed it), in order.
 struct BridgeQueuedRecord {
   MessageRecord msg;            // topic already mapped for the remote
+  uint64_t seq = 0;             // ascending in queue order (the durable store's key; 0 = none)
   bool operator==(const BridgeQueuedRecord&) const = default;
 };
 
