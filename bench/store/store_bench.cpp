@@ -13,8 +13,12 @@
 //
 // Reports messages/s acknowledged-and-durable, commits/s, records/s, bytes written per
 // message (WAL frames + checkpoints), operations per commit, submit-to-durable latency, and
-// the directory's fsync floor (fdatasync calls per second on a 4 KiB write).
+// the directory's fsync floor (fdatasync calls per second on a 4 KiB write), the process's
+// CPU time per message (the machine may be busy: wall-clock rates then understate), and,
+// when messages are left in the store (--no-acks), how long a reopen (quick_check) and
+// load() of them take.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,6 +89,12 @@ bool parse(int argc, char** argv, Options& o) {
 }
 
 // fdatasync calls per second on a 4 KiB overwrite in `dir`, for ~0.5 s.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 double fsync_floor(const std::string& dir) {
   const std::string path = dir + "/store_bench_fsync.tmp";
   const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0600);
@@ -143,6 +153,7 @@ int main(int argc, char** argv) {
   const std::string payload(o.payload, 'x');
   const uint64_t per_worker = o.messages / uint64_t(o.workers);
   const auto t0 = Clock::now();
+  const double cpu0 = cpu_seconds();
 
   auto worker = [&](int w) {
     struct Window {
@@ -210,9 +221,29 @@ int main(int argc, char** argv) {
   for (int w = 0; w < o.workers; ++w) threads.emplace_back(worker, w);
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = cpu_seconds() - cpu0;
   const StoreStats st = store->stats();
   const TableCounts counts = store->counts();
   store->close();
+  double open_ms = 0, load_ms = 0, open_cpu = 0, load_cpu = 0;
+  size_t loaded = 0;
+  if (counts.outgoing > 0) {
+    const auto r0 = Clock::now();
+    const double c0 = cpu_seconds();
+    auto again = SqliteStore::open(path, so);
+    const auto r1 = Clock::now();
+    const double c1 = cpu_seconds();
+    open_cpu = (c1 - c0) * 1000;
+    if (again) {
+      auto snap = (*again)->load();
+      if (snap) {
+        for (const auto& sess : snap->sessions) loaded += sess.outgoing.size();
+      }
+      load_ms = std::chrono::duration<double, std::milli>(Clock::now() - r1).count();
+      load_cpu = (cpu_seconds() - c1) * 1000;
+    }
+    open_ms = std::chrono::duration<double, std::milli>(r1 - r0).count();
+  }
   const double floor = fsync_floor(o.dir);
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 
@@ -238,7 +269,13 @@ int main(int argc, char** argv) {
               double(st.checkpoint_bytes - base.checkpoint_bytes) / double(msgs), (unsigned long long)st.checkpoints);
   std::printf("  submit->durable     p50 %.2f ms, p99 %.2f ms, max %.2f ms (commit max %.2f ms)\n", pct(0.5) / 1000,
               pct(0.99) / 1000, latencies_us.empty() ? 0.0 : latencies_us.back() / 1000, double(st.max_commit_us) / 1000);
+  std::printf("  CPU (whole process) %.2f us per message (%.2f s CPU in %.2f s)\n", cpu * 1e6 / double(msgs), cpu, secs);
   std::printf("  left in the store   %lld outgoing, %lld messages\n", (long long)counts.outgoing, (long long)counts.messages);
+  if (counts.outgoing > 0) {
+    std::printf("  reopen              open with quick_check %.0f ms (%.0f ms CPU), load() %.0f ms (%.0f ms CPU) of %zu "
+                "outgoing records\n",
+                open_ms, open_cpu, load_ms, load_cpu, loaded);
+  }
   std::printf("  disk floor          %.0f fdatasync/s in %s (so %.0f commits/s is %.2fx the floor)\n", floor,
               o.dir.c_str(), double(commits) / secs, floor > 0 ? double(commits) / secs / floor : 0.0);
   return 0;

@@ -343,6 +343,7 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path) {
   std::string err;
   if (exec(db, "BEGIN") != SQLITE_OK) return fail(fmt::format("persistence file {}: cannot read: {}", path, errmsg(db)));
   std::unordered_map<int64_t, size_t> by_id;  // session row id -> index in snap.sessions
+  std::unordered_map<int64_t, size_t> outgoing_count;  // session row id -> its outgoing records
   const bool ok =
       each_row(db, fmt::format("SELECT {} FROM retained ORDER BY topic", kMessageCols), err,
                [&](const Stmt& s) { snap.retained.push_back(RetainedRecord{read_message(s, 0)}); }) &&
@@ -388,6 +389,11 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path) {
                [&](const Stmt& s) {
                  auto it = by_id.find(s.int64(0));
                  if (it != by_id.end()) snap.sessions[it->second].qos2_incoming.push_back(uint16_t(s.int64(1)));
+               }) &&
+      each_row(db, "SELECT session_id, count(*) FROM outgoing GROUP BY session_id", err,
+               [&](const Stmt& s) {
+                 auto it = by_id.find(s.int64(0));
+                 if (it != by_id.end()) snap.sessions[it->second].outgoing.reserve(size_t(s.int64(1)));
                }) &&
       each_row(db,
                fmt::format("SELECT o.session_id, o.seq, o.message_id, o.qos, o.retain, o.packet_id, o.state, "
