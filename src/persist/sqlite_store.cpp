@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <time.h>
+
 #include <unordered_map>
 
 #include "common/log.h"
@@ -695,6 +697,10 @@ void SqliteStore::process(std::deque<Pending>& group) {
     stats_.bytes_written = stats_.wal_bytes + stats_.checkpoint_bytes;
     stats_.last_commit_us = out.us;
     stats_.max_commit_us = std::max(stats_.max_commit_us, out.us);
+    timespec cpu{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0) {
+      stats_.thread_cpu_us = uint64_t(cpu.tv_sec) * 1'000'000 + uint64_t(cpu.tv_nsec) / 1000;
+    }
   }
   uint64_t failed = 0;
   for (size_t i = 0; i < group.size(); ++i) {

@@ -194,6 +194,7 @@ struct StoreStats {
   uint64_t checkpoints = 0;
   uint64_t last_commit_us = 0;     // duration of the last commit (BEGIN to fsync done)
   uint64_t max_commit_us = 0;
+  uint64_t thread_cpu_us = 0;      // CPU time the store thread used so far
   uint64_t pending_batches = 0;    // submitted, not committed yet
   bool healthy = true;             // the last transaction committed
 };

@@ -68,7 +68,7 @@ TEST(SqliteStoreCrash, EveryAcknowledgedBatchSurvivesKillDashNine) {
     std::mt19937_64 rng(seed);
     // The kill comes once this many batches were acknowledged (whatever the machine's
     // speed), plus up to 3 ms: the first rounds during the first transactions.
-    const int64_t kill_at_acks = round < 2 ? 0 : 1 + int64_t(rng() % 600);
+    const int64_t kill_at_acks = round < 2 ? 0 : 1 + int64_t(rng() % 300);
     const auto kill_delay = std::chrono::microseconds(rng() % 3000);
 
     int fds[2];
