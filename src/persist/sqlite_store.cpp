@@ -450,14 +450,17 @@ void SqliteStore::Writer::find_cancelling_pairs(It first, It last) {
   constexpr size_t kPoisoned = SIZE_MAX;
   open_appends.clear();
   skip.clear();
-  size_t n = 0;
   for (auto it = first; it != last; ++it) {
     for (const Op& o : it->batch.ops()) {
+      const size_t n = skip.size();
       skip.push_back(0);
       if (const auto* a = std::get_if<op::AppendOutgoing>(&o)) {
-        if (a->entry.seq == 0) continue;
-        auto [at, fresh] = open_appends.try_emplace(OutKey{a->client_id, a->entry.seq}, n);
-        if (!fresh) at->second = kPoisoned;
+        if (a->entry.seq != 0) {
+          auto [at, fresh] = open_appends.try_emplace(OutKey{a->client_id, a->entry.seq}, n);
+          if (!fresh) at->second = kPoisoned;
+        } else {  // the seq it gets depends on what is stored: no pair of this client crosses it
+          std::erase_if(open_appends, [&](const auto& kv) { return kv.first.client == a->client_id; });
+        }
       } else if (const auto* r = std::get_if<op::RemoveOutgoing>(&o)) {
         auto at = open_appends.find(OutKey{r->client_id, r->seq});
         if (at != open_appends.end() && at->second != kPoisoned) {
@@ -469,7 +472,6 @@ void SqliteStore::Writer::find_cancelling_pairs(It first, It last) {
       } else if (const auto* e = std::get_if<op::EraseSession>(&o)) {
         std::erase_if(open_appends, [&](const auto& kv) { return kv.first.client == e->client_id; });
       }
-      ++n;
     }
   }
 }

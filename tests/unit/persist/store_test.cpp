@@ -323,6 +323,13 @@ TEST(SqliteStore, AppendsAndRemovalsInOneTransactionLeaveWhatTheModelSays) {
   b.append_outgoing("t", entry(6, m1));
   b.remove_outgoing("t", 6);
   b.append_outgoing("t", entry(9, m2));
+  b.append_outgoing("s", entry(0, m1));  // a seq the store assigns (3), before a pair
+  b.append_outgoing("s", entry(20, m2));
+  b.remove_outgoing("s", 20);
+  b.append_outgoing("s", entry(21, m2));
+  b.append_outgoing("t", entry(30, m1));  // a pair across a seq the store assigns stays
+  b.append_outgoing("t", entry(0, m2));
+  b.remove_outgoing("t", 30);
   model.apply(b);
   ASSERT_TRUE(store->write(std::move(b)));
   Batch later;  // removed in a later transaction: the usual path

@@ -151,9 +151,10 @@ class Model {
     r.subscription_ids = e.subscription_ids;
     r.packet_id = e.packet_id;
     r.state = e.state;
-    r.seq = e.seq;
+    // seq 0: the store appends after the last one stored.
+    r.seq = e.seq != 0 ? e.seq : (s->outgoing.empty() ? 0 : s->outgoing.rbegin()->first) + 1;
     r.message_id = e.msg.id;
-    s->outgoing[e.seq] = std::move(r);
+    s->outgoing[r.seq] = std::move(r);
   }
   void on(const op::UpdateOutgoing& o) {
     Sess* s = find(o.client_id);
