@@ -222,7 +222,8 @@ class Store {
   // Writes everything pending, checkpoints, stops the thread. Idempotent.
   virtual void close() = 0;
 
-  // Submits and waits until durable (startup, importers, tests; never on a worker).
+  // Submits and waits until durable (startup, importers, tests; never on a worker, never in
+  // a callback: the store thread would wait for itself).
   bool write(Batch batch);
 };
 
