@@ -4,6 +4,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "common/log.h"
@@ -704,9 +705,13 @@ void SqliteStore::process(std::deque<Pending>& group) {
       stats_.thread_cpu_us = uint64_t(cpu.tv_sec) * 1'000'000 + uint64_t(cpu.tv_nsec) / 1000;
     }
   }
-  uint64_t failed = 0;
+  // Committed (or failed) before any callback runs: a caller woken by one sees it.
+  in_flight_.fetch_sub(group.size(), std::memory_order_relaxed);
+  if (const auto failed = uint64_t(std::count(results.begin(), results.end(), false))) {
+    std::lock_guard slk(stats_mu_);
+    stats_.failed_batches += failed;
+  }
   for (size_t i = 0; i < group.size(); ++i) {
-    if (!results[i]) ++failed;
     if (!group[i].done) continue;
     try {
       group[i].done(results[i]);
@@ -716,11 +721,6 @@ void SqliteStore::process(std::deque<Pending>& group) {
       log(kLogError, "persistence: a durability callback threw");
     }
   }
-  if (failed) {
-    std::lock_guard slk(stats_mu_);
-    stats_.failed_batches += failed;
-  }
-  in_flight_.fetch_sub(group.size(), std::memory_order_relaxed);
 }
 
 void SqliteStore::close() {
