@@ -128,130 +128,179 @@ std::optional<std::string> encode_forwarded(const protocol::Properties& p, std::
   return std::nullopt;
 }
 
-std::optional<std::string> build_snapshot(Records&& r, int64_t now, Snapshot& out) {
-  out = Snapshot{};
-  for (const auto& [id, m] : r.msgs) {
-    if (auto e = check_message(m, "message " + std::to_string(id))) return e;
+namespace {
+
+using Err = std::optional<std::string>;
+
+// Builds the snapshot one kind of record at a time; each step returns the first problem.
+class Builder {
+ public:
+  Builder(Records& r, int64_t now, Snapshot& out) : r_(r), now_(now), out_(out) {}
+
+  Err messages() {
+    for (const auto& [id, m] : r_.msgs) {
+      if (auto e = check_message(m, "message " + std::to_string(id))) return e;
+    }
+    return std::nullopt;
   }
-  auto find_msg = [&](uint64_t id) -> const BaseMsg* {
-    auto it = r.msgs.find(id);
-    return it == r.msgs.end() ? nullptr : &it->second;
-  };
 
   // Retained messages, by topic.
-  std::set<std::string> retained_topics;
-  for (const auto& ret : r.retains) {
-    const BaseMsg* m = find_msg(ret.store_id);
-    if (!m) return "retained message " + std::to_string(ret.store_id) + " is not in the file";
-    const std::string& topic = ret.topic.empty() ? m->topic : ret.topic;
-    if (!protocol::valid_topic_name(topic) || !protocol::valid_mqtt_utf8(topic))
-      return "retained message with an invalid topic " + quoted(topic);
-    if (!retained_topics.insert(topic).second) return "two retained messages for " + quoted(topic);
-    if (expired(*m, now)) continue;
-    RetainedRecord rec{to_record(*m, now)};
-    rec.msg.topic = topic;
-    rec.msg.retain = true;
-    out.retained.push_back(std::move(rec));
+  Err retained() {
+    std::set<std::string> topics;
+    for (const auto& ret : r_.retains) {
+      const BaseMsg* m = find_msg(ret.store_id);
+      if (!m) return "retained message " + std::to_string(ret.store_id) + " is not in the file";
+      const std::string& topic = ret.topic.empty() ? m->topic : ret.topic;
+      if (!protocol::valid_topic_name(topic) || !protocol::valid_mqtt_utf8(topic))
+        return "retained message with an invalid topic " + quoted(topic);
+      if (!topics.insert(topic).second) return "two retained messages for " + quoted(topic);
+      if (expired(*m, now_)) continue;
+      RetainedRecord rec{to_record(*m, now_)};
+      rec.msg.topic = topic;
+      rec.msg.retain = true;
+      out_.retained.push_back(std::move(rec));
+    }
+    std::sort(out_.retained.begin(), out_.retained.end(),
+              [](const auto& a, const auto& b) { return a.msg.topic < b.msg.topic; });
+    return std::nullopt;
   }
-  std::sort(out.retained.begin(), out.retained.end(),
-            [](const auto& a, const auto& b) { return a.msg.topic < b.msg.topic; });
 
   // Sessions, by client id.
-  std::sort(r.clients.begin(), r.clients.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-  std::unordered_map<std::string, size_t> by_id;
-  for (const auto& c : r.clients) {
-    if (c.id.empty() || !valid_string(c.id)) return "client id " + quoted(c.id) + " is not valid";
-    if (!valid_string(c.username)) return "user name of " + quoted(c.id) + " is not valid";
-    if (!by_id.emplace(c.id, out.sessions.size()).second) return "client " + quoted(c.id) + " appears twice";
-    if (c.session_expiry_time < 0 || c.will_delay_time < 0) return "client " + quoted(c.id) + " has a negative time";
-    SessionRecord s;
-    s.client_id = c.id;
-    s.username = c.username;
-    s.expiry_interval = c.session_expiry_interval;
-    // Mosquitto keeps when the session ends; its last connection ended one interval before.
-    if (c.session_expiry_time > 0 && c.session_expiry_interval != kNeverExpires &&
-        c.session_expiry_time >= int64_t(c.session_expiry_interval))
-      s.disconnected_wall_s = c.session_expiry_time - int64_t(c.session_expiry_interval);
-    out.sessions.push_back(std::move(s));
-  }
-  auto session = [&](const std::string& id) -> SessionRecord* {
-    auto it = by_id.find(id);
-    return it == by_id.end() ? nullptr : &out.sessions[it->second];
-  };
-
-  for (const auto& sub : r.subs) {
-    SessionRecord* s = session(sub.client_id);
-    if (!s) return "subscription " + quoted(sub.filter) + " of " + quoted(sub.client_id) + ", which has no session";
-    SubscriptionRecord rec;
-    if (auto e = check_subscription(sub, rec)) return e;
-    for (const auto& have : s->subscriptions) {
-      if (have.filter == rec.filter) return "two subscriptions to " + quoted(rec.filter) + " for " + quoted(sub.client_id);
+  Err sessions() {
+    std::sort(r_.clients.begin(), r_.clients.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    for (size_t i = 0; i < r_.clients.size(); ++i) {
+      const Client& c = r_.clients[i];
+      if (c.id.empty() || !valid_string(c.id)) return "client id " + quoted(c.id) + " is not valid";
+      if (!valid_string(c.username)) return "user name of " + quoted(c.id) + " is not valid";
+      if (!by_id_.emplace(c.id, i).second) return "client " + quoted(c.id) + " appears twice";
+      if (c.session_expiry_time < 0 || c.will_delay_time < 0) return "client " + quoted(c.id) + " has a negative time";
+      SessionRecord s;
+      s.client_id = c.id;
+      s.username = c.username;
+      s.expiry_interval = c.session_expiry_interval;
+      // Mosquitto keeps when the session ends; its last connection ended one interval before.
+      if (c.session_expiry_time > 0 && c.session_expiry_interval != kNeverExpires &&
+          c.session_expiry_time >= int64_t(c.session_expiry_interval))
+        s.disconnected_wall_s = c.session_expiry_time - int64_t(c.session_expiry_interval);
+      out_.sessions.push_back(std::move(s));  // out_.sessions[i] is r_.clients[i]
     }
-    s->subscriptions.push_back(std::move(rec));
+    return std::nullopt;
   }
 
-  for (const auto& cm : r.client_msgs) {
-    SessionRecord* s = session(cm.client_id);
-    const std::string what = "a message held for " + quoted(cm.client_id);
-    if (!s) return what + ", which has no session";
-    const BaseMsg* m = find_msg(cm.store_id);
-    if (!m) return what + " refers to message " + std::to_string(cm.store_id) + ", which is not in the file";
-    if (cm.qos > 2) return what + " has QoS " + std::to_string(cm.qos);
-    if (cm.state < state::kPublishQos0 || cm.state > state::kQueued)
-      return what + " has an unknown state " + std::to_string(cm.state);
-    if (cm.direction == kDirIn) {
-      // A QoS 2 PUBLISH from the client, acknowledged with PUBREC: its id must stay known so
-      // that a resent PUBLISH is not delivered twice. (Mosquitto would publish the message
-      // on PUBREL; the model has no place for that, see docs/persistence-import.md.) Those
-      // not acknowledged yet are left for the client to send again.
-      if (cm.state == state::kWaitForPubrel && cm.mid != 0 &&
-          std::find(s->qos2_incoming.begin(), s->qos2_incoming.end(), cm.mid) == s->qos2_incoming.end())
-        s->qos2_incoming.push_back(cm.mid);
-      continue;
+  Err subscriptions() {
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& sub : r_.subs) {
+      SessionRecord* s = session(sub.client_id);
+      if (!s) return "subscription " + quoted(sub.filter) + " of " + quoted(sub.client_id) + ", which has no session";
+      SubscriptionRecord rec;
+      if (auto e = check_subscription(sub, rec)) return e;
+      if (!seen.emplace(sub.client_id, sub.filter).second)
+        return "two subscriptions to " + quoted(rec.filter) + " for " + quoted(sub.client_id);
+      s->subscriptions.push_back(std::move(rec));
     }
-    if (cm.direction != kDirOut) return what + " has an unknown direction " + std::to_string(cm.direction);
-    OutgoingRecord o;
-    if (!out_state(cm, o)) return what + " is in state " + std::to_string(cm.state) + ", impossible for it";
-    // An expired message is dropped unless only its PUBREL is still owed.
-    if (expired(*m, now) && o.state != OutgoingRecord::State::kReleased) continue;
-    o.msg = to_record(*m, now);
-    o.qos = cm.qos;
-    o.retain = cm.retain;
-    for (uint32_t id : cm.subscription_ids) {
-      if (id == 0 || id > 268'435'455) return what + " has subscription identifier " + std::to_string(id);
-    }
-    o.subscription_ids = cm.subscription_ids;
-    s->outgoing.push_back(std::move(o));
+    return std::nullopt;
   }
 
-  for (const auto& w : r.wills) {
-    SessionRecord* s = session(w.client_id);
-    // The will of a client without a persistent session: Mosquitto publishes it when it
-    // loads; the model only holds wills of sessions (see docs/persistence-import.md).
-    if (!s) continue;
-    if (auto e = check_message(w.msg, "the will of " + quoted(w.client_id))) return e;
-    const Client& c = r.clients[by_id.at(w.client_id)];  // sessions were made in this order
-    WillRecord will{to_record(w.msg, now), c.will_delay_interval};
-    s->will = std::move(will);
-    // When Mosquitto did not note the time (the client was connected), the delay starts now.
-    int64_t due = c.will_delay_time;
-    if (due == 0 && __builtin_add_overflow(now, int64_t(c.will_delay_interval), &due)) due = now;
-    s->will_due_wall_s = due;
+  Err client_msgs() {
+    for (const auto& cm : r_.client_msgs) {
+      SessionRecord* s = session(cm.client_id);
+      const std::string what = "a message held for " + quoted(cm.client_id);
+      if (!s) return what + ", which has no session";
+      const BaseMsg* m = find_msg(cm.store_id);
+      if (!m) return what + " refers to message " + std::to_string(cm.store_id) + ", which is not in the file";
+      if (cm.qos > 2) return what + " has QoS " + std::to_string(cm.qos);
+      if (cm.state < state::kPublishQos0 || cm.state > state::kQueued)
+        return what + " has an unknown state " + std::to_string(cm.state);
+      if (cm.direction == kDirIn) {
+        // A QoS 2 PUBLISH from the client, acknowledged with PUBREC: its id must stay known
+        // so that a resent PUBLISH is not delivered twice. (Mosquitto would publish the
+        // message on PUBREL; the model has no place for that, see docs/persistence-import.md.)
+        // Those not acknowledged yet are left for the client to send again.
+        auto& in = s->qos2_incoming;
+        if (cm.state == state::kWaitForPubrel && cm.mid != 0 && std::find(in.begin(), in.end(), cm.mid) == in.end())
+          in.push_back(cm.mid);
+        continue;
+      }
+      if (cm.direction != kDirOut) return what + " has an unknown direction " + std::to_string(cm.direction);
+      OutgoingRecord o;
+      if (!out_state(cm, o)) return what + " is in state " + std::to_string(cm.state) + ", impossible for it";
+      // An expired message is dropped unless only its PUBREL is still owed.
+      if (expired(*m, now_) && o.state != OutgoingRecord::State::kReleased) continue;
+      o.msg = to_record(*m, now_);
+      o.qos = cm.qos;
+      o.retain = cm.retain;
+      for (uint32_t id : cm.subscription_ids) {
+        if (id == 0 || id > 268'435'455) return what + " has subscription identifier " + std::to_string(id);
+      }
+      o.subscription_ids = cm.subscription_ids;
+      s->outgoing.push_back(std::move(o));
+    }
+    return std::nullopt;
   }
 
-  for (auto& s : out.sessions) {
-    // In flight first (in the order they were sent), then the queued ones.
-    std::stable_partition(s.outgoing.begin(), s.outgoing.end(), [](const OutgoingRecord& o) {
-      return o.state != OutgoingRecord::State::kQueued;
-    });
-    std::set<uint16_t> ids;
-    for (const auto& o : s.outgoing) {
-      if (o.packet_id != 0 && !ids.insert(o.packet_id).second)
-        return "two messages in flight to " + quoted(s.client_id) + " with packet id " + std::to_string(o.packet_id);
+  Err wills() {
+    for (const auto& w : r_.wills) {
+      auto it = by_id_.find(w.client_id);
+      // The will of a client without a persistent session: Mosquitto publishes it when it
+      // loads; the model only holds wills of sessions (see docs/persistence-import.md).
+      if (it == by_id_.end()) continue;
+      if (auto e = check_message(w.msg, "the will of " + quoted(w.client_id))) return e;
+      const Client& c = r_.clients[it->second];
+      SessionRecord& s = out_.sessions[it->second];
+      s.will = WillRecord{to_record(w.msg, now_), c.will_delay_interval};
+      // When Mosquitto did not note the time (the client was connected), the delay starts now.
+      int64_t due = c.will_delay_time;
+      if (due == 0 && __builtin_add_overflow(now_, int64_t(c.will_delay_interval), &due)) due = now_;
+      s.will_due_wall_s = due;
     }
-    std::sort(s.subscriptions.begin(), s.subscriptions.end(),
-              [](const auto& a, const auto& b) { return a.filter < b.filter; });
-    s.protocol_version = infer_version(s);
+    return std::nullopt;
+  }
+
+  Err finish() {
+    for (auto& s : out_.sessions) {
+      // In flight first (in the order they were sent), then the queued ones.
+      std::stable_partition(s.outgoing.begin(), s.outgoing.end(), [](const OutgoingRecord& o) {
+        return o.state != OutgoingRecord::State::kQueued;
+      });
+      std::set<uint16_t> ids;
+      for (const auto& o : s.outgoing) {
+        if (o.packet_id != 0 && !ids.insert(o.packet_id).second)
+          return "two messages in flight to " + quoted(s.client_id) + " with packet id " + std::to_string(o.packet_id);
+      }
+      std::sort(s.subscriptions.begin(), s.subscriptions.end(),
+                [](const auto& a, const auto& b) { return a.filter < b.filter; });
+      s.protocol_version = infer_version(s);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const BaseMsg* find_msg(uint64_t id) const {
+    auto it = r_.msgs.find(id);
+    return it == r_.msgs.end() ? nullptr : &it->second;
+  }
+  SessionRecord* session(const std::string& id) {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : &out_.sessions[it->second];
+  }
+
+  Records& r_;
+  int64_t now_;
+  Snapshot& out_;
+  std::unordered_map<std::string, size_t> by_id_;  // index in r_.clients and out_.sessions
+};
+
+}  // namespace
+
+std::optional<std::string> build_snapshot(Records&& r, int64_t now, Snapshot& out) {
+  out = Snapshot{};
+  Builder b(r, now, out);
+  for (auto step : {&Builder::messages, &Builder::retained, &Builder::sessions, &Builder::subscriptions,
+                    &Builder::client_msgs, &Builder::wills, &Builder::finish}) {
+    if (auto e = (b.*step)()) {
+      out = Snapshot{};
+      return e;
+    }
   }
   return std::nullopt;
 }
