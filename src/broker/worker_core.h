@@ -149,8 +149,10 @@ class WorkerCore {
   void takeover(Session* old);
   void end_connection(Session* s, bool publish_will);
   void schedule_or_publish_will(Session* s);
-  void write_connack(Session* s, bool session_present, const protocol::Connect& c,
-                     bool assigned, uint16_t server_keepalive);
+  // The CONNACK accepting a connection on link (v3 leaves the properties out).
+  protocol::Connack success_connack(const Link& link, const std::string& client_id, bool assigned,
+                                    uint16_t server_keepalive, bool session_present) const;
+  void write_connack(Session* s, bool session_present, bool assigned, uint16_t server_keepalive);
   std::string assign_client_id(const std::string& prefix);
   uint8_t listener_max_qos(const Link& link) const;
   const config::SecuritySettings& security_for(const Link& link) const;
