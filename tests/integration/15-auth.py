@@ -129,15 +129,55 @@ def test_sighup_reloads_acl_for_existing_subscriptions(broker, request, tmp_path
     assert b.proc.poll() is None
 
 
-@pytest.mark.petrel_only("a broken password file at startup stops Petrel with file:line")
-def test_plain_text_password_file_refused_at_startup(broker_bin, tmp_path):
+def test_bad_password_file_lines_block_only_their_users(broker, request, tmp_path):
+    """As Mosquitto: a password file line that is not understood (plain text, a cut hash,
+    bad base64, no user name) does not stop the broker; the user on it cannot log in and
+    the other users can. Petrel also names file:line in a warning."""
+    good = make_passwords(request, tmp_path, {"house": "12345", "other": "pw2"})
+    lines = good.read_text().splitlines()
+    other = next(line for line in lines if line.startswith("other:"))
+    pw = tmp_path / "mixed"
+    pw.write_text("\n".join([
+        "plain:12345",                          # 1 plain text
+        other[:-8],                             # 2 hash cut short (by 6 bytes)
+        "bad64:$7$101$!!!!$####",               # 3 not base64
+        ":" + other.split(":", 1)[1],           # 4 no user name
+        next(line for line in lines if line.startswith("house:")),  # 5 fine
+    ]) + "\n")
+    b = broker([f"password_file {pw}"], anonymous=False)
+    assert connack_rc(b, V5, username="house", password=b"12345") == 0
+    for user, password in [("plain", b"12345"), ("other", b"pw2"), ("bad64", b"x")]:
+        assert connack_rc(b, V5, client_id=f"c-{user}", username=user, password=password) >= 0x80
+    if b.kind == "petrel":
+        log = b.log()
+        for n in (1, 2, 3, 4):
+            assert f"{pw}:{n}: " in log, log
+        assert "12345" not in log.replace(f"{pw}", ""), "never echo a password"
+
+
+@pytest.mark.petrel_only("Petrel's --test-config")
+def test_test_config_reports_bad_password_file_lines_as_errors(broker_bin, tmp_path):
     pw = tmp_path / "plain"
     pw.write_text("house:12345\n")
     conf = tmp_path / "p.conf"
     conf.write_text(f"listener {free_port('127.0.0.1')} 127.0.0.1\npassword_file {pw}\n")
-    r = subprocess.run([broker_bin, "-c", str(conf)], capture_output=True, text=True, timeout=10)
+    r = subprocess.run([broker_bin, "-c", str(conf), "--test-config"], capture_output=True,
+                       text=True, timeout=10)
     assert r.returncode != 0
-    assert f"{pw}:1" in (r.stdout + r.stderr)
+    assert f"{pw}:1: " in r.stderr and "plain text" in r.stderr, r.stderr
+
+
+@pytest.mark.petrel_only("Mosquitto refuses an empty password too, with 0x87 / v3 5")
+def test_empty_password_never_logs_in(broker, request, tmp_path):
+    """A user whose stored hash is of the empty password still cannot log in with it."""
+    pw = make_passwords(request, tmp_path, {"house": "12345"})
+    h = subprocess.run([str(petrel_passwd_bin(request)), "-b", str(pw), "nobody", ""],
+                       capture_output=True, text=True, timeout=10)
+    if h.returncode != 0:
+        pytest.skip(f"petrel_passwd cannot store an empty password: {h.stderr.strip()}")
+    b = broker([f"password_file {pw}"], anonymous=False)
+    assert connack_rc(b, V5, client_id="e", username="nobody", password=b"") == 0x86
+    assert connack_rc(b, V5, username="house", password=b"12345") == 0
 
 
 # --------------------------------------------------------------------------------------
