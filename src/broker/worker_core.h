@@ -106,6 +106,10 @@ class WorkerCore {
   // reconnected now and disconnects those now refused (0x86 / 0x87). Returns how many.
   // per_listener (optional): how many per listener index (grown as needed).
   size_t recheck_clients(std::vector<size_t>* per_listener = nullptr);
+  // After the security settings changed: removes from every session's queue (offline
+  // sessions' above all) the messages whose topic the new ACL does not let it read, as
+  // routing would have; messages already in flight complete. Returns how many.
+  size_t drop_unreadable_queued();
   void collect_clients(const ClientQuery& q, std::vector<ClientInfo>& out) const;
   // Messages waiting in this worker's sessions' queues and in flight (for /metrics).
   void queue_totals(uint64_t& queued, uint64_t& inflight) const;
