@@ -315,6 +315,13 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   s->password = c.password.value_or("");
   s->connected_wall_s = broker_.clock().wall_seconds();
   s->aliases.clear();
+  s->out_aliases.reset();
+  if (v5 && c.props.topic_alias_maximum.value_or(0) > 0) {
+    const config::Listener* l = listener_config(link.listener_index());
+    const uint16_t mine = l ? l->max_topic_alias_broker : 10;
+    const uint16_t n = std::min<uint16_t>(mine, *c.props.topic_alias_maximum);
+    if (n > 0) s->out_aliases = std::make_unique<OutAliases>(n);
+  }
   s->problem_info = !v5 || c.props.request_problem_information.value_or(1) != 0;
   s->client_max_packet = v5 ? c.props.maximum_packet_size.value_or(0) : 0;
   s->max_qos = cfg.max_qos;
@@ -429,6 +436,7 @@ void WorkerCore::end_connection(Session* s, bool publish_will) {
   }
   s->aliases.clear();
   s->aliases.shrink_to_fit();
+  s->out_aliases.reset();
   s->password.clear();
   s->password.shrink_to_fit();
   s->has_password = false;

@@ -262,7 +262,8 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
     remaining = static_cast<uint32_t>((left + 999) / 1000);
   }
   std::string& out = s->link->out();
-  const bool cacheable = sub_ids.empty() && !s->client_max_packet;
+  // A connection with topic aliases gets its own encoding (the alias differs per client).
+  const bool cacheable = sub_ids.empty() && !s->client_max_packet && !s->out_aliases;
   const int layout = (v5 ? 3 : 0) + qos;
   if (cacheable && cache_serial_ == v.serial && v.serial != 0 && cache_[layout].valid) {
     // Encoded once for this (message, version family, QoS): copy and patch.
@@ -285,10 +286,20 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
     p.forward_props = v.props;
     p.payload = v.payload;
     if (v5 && !sub_ids.empty()) p.subscription_identifiers = sub_ids;
-    if (s->client_max_packet && protocol::publish_size(p, s->version) > s->client_max_packet) {
+    const size_t full = s->client_max_packet ? protocol::publish_size(p, s->version) : 0;
+    if (s->client_max_packet && full > s->client_max_packet) {
       stats_.pub_dropped.add();  // [MQTT-3.1.2-25]: never send a larger packet; as if sent
       stats_.dropped_too_large.add();
       return false;
+    }
+    // An alias makes the packet smaller, or 3 bytes larger when it is a new mapping: only
+    // aliased when that still fits (a mapping is recorded only when it is sent).
+    if (s->out_aliases && (!s->client_max_packet || full + 3 <= s->client_max_packet)) {
+      OutAliases::Use a = s->out_aliases->use(v.topic);
+      if (a.alias) {
+        p.topic_alias = a.alias;
+        if (a.known) p.topic = {};
+      }
     }
     size_t base = out.size();
     size_t pid_at = protocol::encode_publish(p, s->version, out);

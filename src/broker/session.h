@@ -14,6 +14,7 @@
 #include "broker/message.h"
 #include "broker/ring.h"
 #include "broker/subscription_trie.h"
+#include "broker/topic_alias_out.h"
 #include "protocol/packets.h"
 
 namespace petrel::broker {
@@ -66,6 +67,7 @@ class Session {
   uint8_t max_qos = 2;               // the listener's max_qos
   uint16_t max_topic_alias = 10;     // the listener's max_topic_alias
   std::vector<std::string> aliases;  // incoming topic aliases, index = alias
+  std::unique_ptr<OutAliases> out_aliases;  // aliases Petrel assigns (v5 clients that allow them)
   // The route cache entry of the last topic this client published to, valid while the
   // worker's route_epoch is unchanged (WorkerCore::match_targets).
   const void* route_hint = nullptr;
