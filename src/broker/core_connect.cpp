@@ -430,6 +430,10 @@ void WorkerCore::end_connection(Session* s, bool publish_will) {
   }
   s->link = nullptr;
   s->closing = false;
+  // Retained messages of this connection's subscriptions not sent yet are not sent later
+  // (a resumed session is not sent retained messages again, as for a QoS 0 message lost
+  // with the connection).
+  std::vector<PendingRetained>().swap(s->retained_pending);
   if (s->listener != kAdminListener) stats_.clients_connected.sub();
   for (auto& sub : s->subs) {
     if (sub.filter.rfind("$share/", 0) == 0) broker_.trie().set_shared_online(s->key, sub.filter, false);

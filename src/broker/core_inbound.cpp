@@ -333,6 +333,7 @@ bool WorkerCore::handle_unsubscribe(Session* s, protocol::Unsubscribe& u) {
     if (existed) {
       broker_.trie().unsubscribe(s->key, f);
       s->subs.erase(it);
+      cancel_retained(s, f);  // no more of its retained messages either [MQTT-3.10.4-2]
     }
     if (s->is_v5()) ack.reasons.push_back(existed ? rc::kSuccess : rc::kNoSubscriptionExisted);
     PETREL_LOG(broker_.log(), kLogUnsubscribe, "{} {}", s->client_id, f);

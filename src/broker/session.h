@@ -12,6 +12,7 @@
 
 #include "broker/link.h"
 #include "broker/message.h"
+#include "broker/retained_store.h"
 #include "broker/ring.h"
 #include "broker/subscription_trie.h"
 #include "broker/topic_alias_out.h"
@@ -39,6 +40,18 @@ struct QueuedMsg {
 struct SessionSub {
   std::string filter;  // as subscribed, "$share/g/f" included
   SubOptions opts;
+};
+
+// A subscription's retained messages not yet sent (WorkerCore::send_retained_chunk): a
+// large retained set goes out in bounded chunks as the connection drains. The list of
+// matches is taken when this delivery's turn comes, and is sent from its back, each entry
+// released as it goes.
+struct PendingRetained {
+  std::string filter;
+  SubOptions opts;
+  std::vector<uint32_t> sub_ids;
+  std::vector<RetainedPtr> left;
+  bool started = false;  // left has been taken from the store
 };
 
 class Session {
@@ -73,6 +86,10 @@ class Session {
   const void* route_hint = nullptr;
   uint64_t route_hint_epoch = 0;
   std::unique_ptr<protocol::Will> will;
+  // Retained deliveries of this connection's SUBSCRIBEs still in progress, oldest first
+  // (empty unless a subscription matched more than one chunk, or its first chunk could
+  // not go yet). Freed when the connection ends.
+  std::vector<PendingRetained> retained_pending;
 
   // ---- session-scoped ----
   bool clean = true;                 // discard the session when the connection ends

@@ -76,7 +76,7 @@ class WorkerCore {
   bool on_frame(Session* s, uint8_t header, std::string_view body);
   // The connection ended. graceful = the client sent DISCONNECT (no will unless 0x04).
   void on_link_closed(Session* s);
-  // The link's output has drained: continue queued deliveries.
+  // The link's output has drained: continue queued deliveries, then pending retained ones.
   void on_drained(Session* s);
   // Deliveries posted by another worker.
   void deliver_batch(std::vector<Delivery>& batch);
@@ -202,7 +202,14 @@ class WorkerCore {
   void inflight_erase(Session* s, size_t i);
   bool congested(const Session* s) const;
   void resend_inflight(Session* s);
+  // Queues the retained messages matching a new subscription for s and sends the first
+  // chunk if the connection has room; the rest follow as it drains (on_drained, or
+  // pump_queue after an acknowledgement).
   void deliver_retained(Session* s, const std::string& filter, const SubOptions& opts);
+  // Sends one bounded chunk of s's pending retained deliveries, if its output is low.
+  void send_retained_chunk(Session* s);
+  // Drops the pending retained delivery of filter (unsubscribed, or subscribed again).
+  void cancel_retained(Session* s, std::string_view filter);
   Session* lookup(SessionKey k) const;
 
   // timers and $SYS (core_timers.cpp, sys_topics.cpp)
