@@ -447,6 +447,9 @@ void WorkerCore::send_retained_chunk(Session* s) {
       // Taken now rather than at SUBSCRIBE, so a second subscription waiting behind a
       // first holds no list and gets what is retained when its turn comes.
       p.left = broker_.retained().snapshot(p.filter, broker_.clock().now_ms());
+      // Sent from the back (each sent entry is popped): reversed once, so the messages go
+      // out in the store's match order, as they did before chunking.
+      std::reverse(p.left.begin(), p.left.end());
       p.started = true;
     }
     while (!p.left.empty()) {
