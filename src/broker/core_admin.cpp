@@ -113,6 +113,10 @@ size_t WorkerCore::drop_unreadable_queued() {
   for (auto& slot : slots_) {
     Session* s = slot.get();
     if (!s || s->queue.empty() || s->listener < 0) continue;  // the broker's own sessions
+    bool any = false;
+    for (size_t i = 0; i < s->queue.size() && !any; ++i)
+      any = acl_denies(s, s->queue[i].msg->topic(), Access::kRead);
+    if (!any) continue;  // the common case: the queue stays as it is
     Ring<QueuedMsg> kept;
     const size_t before = s->queue.size();
     while (!s->queue.empty()) {
