@@ -80,10 +80,11 @@ int test_config(const CommandLine& cl, const std::string& path, Logger& log) {
     }
     if (!err.empty()) { std::fprintf(stderr, "%s\n", err.c_str()); ++bad; }
   }
-  if (auto sec = petrel::auth::make_security(*cfg); !sec) {
-    std::fprintf(stderr, "%s\n", sec.error().message.c_str());
-    ++bad;
-  }
+  // A password file line the broker would skip (its user cannot log in) is an error here.
+  auto sec = petrel::auth::load_security(*cfg);
+  for (const auto& e : sec.errors) std::fprintf(stderr, "%s\n", e.c_str());
+  for (const auto& e : sec.line_problems) std::fprintf(stderr, "%s\n", e.c_str());
+  bad += static_cast<int>(sec.errors.size() + sec.line_problems.size());
   if (!cfg->http_api_password_file.empty() && !cfg->http_listeners.empty() &&
       ::access(cfg->http_api_password_file.c_str(), R_OK) != 0) {
     std::fprintf(stderr, "http_api_password_file %s: %s\n", cfg->http_api_password_file.c_str(), std::strerror(errno));

@@ -111,11 +111,13 @@ bool Runtime::start() {
   if (cfg.log.dests & kDestTopic) {
     log_.set_topic_sink([this](uint32_t level, std::string_view line) { server_->publish_log(level, line); });
   }
-  auto security = auth::make_security(cfg);
+  std::vector<std::string> warnings;
+  auto security = auth::make_security(cfg, {}, &warnings);
   if (!security) {
     PETREL_LOG(log_, kLogError, "Error: {}", security.error().message);
     return false;
   }
+  for (const auto& w : warnings) PETREL_LOG(log_, kLogWarning, "Warning: {}", w);
   server_->set_security(*security);
   std::string err;
   if (!server_->open_listeners(err)) {
@@ -224,8 +226,10 @@ ApplyReport Runtime::apply(const config::Config& requested, const std::string& o
   if (!prepared) return fail(prepared.error().message);
   // Password, ACL and PSK files are read again on every apply (their contents may have
   // changed behind the same paths).
-  auto security = auth::make_security(net::Server::worker_view(**prepared));
+  std::vector<std::string> warnings;
+  auto security = auth::make_security(net::Server::worker_view(**prepared), {}, &warnings);
   if (!security) return fail(security.error().message);
+  for (const auto& w : warnings) PETREL_LOG(log_, kLogWarning, "Warning: {}", w);
   if (diff.log_changed) {
     if (std::string e = log_.configure(next.log); !e.empty()) return fail(e);
   }

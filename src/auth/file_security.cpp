@@ -43,6 +43,9 @@ class Loader {
       if constexpr (std::is_same_v<T, AclFile>) {
         for (const auto& w : ptr->warnings()) out_.warnings.push_back(w);
       }
+      if constexpr (std::is_same_v<T, PasswordFile>) {
+        for (const auto& p : ptr->problems()) out_.line_problems.push_back(p);
+      }
     } else {
       split_into(r.error().message, out_.errors);
     }
@@ -170,8 +173,13 @@ SecurityLoad load_security(const config::Config& config, const SecurityOptions& 
 }
 
 Result<std::shared_ptr<const broker::Security>> make_security(const config::Config& config,
-                                                              const SecurityOptions& options) {
+                                                              const SecurityOptions& options,
+                                                              std::vector<std::string>* warnings) {
   SecurityLoad load = load_security(config, options);
+  if (warnings) {
+    warnings->insert(warnings->end(), load.warnings.begin(), load.warnings.end());
+    warnings->insert(warnings->end(), load.line_problems.begin(), load.line_problems.end());
+  }
   if (!load.errors.empty()) {
     std::string all;
     for (const auto& e : load.errors) {

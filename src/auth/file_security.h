@@ -95,13 +95,18 @@ struct SecurityLoad {
   std::shared_ptr<const FileSecurity> security;
   std::vector<std::string> errors;
   std::vector<std::string> warnings;
+  // Password file lines that were not understood (`file:line: ...`; the user on each
+  // cannot log in): warnings for the running broker, errors for `--test-config`.
+  std::vector<std::string> line_problems;
 };
 
 // Loads each distinct file once, however many listeners name it.
 SecurityLoad load_security(const config::Config& config, const SecurityOptions& options = {});
 
-// The same as a Result: the error message holds every error, one per line.
+// The same as a Result: the error message holds every error, one per line. When
+// warnings is given, the warnings and line problems are appended to it.
 Result<std::shared_ptr<const broker::Security>> make_security(const config::Config& config,
-                                                              const SecurityOptions& options = {});
+                                                              const SecurityOptions& options = {},
+                                                              std::vector<std::string>* warnings = nullptr);
 
 }  // namespace petrel::auth

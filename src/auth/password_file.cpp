@@ -15,8 +15,13 @@ const PasswordHash& decoy_hash() {
   return h;
 }
 
+using Users = std::unordered_map<std::string, PasswordHash, StringHash, std::equal_to<>>;
+using Blocked = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+// Parses one line into users; a bad line is reported to diag and its user (when the line
+// names one) goes into blocked.
 void parse_line(int n, std::string_view raw, std::string_view file, Diagnostics& diag,
-                std::unordered_map<std::string, PasswordHash, StringHash, std::equal_to<>>& users,
+                Users& users, Blocked& blocked,
                 std::unordered_map<std::string, int, StringHash, std::equal_to<>>& first_line) {
   std::string_view line = trim(raw);
   if (line.empty() || line.front() == '#') return;
@@ -28,25 +33,22 @@ void parse_line(int n, std::string_view raw, std::string_view file, Diagnostics&
   std::string_view user = trim(line.substr(0, colon));
   std::string_view hash = trim(line.substr(colon + 1));
   if (user.empty()) return diag.error(n, "empty username");
-  if (hash.empty()) return diag.error(n, "user '" + std::string(user) + "' has no password hash");
+  const std::string who = "user '" + std::string(user) + "'";
+  auto bad = [&](const std::string& what) {
+    diag.error(n, what + "; " + who + " cannot log in");
+    blocked.emplace(user);
+    users.erase(std::string(user));
+  };
+  if (hash.empty()) return bad(who + " has no password hash");
   if (!looks_hashed(hash) && !hash.starts_with("$")) {
-    diag.error(n, "the password of user '" + std::string(user) +
-                      "' is plain text; hash the file with `petrel_passwd -U " + std::string(file) +
-                      "`");
-    return;
+    return bad("the password of " + who + " is plain text (hash the file with `petrel_passwd -U " +
+               std::string(file) + "`)");
   }
   auto parsed = parse_password_hash(hash);
-  if (!parsed) {
-    diag.error(n, "user '" + std::string(user) + "': " + parsed.error().message);
-    return;
-  }
+  if (!parsed) return bad(who + ": " + parsed.error().message);
   auto [it, fresh] = first_line.emplace(std::string(user), n);
-  if (!fresh) {
-    diag.error(n, "user '" + std::string(user) + "' is already defined on line " +
-                      std::to_string(it->second));
-    return;
-  }
-  users.emplace(std::string(user), std::move(parsed).value());
+  if (!fresh) return bad(who + " is already defined on line " + std::to_string(it->second));
+  if (!blocked.contains(user)) users.emplace(std::string(user), std::move(parsed).value());
 }
 
 }  // namespace
@@ -56,9 +58,9 @@ Result<PasswordFile> PasswordFile::parse(std::string_view text, std::string_view
   Diagnostics diag(name);
   std::unordered_map<std::string, int, StringHash, std::equal_to<>> first_line;
   for_each_line(text, [&](int n, std::string_view line) {
-    parse_line(n, line, name, diag, f.users_, first_line);
+    parse_line(n, line, name, diag, f.users_, f.blocked_, first_line);
   });
-  if (!diag.ok()) return diag.to_error();
+  f.problems_ = diag.errors();
   return f;
 }
 
@@ -75,7 +77,7 @@ const PasswordHash* PasswordFile::find(std::string_view user) const {
 
 bool PasswordFile::check(std::string_view user, std::string_view password) const {
   const PasswordHash* h = find(user);
-  if (!h) {
+  if (!h || password.empty()) {
     (void)verify_password(decoy_hash(), password);
     return false;
   }

@@ -107,6 +107,39 @@ size_t WorkerCore::recheck_clients(std::vector<size_t>* per_listener) {
   return refused.size();
 }
 
+size_t WorkerCore::drop_unreadable_queued() {
+  if (!security_ || !security_->has_acl()) return 0;
+  size_t dropped = 0;
+  for (auto& slot : slots_) {
+    Session* s = slot.get();
+    if (!s || s->queue.empty() || s->listener < 0) continue;  // the broker's own sessions
+    bool any = false;
+    for (size_t i = 0; i < s->queue.size() && !any; ++i)
+      any = acl_denies(s, s->queue[i].msg->topic(), Access::kRead);
+    if (!any) continue;  // the common case: the queue stays as it is
+    Ring<QueuedMsg> kept;
+    const size_t before = s->queue.size();
+    while (!s->queue.empty()) {
+      QueuedMsg& q = s->queue.front();
+      if (acl_denies(s, q.msg->topic(), Access::kRead)) {
+        s->queued_bytes -= q.msg->payload().size();
+      } else {
+        kept.push_back(std::move(q));
+      }
+      s->queue.pop_front();
+    }
+    s->queue.swap(kept);
+    if (size_t n = before - s->queue.size(); n > 0) {
+      dropped += n;
+      stats_.pub_dropped.add(n);
+      PETREL_LOG(broker_.log(), kLogNotice,
+                 "Client {}: {} queued message{} dropped, the new ACL does not let it read them.",
+                 s->client_id, n, n == 1 ? "" : "s");
+    }
+  }
+  return dropped;
+}
+
 void WorkerCore::collect_clients(const ClientQuery& q, std::vector<ClientInfo>& out) const {
   const int64_t now = broker_.clock().now_ms();
   size_t taken = 0;

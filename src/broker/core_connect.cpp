@@ -23,6 +23,28 @@ const char* version_tag(Version v) {
   }
   return "p?";
 }
+
+// Appends a CONNACK that fits the client's Maximum Packet Size (limit, 0 = none): the
+// reason string and user properties are left out when they would not fit
+// [MQTT-3.2.2-19], [MQTT-3.2.2-20]; false, and nothing appended, when even the CONNACK
+// without them is larger [MQTT-3.1.2-24] (the caller closes without answering).
+bool encode_connack_within(protocol::Connack& ack, Version v, uint32_t limit, std::string& out) {
+  std::string bytes;
+  protocol::encode(ack, v, bytes);
+  if (limit != 0 && bytes.size() > limit) {
+    ack.props.reason_string.reset();
+    ack.props.user_properties.clear();
+    bytes.clear();
+    protocol::encode(ack, v, bytes);
+    if (bytes.size() > limit) return false;
+  }
+  out += bytes;
+  return true;
+}
+
+uint32_t client_packet_limit(const protocol::Connect& c) {
+  return c.version == Version::kV5 ? c.props.maximum_packet_size.value_or(0) : 0;
+}
 }  // namespace
 
 WorkerCore::WorkerCore(Broker& broker, int index, Hub& hub,
@@ -120,7 +142,7 @@ Session* WorkerCore::refuse(Link& link, const protocol::Connect& c, uint8_t v5_r
   } else {
     ack.reason = protocol::v5_connack_to_v3(v5_reason);
   }
-  protocol::encode(ack, c.version, link.out());
+  const bool sent = encode_connack_within(ack, c.version, client_packet_limit(c), link.out());
   if (v5_reason == rc::kBadUserNameOrPassword || v5_reason == rc::kNotAuthorized) stats_.refused_auth.add();
   else stats_.refused_other.add();
   if (delay_ms > 0) {
@@ -129,8 +151,9 @@ Session* WorkerCore::refuse(Link& link, const protocol::Connect& c, uint8_t v5_r
     link.mark_dirty();
     link.close(true);
   }
-  PETREL_LOG(broker_.log(), kLogNotice, "Client {} from {} refused: {}",
-             c.client_id.empty() ? "<unknown>" : c.client_id, link.peer(), why);
+  PETREL_LOG(broker_.log(), kLogNotice, "Client {} from {} refused: {}{}",
+             c.client_id.empty() ? "<unknown>" : c.client_id, link.peer(), why,
+             sent ? "" : " (closed without a CONNACK: it exceeds the client's maximum packet size)");
   return nullptr;
 }
 
@@ -221,6 +244,9 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     return refuse(link, c, rc::kQosNotSupported, "will QoS above max_qos");
   if (c.will && c.will->retain && !cfg.retain_available)  // [MQTT-3.2.2-13]
     return refuse(link, c, rc::kRetainNotSupported, "will retain not available");
+  // As Mosquitto: a will larger than message_size_limit is refused with the connection.
+  if (c.will && cfg.message_size_limit && c.will->payload.size() > cfg.message_size_limit)
+    return refuse(link, c, rc::kPacketTooLarge, "will payload above message_size_limit");
   uint16_t server_keepalive = 0;
   if (c.keepalive > cfg.max_keepalive || (c.keepalive == 0 && cfg.max_keepalive < 65535)) {
     if (!v5) {
@@ -229,6 +255,22 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     }
     server_keepalive = cfg.max_keepalive;
     c.keepalive = cfg.max_keepalive;
+  }
+
+  if (uint32_t limit = client_packet_limit(c); limit != 0) {
+    // [MQTT-3.1.2-24]: a CONNACK the client cannot take is not sent; the connection closes
+    // before anything of the session changes (no takeover, no will).
+    protocol::Connack probe = success_connack(link, c.client_id, assigned, server_keepalive, false);
+    std::string bytes;
+    protocol::encode(probe, c.version, bytes);
+    if (bytes.size() > limit) {
+      stats_.refused_other.add();
+      PETREL_LOG(broker_.log(), kLogNotice,
+                 "Client {} from {} refused: the CONNACK ({} bytes) exceeds its maximum packet "
+                 "size ({}); closed without it", c.client_id, link.peer(), bytes.size(), limit);
+      link.close(true);
+      return nullptr;
+    }
   }
 
   Session* s = by_id_.find(c.client_id);
@@ -273,6 +315,13 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   s->password = c.password.value_or("");
   s->connected_wall_s = broker_.clock().wall_seconds();
   s->aliases.clear();
+  s->out_aliases.reset();
+  if (v5 && c.props.topic_alias_maximum.value_or(0) > 0) {
+    const config::Listener* l = listener_config(link.listener_index());
+    const uint16_t mine = l ? l->max_topic_alias_broker : 10;
+    const uint16_t n = std::min<uint16_t>(mine, *c.props.topic_alias_maximum);
+    if (n > 0) s->out_aliases = std::make_unique<OutAliases>(n);
+  }
   s->problem_info = !v5 || c.props.request_problem_information.value_or(1) != 0;
   s->client_max_packet = v5 ? c.props.maximum_packet_size.value_or(0) : 0;
   s->max_qos = cfg.max_qos;
@@ -309,7 +358,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     broker_.note_connected(broker_.total(&WorkerStats::clients_connected));
   }
 
-  write_connack(s, session_present, c, assigned, server_keepalive);
+  write_connack(s, session_present, assigned, server_keepalive);
   if (cfg.connection_messages) {
     PETREL_LOG(broker_.log(), kLogNotice, "New client connected from {} as {} ({}, c{}, k{}{}).",
                link.peer(), s->client_id, version_tag(c.version), c.clean_start ? 1 : 0,
@@ -324,22 +373,35 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
 
 Session* WorkerCore::lookup_by_id(const std::string& id) const { return by_id_.find(id); }
 
-void WorkerCore::write_connack(Session* s, bool session_present, const protocol::Connect& c,
-                               bool assigned, uint16_t server_keepalive) {
+protocol::Connack WorkerCore::success_connack(const Link& link, const std::string& client_id,
+                                              bool assigned, uint16_t server_keepalive,
+                                              bool session_present) const {
   const config::Config& cfg = *cfg_;
   protocol::Connack ack;
   ack.session_present = session_present;
   ack.reason = 0;
-  if (s->is_v5()) {
-    if (assigned) ack.props.assigned_client_identifier = s->client_id;
-    if (server_keepalive) ack.props.server_keep_alive = server_keepalive;
-    if (cfg.max_inflight_messages) ack.props.receive_maximum = cfg.max_inflight_messages;
-    if (s->max_topic_alias) ack.props.topic_alias_maximum = s->max_topic_alias;
-    if (s->max_qos < 2) ack.props.maximum_qos = s->max_qos;
-    if (!cfg.retain_available) ack.props.retain_available = 0;
-    if (cfg.max_packet_size) ack.props.maximum_packet_size = cfg.max_packet_size;
+  uint8_t max_qos = cfg.max_qos;
+  uint16_t max_alias = cfg.max_topic_alias;
+  if (const config::Listener* l = listener_config(link.listener_index())) {
+    max_qos = l->max_qos;  // per listener in mosquitto.conf
+    max_alias = l->max_topic_alias;
   }
-  (void)c;
+  if (assigned) ack.props.assigned_client_identifier = client_id;
+  if (server_keepalive) ack.props.server_keep_alive = server_keepalive;
+  if (cfg.max_inflight_messages) ack.props.receive_maximum = cfg.max_inflight_messages;
+  if (max_alias) ack.props.topic_alias_maximum = max_alias;
+  if (max_qos < 2) ack.props.maximum_qos = max_qos;
+  if (!cfg.retain_available) ack.props.retain_available = 0;
+  if (cfg.max_packet_size) ack.props.maximum_packet_size = cfg.max_packet_size;
+  return ack;
+}
+
+void WorkerCore::write_connack(Session* s, bool session_present, bool assigned,
+                               uint16_t server_keepalive) {
+  // Its size was checked against the client's maximum packet size before the session
+  // was touched (on_connect).
+  protocol::Connack ack = success_connack(*s->link, s->client_id, assigned, server_keepalive,
+                                          session_present);
   protocol::encode(ack, s->version, s->link->out());
   s->link->mark_dirty();
   stats_.msgs_sent.add();
@@ -368,12 +430,17 @@ void WorkerCore::end_connection(Session* s, bool publish_will) {
   }
   s->link = nullptr;
   s->closing = false;
+  // Retained messages of this connection's subscriptions not sent yet are not sent later
+  // (a resumed session is not sent retained messages again, as for a QoS 0 message lost
+  // with the connection).
+  std::vector<PendingRetained>().swap(s->retained_pending);
   if (s->listener != kAdminListener) stats_.clients_connected.sub();
   for (auto& sub : s->subs) {
     if (sub.filter.rfind("$share/", 0) == 0) broker_.trie().set_shared_online(s->key, sub.filter, false);
   }
   s->aliases.clear();
   s->aliases.shrink_to_fit();
+  s->out_aliases.reset();
   s->password.clear();
   s->password.shrink_to_fit();
   s->has_password = false;

@@ -263,7 +263,15 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
   uint32_t sub_id = sub.props.subscription_identifiers.empty() ? 0 : sub.props.subscription_identifiers[0];
   struct Retained { std::string filter; SubOptions opts; };
   std::vector<Retained> want_retained;
+  // [MQTT-4.7.1-1], [MQTT-4.7.3-1]: a filter that breaks the syntax (empty, '#' not last,
+  // a wildcard sharing a level, too deep) makes the packet malformed [MQTT-4.13.1-1]: the
+  // connection closes (v5: DISCONNECT 0x81 first), nothing of the packet is applied.
   for (auto& t : sub.topics) {
+    if (!protocol::valid_filter_syntax(t.filter))
+      return protocol_violation(s, rc::kMalformedPacket, "malformed topic filter in SUBSCRIBE");
+  }
+  for (auto& t : sub.topics) {
+    // Well formed but not a valid shared subscription ("$share/g", "$share//f"): refused.
     if (!protocol::valid_topic_filter(t.filter)) {
       ack.reasons.push_back(s->is_v5() ? rc::kTopicFilterInvalid : rc::kV3SubackFailure);
       continue;
@@ -316,8 +324,8 @@ bool WorkerCore::handle_unsubscribe(Session* s, protocol::Unsubscribe& u) {
   protocol::Unsuback ack;
   ack.packet_id = u.packet_id;
   for (auto& f : u.filters) {
-    if (f.empty())  // [MQTT-4.7.3-1]
-      return protocol_violation(s, s->is_v5() ? rc::kProtocolError : rc::kMalformedPacket, "empty topic filter");
+    if (!protocol::valid_filter_syntax(f))  // as in SUBSCRIBE
+      return protocol_violation(s, rc::kMalformedPacket, "malformed topic filter in UNSUBSCRIBE");
   }
   for (auto& f : u.filters) {
     auto it = std::find_if(s->subs.begin(), s->subs.end(), [&](const SessionSub& x) { return x.filter == f; });
@@ -325,6 +333,7 @@ bool WorkerCore::handle_unsubscribe(Session* s, protocol::Unsubscribe& u) {
     if (existed) {
       broker_.trie().unsubscribe(s->key, f);
       s->subs.erase(it);
+      cancel_retained(s, f);  // no more of its retained messages either [MQTT-3.10.4-2]
     }
     if (s->is_v5()) ack.reasons.push_back(existed ? rc::kSuccess : rc::kNoSubscriptionExisted);
     PETREL_LOG(broker_.log(), kLogUnsubscribe, "{} {}", s->client_id, f);

@@ -36,6 +36,19 @@ bool queue_under_low(const Session& s, const config::Config& cfg) {
   if (s.queue.size() > queue_pressure_high(cfg) / 4) return false;
   return cfg.max_queued_bytes == 0 || s.queued_bytes <= cfg.max_queued_bytes / 8;
 }
+// A subscription's retained messages go out in chunks of at most this many messages or
+// bytes of output (whichever comes first), the next chunk only once the connection's
+// output is back under kRetainedResumeBytes (on_drained, or an acknowledgement that frees
+// the in-flight window). 256 KiB plus the resume mark stays below the 512 KiB at which
+// the network layer holds publishers back and far below the 4 MiB at which QoS 0 is
+// dropped, so a retained set of any size neither throttles publishers nor loses
+// messages; 1,000 messages keep a worker's turn to well under a millisecond of encoding.
+constexpr size_t kRetainedChunkMessages = 1000;
+constexpr size_t kRetainedChunkBytes = 256u << 10;
+constexpr size_t kRetainedResumeBytes = 64u << 10;
+// Entries looked at per chunk, sent or skipped (superseded, denied, expired): bounds a
+// chunk's work when little of it produces output.
+constexpr size_t kRetainedChunkVisits = 4 * kRetainedChunkMessages;
 // Topics whose matches a worker remembers; past this the cache starts over.
 constexpr size_t kRouteCacheMax = 16384;
 
@@ -262,7 +275,8 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
     remaining = static_cast<uint32_t>((left + 999) / 1000);
   }
   std::string& out = s->link->out();
-  const bool cacheable = sub_ids.empty() && !s->client_max_packet;
+  // A connection with topic aliases gets its own encoding (the alias differs per client).
+  const bool cacheable = sub_ids.empty() && !s->client_max_packet && !s->out_aliases;
   const int layout = (v5 ? 3 : 0) + qos;
   if (cacheable && cache_serial_ == v.serial && v.serial != 0 && cache_[layout].valid) {
     // Encoded once for this (message, version family, QoS): copy and patch.
@@ -285,10 +299,20 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
     p.forward_props = v.props;
     p.payload = v.payload;
     if (v5 && !sub_ids.empty()) p.subscription_identifiers = sub_ids;
-    if (s->client_max_packet && protocol::publish_size(p, s->version) > s->client_max_packet) {
+    const size_t full = s->client_max_packet ? protocol::publish_size(p, s->version) : 0;
+    if (s->client_max_packet && full > s->client_max_packet) {
       stats_.pub_dropped.add();  // [MQTT-3.1.2-25]: never send a larger packet; as if sent
       stats_.dropped_too_large.add();
       return false;
+    }
+    // An alias makes the packet smaller, or 3 bytes larger when it is a new mapping: only
+    // aliased when that still fits (a mapping is recorded only when it is sent).
+    if (s->out_aliases && (!s->client_max_packet || full + 3 <= s->client_max_packet)) {
+      OutAliases::Use a = s->out_aliases->use(v.topic);
+      if (a.alias) {
+        p.topic_alias = a.alias;
+        if (a.known) p.topic = {};
+      }
     }
     size_t base = out.size();
     size_t pid_at = protocol::encode_publish(p, s->version, out);
@@ -358,6 +382,9 @@ void WorkerCore::pump_queue(Session* s) {
     s->inflight_bytes += e.msg->payload().size();
     s->inflight.push_back(std::move(e));
   }
+  // Retained messages of new subscriptions come after the queue (they wait in their own
+  // list rather than in it, so max_queued_* never drops them).
+  if (!s->retained_pending.empty() && s->queue.empty()) send_retained_chunk(s);
 }
 
 void WorkerCore::on_drained(Session* s) {
@@ -389,14 +416,72 @@ MsgView WorkerCore::view_of(const Message& m) {
 }
 
 void WorkerCore::deliver_retained(Session* s, const std::string& filter, const SubOptions& opts) {
-  std::vector<uint32_t> ids;
-  if (opts.subscription_id) ids.push_back(opts.subscription_id);
-  broker_.retained().match(filter, broker_.clock().now_ms(), [&](const RetainedPtr& r) {
-    MessageRef msg(Message::create(r->topic, r->forward_props, r->payload, r->qos, true,
-                                   r->expiry_at_ms, r->expiry_interval, 0));
-    uint8_t qos = std::min(r->qos, opts.qos);
-    deliver_local(s, view_of(*msg), msg, qos, true, ids);  // [MQTT-3.3.1-8]
-  });
+  // A subscription that replaces one whose retained messages are still going out starts
+  // them over with its new options [MQTT-3.8.4-3]; the rest waits behind earlier ones.
+  cancel_retained(s, filter);
+  PendingRetained p;
+  p.filter = filter;
+  p.opts = opts;
+  if (opts.subscription_id) p.sub_ids.push_back(opts.subscription_id);
+  s->retained_pending.push_back(std::move(p));
+  if (s->queue.empty()) send_retained_chunk(s);
+}
+
+void WorkerCore::cancel_retained(Session* s, std::string_view filter) {
+  auto& v = s->retained_pending;
+  v.erase(std::remove_if(v.begin(), v.end(), [&](const PendingRetained& p) { return p.filter == filter; }),
+          v.end());
+}
+
+void WorkerCore::send_retained_chunk(Session* s) {
+  if (!s->online() || s->closing || s->retained_pending.empty()) return;
+  // Output still waiting from earlier: on_drained brings us back.
+  if (s->link->pending_bytes() > kRetainedResumeBytes) return;
+  std::string& out = s->link->out();
+  const size_t base = out.size();
+  size_t sent = 0, visits = 0;
+  auto& pending = s->retained_pending;
+  while (!pending.empty()) {
+    PendingRetained& p = pending.front();
+    if (!p.started) {
+      // Taken now rather than at SUBSCRIBE, so a second subscription waiting behind a
+      // first holds no list and gets what is retained when its turn comes.
+      p.left = broker_.retained().snapshot(p.filter, broker_.clock().now_ms());
+      // Sent from the back (each sent entry is popped): reversed once, so the messages go
+      // out in the store's match order, as they did before chunking.
+      std::reverse(p.left.begin(), p.left.end());
+      p.started = true;
+    }
+    while (!p.left.empty()) {
+      if (sent >= kRetainedChunkMessages || visits >= kRetainedChunkVisits ||
+          out.size() - base >= kRetainedChunkBytes) {
+        // More to send. The connection reports when this chunk has drained; a chunk
+        // that wrote nothing gets a flush of nothing, which reports at once.
+        if (out.size() == base) s->link->mark_dirty();
+        if (p.left.capacity() > 4096 && p.left.size() < p.left.capacity() / 4) p.left.shrink_to_fit();
+        return;
+      }
+      ++visits;
+      const RetainedMessage& r = *p.left.back();
+      // Replaced or cleared since the list was taken: this subscription has had the newer
+      // message (or the clear) live, or will have it; the old one is not sent after it.
+      if (r.is_superseded()) {
+        p.left.pop_back();
+        continue;
+      }
+      const uint8_t qos = std::min(r.qos, p.opts.qos);
+      // QoS 1/2 wait here while the in-flight window is full or messages are queued
+      // (pump_queue continues), instead of filling the queue up to its limit.
+      if (qos > 0 && (window_full(s, r.payload.size()) || !s->queue.empty())) return;
+      const MsgView v{r.topic, r.forward_props, r.payload, r.expiry_at_ms, r.expiry_interval,
+                      0, r.qos, true, 0};
+      MessageRef msg;  // created only when a QoS 1/2 flow keeps it
+      deliver_local(s, v, msg, qos, true, p.sub_ids);  // [MQTT-3.3.1-8]
+      ++sent;
+      p.left.pop_back();
+    }
+    pending.erase(pending.begin());
+  }
 }
 
 void WorkerCore::deliver_batch(std::vector<Delivery>& batch) {

@@ -57,6 +57,7 @@ class MemoryRetainedStore final : public RetainedStore {
     }
     const size_t add = size_of(*msg);
     if (n->msg) {
+      n->msg->superseded.store(true, std::memory_order_release);
       bytes_.fetch_sub(size_of(*n->msg), std::memory_order_relaxed);
     } else {
       count_.fetch_add(1, std::memory_order_relaxed);
@@ -80,6 +81,15 @@ class MemoryRetainedStore final : public RetainedStore {
       for (const RetainedPtr& m : expired) erase_locked(m->topic);
     }
     for (const RetainedPtr& m : found) visit(m);
+  }
+
+  std::vector<RetainedPtr> snapshot(std::string_view filter, int64_t now_ms) override {
+    std::vector<RetainedPtr> found;
+    std::lock_guard lk(mu_);
+    std::vector<RetainedPtr> expired;
+    collect_locked(filter, now_ms, found, expired);
+    for (const RetainedPtr& m : expired) erase_locked(m->topic);
+    return found;
   }
 
   size_t count() const override { return count_.load(std::memory_order_relaxed); }
@@ -111,6 +121,7 @@ class MemoryRetainedStore final : public RetainedStore {
     }
     RetainedNode* n = path.back().node;
     if (!n->msg) return;
+    n->msg->superseded.store(true, std::memory_order_release);
     bytes_.fetch_sub(size_of(*n->msg), std::memory_order_relaxed);
     count_.fetch_sub(1, std::memory_order_relaxed);
     n->msg.reset();

@@ -1,11 +1,13 @@
 #pragma once
 // Retained messages behind an interface, so a durable store (SQLite) can replace the
 // in-memory one later. Thread-safe: any worker may call any method.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace petrel::broker {
 
@@ -18,6 +20,12 @@ struct RetainedMessage {
   int64_t expiry_at_ms = 0;    // monotonic ms when it expires; 0 = never
   uint32_t expiry_interval = 0;  // the original interval (for the remaining-time math)
   int64_t stored_at_ms = 0;
+  // Set by the store (under its lock) when this message stops being the topic's retained
+  // message: replaced, cleared or expired out of it. A subscription's retained delivery
+  // works from a list taken when it starts (WorkerCore::send_retained_chunk) and skips
+  // what has since been superseded, so a cleared message is not sent after its clear.
+  mutable std::atomic<bool> superseded{false};
+  bool is_superseded() const { return superseded.load(std::memory_order_acquire); }
 };
 using RetainedPtr = std::shared_ptr<const RetainedMessage>;
 
@@ -31,6 +39,13 @@ class RetainedStore {
   // non-shared filter; '$' rule as for subscriptions). Expired ones are removed.
   virtual void match(std::string_view filter, int64_t now_ms,
                      const std::function<void(const RetainedPtr&)>& visit) = 0;
+  // The same matches as a list (in no particular order), for a delivery that proceeds in
+  // chunks. A store that can should mark what it replaces or removes superseded.
+  virtual std::vector<RetainedPtr> snapshot(std::string_view filter, int64_t now_ms) {
+    std::vector<RetainedPtr> out;
+    match(filter, now_ms, [&](const RetainedPtr& m) { out.push_back(m); });
+    return out;
+  }
   virtual size_t count() const = 0;
   virtual size_t bytes() const = 0;
 };

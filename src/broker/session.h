@@ -12,8 +12,10 @@
 
 #include "broker/link.h"
 #include "broker/message.h"
+#include "broker/retained_store.h"
 #include "broker/ring.h"
 #include "broker/subscription_trie.h"
+#include "broker/topic_alias_out.h"
 #include "protocol/packets.h"
 
 namespace petrel::broker {
@@ -38,6 +40,18 @@ struct QueuedMsg {
 struct SessionSub {
   std::string filter;  // as subscribed, "$share/g/f" included
   SubOptions opts;
+};
+
+// A subscription's retained messages not yet sent (WorkerCore::send_retained_chunk): a
+// large retained set goes out in bounded chunks as the connection drains. The list of
+// matches is taken when this delivery's turn comes, and is sent from its back, each entry
+// released as it goes.
+struct PendingRetained {
+  std::string filter;
+  SubOptions opts;
+  std::vector<uint32_t> sub_ids;
+  std::vector<RetainedPtr> left;
+  bool started = false;  // left has been taken from the store
 };
 
 class Session {
@@ -66,11 +80,16 @@ class Session {
   uint8_t max_qos = 2;               // the listener's max_qos
   uint16_t max_topic_alias = 10;     // the listener's max_topic_alias
   std::vector<std::string> aliases;  // incoming topic aliases, index = alias
+  std::unique_ptr<OutAliases> out_aliases;  // aliases Petrel assigns (v5 clients that allow them)
   // The route cache entry of the last topic this client published to, valid while the
   // worker's route_epoch is unchanged (WorkerCore::match_targets).
   const void* route_hint = nullptr;
   uint64_t route_hint_epoch = 0;
   std::unique_ptr<protocol::Will> will;
+  // Retained deliveries of this connection's SUBSCRIBEs still in progress, oldest first
+  // (empty unless a subscription matched more than one chunk, or its first chunk could
+  // not go yet). Freed when the connection ends.
+  std::vector<PendingRetained> retained_pending;
 
   // ---- session-scoped ----
   bool clean = true;                 // discard the session when the connection ends

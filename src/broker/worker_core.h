@@ -76,7 +76,7 @@ class WorkerCore {
   bool on_frame(Session* s, uint8_t header, std::string_view body);
   // The connection ended. graceful = the client sent DISCONNECT (no will unless 0x04).
   void on_link_closed(Session* s);
-  // The link's output has drained: continue queued deliveries.
+  // The link's output has drained: continue queued deliveries, then pending retained ones.
   void on_drained(Session* s);
   // Deliveries posted by another worker.
   void deliver_batch(std::vector<Delivery>& batch);
@@ -106,6 +106,10 @@ class WorkerCore {
   // reconnected now and disconnects those now refused (0x86 / 0x87). Returns how many.
   // per_listener (optional): how many per listener index (grown as needed).
   size_t recheck_clients(std::vector<size_t>* per_listener = nullptr);
+  // After the security settings changed: removes from every session's queue (offline
+  // sessions' above all) the messages whose topic the new ACL does not let it read, as
+  // routing would have; messages already in flight complete. Returns how many.
+  size_t drop_unreadable_queued();
   void collect_clients(const ClientQuery& q, std::vector<ClientInfo>& out) const;
   // Messages waiting in this worker's sessions' queues and in flight (for /metrics).
   void queue_totals(uint64_t& queued, uint64_t& inflight) const;
@@ -149,8 +153,10 @@ class WorkerCore {
   void takeover(Session* old);
   void end_connection(Session* s, bool publish_will);
   void schedule_or_publish_will(Session* s);
-  void write_connack(Session* s, bool session_present, const protocol::Connect& c,
-                     bool assigned, uint16_t server_keepalive);
+  // The CONNACK accepting a connection on link (v3 leaves the properties out).
+  protocol::Connack success_connack(const Link& link, const std::string& client_id, bool assigned,
+                                    uint16_t server_keepalive, bool session_present) const;
+  void write_connack(Session* s, bool session_present, bool assigned, uint16_t server_keepalive);
   std::string assign_client_id(const std::string& prefix);
   uint8_t listener_max_qos(const Link& link) const;
   const config::SecuritySettings& security_for(const Link& link) const;
@@ -196,7 +202,14 @@ class WorkerCore {
   void inflight_erase(Session* s, size_t i);
   bool congested(const Session* s) const;
   void resend_inflight(Session* s);
+  // Queues the retained messages matching a new subscription for s and sends the first
+  // chunk if the connection has room; the rest follow as it drains (on_drained, or
+  // pump_queue after an acknowledgement).
   void deliver_retained(Session* s, const std::string& filter, const SubOptions& opts);
+  // Sends one bounded chunk of s's pending retained deliveries, if its output is low.
+  void send_retained_chunk(Session* s);
+  // Drops the pending retained delivery of filter (unsubscribed, or subscribed again).
+  void cancel_retained(Session* s, std::string_view filter);
   Session* lookup(SessionKey k) const;
 
   // timers and $SYS (core_timers.cpp, sys_topics.cpp)

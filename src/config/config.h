@@ -61,6 +61,9 @@ struct Listener {
   // connections on this listener; Config::max_qos / max_topic_alias mirror the largest.
   uint8_t max_qos = 2;
   uint16_t max_topic_alias = 10;
+  // Topic aliases Petrel assigns towards each v5 client of this listener (never more than
+  // the client's own Topic Alias Maximum); 0 = none.
+  uint16_t max_topic_alias_broker = 10;
 
   bool operator==(const Listener&) const = default;
 };

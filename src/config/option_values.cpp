@@ -194,6 +194,7 @@ const std::map<std::string_view, Values>& values_table() {
       {"max_qos", {live, L(listener<&Listener::max_qos>)}},
       {"maximum_qos", {live, {}, false, "max_qos"}},
       {"max_topic_alias", {live, L(listener<&Listener::max_topic_alias>)}},
+      {"max_topic_alias_broker", {live, L(listener<&Listener::max_topic_alias_broker>)}},
       {"mount_point", {restart, L(listener<&Listener::mount_point>)}},
       {"bind_interface", {restart, L(listener<&Listener::bind_interface>)}},
       {"use_username_as_clientid", {restart, L(listener<&Listener::use_username_as_clientid>)}},

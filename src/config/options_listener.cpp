@@ -92,6 +92,11 @@ void parse_max_topic_alias(ParseState& s, const Directive& d) {
   if (s.integer(d, 0, 65535, v)) s.listener(d).max_topic_alias = static_cast<uint16_t>(v);
 }
 
+void parse_max_topic_alias_broker(ParseState& s, const Directive& d) {
+  int64_t v = 0;
+  if (s.integer(d, 0, 65535, v)) s.listener(d).max_topic_alias_broker = static_cast<uint16_t>(v);
+}
+
 void parse_protocol(ParseState& s, const Directive& d) {
   std::string v;
   if (!s.choice(d, {"mqtt", "websockets", "http_api"}, v)) return;
@@ -170,6 +175,8 @@ void append_listener_options(std::vector<OptionDescriptor>& out) {
     {"maximum_qos", L, parse_max_qos, "0..2", "2", "Same as max_qos", S},
     {"max_topic_alias", L, parse_max_topic_alias, "0..65535", "10",
      "Topic aliases a v5 client of this listener may create (0 = none)", S},
+    {"max_topic_alias_broker", L, parse_max_topic_alias_broker, "0..65535", "10",
+     "Topic aliases Petrel assigns to the topics it sends each v5 client most (never more than the client allows; 0 = none)", S},
     {"protocol", L, parse_protocol, "mqtt|websockets|http_api", "mqtt",
      "Listener protocol: MQTT over TCP, MQTT over WebSockets (TLS too with certfile), or http_api: the admin API and pages (HTTPS with certfile/keyfile)", S},
     {"mount_point", L, parse_mount_point, "TOPIC-PREFIX", "none", "Prefix the topics of this listener's clients", N},

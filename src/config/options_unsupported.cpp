@@ -43,7 +43,6 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     {"http_dir", L, nullptr, "DIR", "none", "Serve files over HTTP on a websockets listener", N},
     {"listener_allow_anonymous", L, nullptr, "true|false", "allow_anonymous", "allow_anonymous for this listener only", N},
     {"listener_auto_id_prefix", L, nullptr, "PREFIX", "auto-", "auto_id_prefix for this listener only", N},
-    {"max_topic_alias_broker", L, nullptr, "0..65535", "10", "Topic aliases the broker creates towards v5 clients", N},
     {"packet_buffer_size", L, nullptr, "BYTES", "4096", "Network read buffer size", N},
     {"proxy_protocol_v2_require_tls", L, nullptr, "true|false", "false", "Require TLS information in PROXY v2 headers", N},
     {"tls_engine", L, nullptr, "ENGINE", "none", "OpenSSL engine", N},

@@ -186,6 +186,10 @@ ListenerReport Server::apply(PreparedPtr p, bool recheck_security) {
     for (size_t n : refused) report.refused_by_security += n;
   }
 
+  // The ACL file is read again on every apply, changed path or not: queued messages it
+  // no longer lets their session read are dropped now, as routing would drop new ones.
+  on_every_worker([&](Worker& w) { w.core().drop_unreadable_queued(); });
+
   // 5. What happened.
   auto clients = [](size_t n) { return fmt::format("{} client{}", n, n == 1 ? "" : "s"); };
   for (size_t k = 0; k < closing.size(); ++k) {

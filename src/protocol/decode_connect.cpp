@@ -1,5 +1,6 @@
 // CONNECT and CONNACK decoding (MQTT 3.1 "MQIsdp"/3, 3.1.1 "MQTT"/4, 5.0 "MQTT"/5).
 #include "protocol/codec.h"
+#include "protocol/topic.h"
 #include "protocol/wire.h"
 
 namespace petrel::protocol {
@@ -52,7 +53,7 @@ bool check_flags(uint8_t flags, Version v, Fail& f) {
 }
 
 bool valid_topic_name_chars(std::string_view t) {
-  return !t.empty() && !wire::has_wildcard(t);
+  return !t.empty() && !wire::has_wildcard(t) && topic_separators(t) <= kMaxTopicSeparators;
 }
 
 bool read_will(Reader& r, uint8_t flags, Version v, Will& w) {
@@ -62,7 +63,7 @@ bool read_will(Reader& r, uint8_t flags, Version v, Will& w) {
   std::string_view topic, payload;
   if (!r.utf8(topic, "will topic is not valid UTF-8 [MQTT-3.1.3-11]")) return false;
   if (!valid_topic_name_chars(topic))
-    return r.fail().set(rc::kTopicNameInvalid, "will topic empty or has wildcards [MQTT-3.3.2-2]");
+    return r.fail().set(rc::kTopicNameInvalid, "will topic empty, with wildcards [MQTT-3.3.2-2] or more than 200 levels deep");
   if (!r.binary(payload)) return false;
   w.topic = std::string(topic);
   w.payload = std::string(payload);

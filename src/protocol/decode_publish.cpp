@@ -1,5 +1,6 @@
 // PUBLISH (the hot path: views, no allocation) and PUBACK/PUBREC/PUBREL/PUBCOMP.
 #include "protocol/codec.h"
+#include "protocol/topic.h"
 #include "protocol/wire.h"
 
 namespace petrel::protocol {
@@ -79,6 +80,8 @@ bool wire::read_publish(uint8_t header, std::string_view body, Version v, Publis
   if (!r.utf8(p.topic, "topic name is not valid UTF-8 [MQTT-3.3.2-1]")) return false;
   if (has_wildcard(p.topic))
     return f.set(rc::kTopicNameInvalid, "wildcard in PUBLISH topic [MQTT-3.3.2-2]");
+  if (topic_separators(p.topic) > kMaxTopicSeparators)
+    return f.set(rc::kTopicNameInvalid, "PUBLISH topic has more than 200 '/' separators");
   if (p.qos > 0) {
     if (!r.u16(p.packet_id)) return false;
     if (p.packet_id == 0) return f.protocol("packet identifier 0 [MQTT-2.3.1-1]");

@@ -3,6 +3,7 @@
 // SubscriptionTrie is cross-checked against it in tests.
 #include "protocol/topic.h"
 
+#include <algorithm>
 #include <cstddef>
 
 namespace petrel::protocol {
@@ -37,6 +38,7 @@ class LevelCursor {
 
 bool valid_plain_filter(std::string_view filter) {
   if (filter.empty() || filter.size() > kMaxTopicBytes) return false;
+  if (topic_separators(filter) > kMaxTopicSeparators) return false;
   LevelCursor levels(filter);
   while (!levels.done()) {
     const std::string_view level = levels.next();
@@ -50,11 +52,18 @@ bool valid_plain_filter(std::string_view filter) {
 
 }  // namespace
 
+size_t topic_separators(std::string_view topic) {
+  return static_cast<size_t>(std::count(topic.begin(), topic.end(), '/'));
+}
+
 bool valid_topic_name(std::string_view topic) {
   // [MQTT-4.7.3-1] at least one character; [MQTT-3.3.2-2] no wildcards.
   return !topic.empty() && topic.size() <= kMaxTopicBytes &&
-         topic.find_first_of("+#") == std::string_view::npos;
+         topic.find_first_of("+#") == std::string_view::npos &&
+         topic_separators(topic) <= kMaxTopicSeparators;
 }
+
+bool valid_filter_syntax(std::string_view filter) { return valid_plain_filter(filter); }
 
 bool valid_topic_filter(std::string_view filter) {
   if (filter.size() > kMaxTopicBytes) return false;

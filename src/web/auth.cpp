@@ -80,6 +80,14 @@ Auth::Auth(AuthOptions options, const Clock* clock)
 Result<void> Auth::set_password_file(const std::string& path) {
   auto users = auth::PasswordFile::load(path);
   if (!users) return users.error();
+  // Stricter than the broker's (which skips a bad line and blocks its user): the admin's
+  // file is used only when every line is understood, so a typo cannot lock the admin out
+  // of a running broker; the users loaded before stay.
+  if (!users->problems().empty()) {
+    std::string all;
+    for (const auto& p : users->problems()) all += (all.empty() ? "" : "\n") + p;
+    return make_error(0, std::move(all));
+  }
   set_users(std::move(*users));
   return {};
 }

@@ -238,6 +238,42 @@ def test_v5_connack_reflects_config(broker):
     assert p.get("maximum_qos") == 1
 
 
+# The client's Maximum Packet Size binds the CONNACK too [MQTT-3.1.2-24]: the default
+# success CONNACK (Receive Maximum 20, Topic Alias Maximum 10) is 11 bytes.
+@pytest.mark.parametrize("limit", [
+    2,  # Mosquitto 2.0.11 closes here too
+    pytest.param(10, marks=pytest.mark.mosquitto_deviates(
+        "Mosquitto 2.0.11 sends its 11-byte CONNACK to a client that declared 10"))])
+def test_v5_connack_larger_than_client_maximum_packet_size_not_sent_MQTT_3_1_2_24(b, limit):
+    c = b.client(V5)
+    c.connect("tiny", props={"maximum_packet_size": limit}, expect_rc=None)
+    c.expect_closed(timeout=5, allow_disconnect=False)
+    # Nothing of the session happened: the same id connects normally afterwards, and a
+    # bystander is still served.
+    ok = b.connect("tiny", version=V5)
+    assert ok.connack.session_present is False
+    assert len(ok.connack.raw) == 11
+
+
+def test_v5_connack_exactly_the_client_maximum_packet_size_is_sent(b):
+    c = b.connect("fits", version=V5, props={"maximum_packet_size": 11})
+    assert len(c.connack.raw) == 11
+
+
+@pytest.mark.mosquitto_deviates("Mosquitto 2.0.11 sends no reason string to drop")
+def test_v5_refusal_drops_its_reason_string_to_fit_MQTT_3_2_2_19(broker):
+    """A refusal carries a Reason String; when the client's Maximum Packet Size is too
+    small for it, the CONNACK goes without it [MQTT-3.2.2-19]; without a limit it is sent."""
+    b = broker(anonymous=False)
+    full = b.client(V5)
+    ack = full.connect("anon", expect_rc=mq.RC_NOT_AUTHORIZED)
+    assert ack.props.get("reason_string") and len(ack.raw) > 12
+    small = b.client(V5)
+    ack = small.connect("anon", props={"maximum_packet_size": 12}, expect_rc=mq.RC_NOT_AUTHORIZED)
+    assert "reason_string" not in ack.props and len(ack.raw) <= 12
+    small.expect_closed(timeout=5)
+
+
 def test_v311_connack_is_four_bytes(b):
     c = b.connect("four", version=V311)
     assert c.connack.raw == b"\x20\x02\x00\x00"

@@ -197,3 +197,26 @@ def test_will_topic_with_wildcard_refused_MQTT_3_1_3_11(b):
         return
     assert pkt.type == mq.CONNACK and pkt.rc != 0, pkt
     c.expect_closed()
+
+
+@v3_v5
+def test_will_larger_than_message_size_limit_refused(broker, version):
+    """As Mosquitto: a will payload above message_size_limit refuses the connection (v5
+    CONNACK 0x95 Packet too large; 3.1.1 has no such code: the connection closes) and the
+    will is never published; a will at the limit is accepted."""
+    b = broker(["message_size_limit 10"])
+    w = watcher(b, version=V5)
+    big = b.client(version)
+    big.connect("bigwill", will=mq.Will("will/big", b"x" * 11), expect_rc=None)
+    try:
+        ack = big.recv(5)
+    except mq.ConnectionClosed:
+        assert version != V5, "a v5 client must get CONNACK 0x95"
+    else:
+        assert ack.type == mq.CONNACK
+        assert ack.rc == (mq.RC_PACKET_TOO_LARGE if version == V5 else ack.rc) and ack.rc != 0
+        big.expect_closed(timeout=5)
+    ok = will_client(b, "okwill", version, mq.Will("will/ok", b"x" * 10))
+    ok.close()
+    msg = w.recv_publish(timeout=5)
+    assert (msg.topic, msg.payload) == ("will/ok", b"x" * 10)

@@ -388,3 +388,30 @@ def test_invalid_shared_filter_refused_MQTT_4_8_2_1(b, flt):
         assert pkt.type == mq.DISCONNECT and pkt.rc in (mq.RC_MALFORMED, mq.RC_PROTOCOL_ERROR,
                                                          mq.RC_TOPIC_FILTER_INVALID), pkt
         c.expect_closed()
+
+
+@v3_v5
+def test_topic_depth_200_separators_accepted_MQTT_mosquitto_limit(b, version):
+    """The deepest topic and filter accepted: 200 '/' separators (201 levels), the line
+    Mosquitto draws too; one more closes the connection (12-malformed.py)."""
+    deep = "a" + "/a" * 200
+    s = b.connect("deep-sub", version=version)
+    s.subscribe([(deep, 1)], expect_codes=[1])
+    p = b.connect("deep-pub", version=version)
+    ack = p.publish(deep, b"down here", qos=1)
+    assert ack.type == mq.PUBACK and (ack.rc or 0) < 0x80
+    msg = s.recv_publish(timeout=5)
+    assert (msg.topic, msg.payload) == (deep, b"down here")
+
+
+@pytest.mark.mosquitto_deviates("Mosquitto 2.0.11 grants '$share/g' as a plain filter")
+@v3_v5
+def test_well_formed_but_invalid_shared_filter_refused_in_suback(b, version):
+    """'$share/g' parses as a filter but is no shared subscription [MQTT-4.8.2-2]: the
+    SUBACK refuses it (v5 0x8F, v3 0x80), the valid filter beside it is granted and the
+    connection stays open."""
+    c = b.connect("share-bad", version=version)
+    ack = c.subscribe([("ok/t", 1), ("$share/g", 1)])
+    assert ack.codes == [1, mq.RC_TOPIC_FILTER_INVALID if version == V5 else 0x80]
+    c.publish("ok/t", b"still here", qos=1)
+    assert c.recv_publish(timeout=5).payload == b"still here"

@@ -41,6 +41,77 @@ def test_topic_alias_used_with_qos1_and_qos2(b):
     assert [(g.topic, g.payload) for g in got] == [("taq/x", b"a"), ("taq/x", b"b")]
 
 
+# --------------------------------------------------------------------------------------
+# Topic aliases (broker -> client), max_topic_alias_broker
+# --------------------------------------------------------------------------------------
+def resolve_aliases(got, maximum):
+    """The client's side of 3.3.2.3.4: resolves every PUBLISH's topic through the aliases
+    the broker set, checking each alias is within the client's Topic Alias Maximum and
+    never used before the broker mapped it."""
+    table, out = {}, []
+    for g in got:
+        alias = g.props.get("topic_alias")
+        if alias is None:
+            assert g.topic, "an empty topic needs an alias"
+            out.append((g.topic, g.payload, None))
+            continue
+        assert 1 <= alias <= maximum, f"alias {alias} beyond the client's maximum {maximum}"
+        if g.topic:
+            table[alias] = g.topic
+            out.append((g.topic, g.payload, "set"))
+        else:
+            assert alias in table, f"alias {alias} used before it was set"
+            out.append((table[alias], g.payload, "used"))
+    return out
+
+
+@pytest.mark.mosquitto_deviates("Mosquitto 2.0.11 sends no topic aliases")
+def test_broker_assigns_topic_aliases_to_the_most_recent_topics(b):
+    """A client allowing 2 aliases: each topic goes out in full with an alias once, then
+    as the alias alone; a third topic takes the least recently used alias."""
+    long = "plant/site-01/line-07/cell-03/"
+    s = sub5(b, "plant/#", qos=1, cid="al", props={"topic_alias_maximum": 2})
+    p = b.connect("alp", version=V5)
+    seq = ["a", "b", "a", "c", "a", "b", "b"]
+    for i, t in enumerate(seq):
+        p.publish(long + t, str(i).encode(), qos=1)
+    got = s.recv_publishes(len(seq))
+    res = resolve_aliases(got, 2)
+    assert [(t, pl) for t, pl, _ in res] == [(long + t, str(i).encode()) for i, t in enumerate(seq)]
+    # a set, b set, a used, c replaces b (least recent), a used, b replaces c, b used
+    assert [how for _, _, how in res] == ["set", "set", "used", "set", "used", "set", "used"]
+    assert sum(len(g.raw) for g in got) < sum(len(long) + 1 for _ in seq) + 40 * len(seq)
+
+
+@pytest.mark.mosquitto_deviates("Mosquitto 2.0.11 sends no topic aliases")
+def test_topic_aliases_reset_with_the_connection_and_respect_the_listener_option(broker):
+    b = broker(listener_extra=["max_topic_alias_broker 1"])
+    s = sub5(b, "r/#", qos=1, cid="rs", clean=False,
+             props={"topic_alias_maximum": 5, "session_expiry_interval": 60})
+    p = b.connect("rp", version=V5)
+    p.publish("r/x", b"1", qos=1)
+    p.publish("r/y", b"2", qos=1)
+    res = resolve_aliases(s.recv_publishes(2), 1)
+    assert [how for _, _, how in res] == ["set", "set"], "one alias only (the listener's 1)"
+    s.close()
+    p.publish("r/y", b"3", qos=1)
+    s2 = b.client(V5)
+    s2.connect("rs", clean=False, props={"topic_alias_maximum": 5, "session_expiry_interval": 60})
+    got = s2.recv_publishes(1)
+    assert resolve_aliases(got, 1) == [("r/y", b"3", "set")], "a new connection starts afresh"
+
+
+@pytest.mark.petrel_only("max_topic_alias_broker is Mosquitto 2.1's option; 2.0.11 refuses it")
+def test_no_topic_aliases_with_option_0(broker):
+    b = broker(listener_extra=["max_topic_alias_broker 0"])
+    s = sub5(b, "z/#", cid="z0", props={"topic_alias_maximum": 10})
+    p = b.connect("zp", version=V5)
+    for i in range(3):
+        p.publish("z/t", bytes([i]), qos=1)
+    got = s.recv_publishes(3)
+    assert all("topic_alias" not in g.props and g.topic == "z/t" for g in got)
+
+
 def test_topic_alias_above_maximum_disconnect_0x94(b):
     """Default max_topic_alias is 10: alias 11 is invalid."""
     p = b.connect("p", version=V5)

@@ -10,7 +10,7 @@ import pytest
 
 import rawmqtt as mq
 from conftest import free_port
-from helpers import V311, V5
+from helpers import V311, V5, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
@@ -111,6 +111,15 @@ def test_acl_read_denied_messages_not_delivered_v311(broker, request, tmp_path):
     r.expect_nothing(0.4)
 
 
+def hup_and_wait_applied(b, timeout: float = 10.0) -> None:
+    """SIGHUP, then wait until the broker logged the outcome of that reload (Petrel logs
+    "Configuration change from ..." once every worker runs with the new settings)."""
+    before = b.log().count("Configuration change from")
+    b.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: b.log().count("Configuration change from") > before, timeout,
+               what="the reload's outcome in the log")
+
+
 @pytest.mark.petrel_only("reload of the ACL through SIGHUP applied to live subscriptions")
 def test_sighup_reloads_acl_for_existing_subscriptions(broker, request, tmp_path):
     pw = make_passwords(request, tmp_path, {"u": "u"})
@@ -122,22 +131,61 @@ def test_sighup_reloads_acl_for_existing_subscriptions(broker, request, tmp_path
     c.publish("a/1", b"before", qos=1)
     assert c.recv_publish().payload == b"before"
     acl.write_text("user u\ntopic write a/#\n")  # no read any more
-    b.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.7)
+    hup_and_wait_applied(b)
     c.publish("a/1", b"after", qos=1)
     c.expect_nothing(0.5)
     assert b.proc.poll() is None
 
 
-@pytest.mark.petrel_only("a broken password file at startup stops Petrel with file:line")
-def test_plain_text_password_file_refused_at_startup(broker_bin, tmp_path):
+def test_bad_password_file_lines_block_only_their_users(broker, request, tmp_path):
+    """As Mosquitto: a password file line that is not understood (plain text, a cut hash,
+    bad base64, no user name) does not stop the broker; the user on it cannot log in and
+    the other users can. Petrel also names file:line in a warning."""
+    good = make_passwords(request, tmp_path, {"house": "12345", "other": "pw2"})
+    lines = good.read_text().splitlines()
+    other = next(line for line in lines if line.startswith("other:"))
+    pw = tmp_path / "mixed"
+    pw.write_text("\n".join([
+        "plain:12345",                          # 1 plain text
+        other[:-8],                             # 2 hash cut short (by 6 bytes)
+        "bad64:$7$101$!!!!$####",               # 3 not base64
+        ":" + other.split(":", 1)[1],           # 4 no user name
+        next(line for line in lines if line.startswith("house:")),  # 5 fine
+    ]) + "\n")
+    b = broker([f"password_file {pw}"], anonymous=False)
+    assert connack_rc(b, V5, username="house", password=b"12345") == 0
+    for user, password in [("plain", b"12345"), ("other", b"pw2"), ("bad64", b"x")]:
+        assert connack_rc(b, V5, client_id=f"c-{user}", username=user, password=password) >= 0x80
+    if b.kind == "petrel":
+        log = b.log()
+        for n in (1, 2, 3, 4):
+            assert f"{pw}:{n}: " in log, log
+        assert "12345" not in log.replace(f"{pw}", ""), "never echo a password"
+
+
+@pytest.mark.petrel_only("Petrel's --test-config")
+def test_test_config_reports_bad_password_file_lines_as_errors(broker_bin, tmp_path):
     pw = tmp_path / "plain"
     pw.write_text("house:12345\n")
     conf = tmp_path / "p.conf"
     conf.write_text(f"listener {free_port('127.0.0.1')} 127.0.0.1\npassword_file {pw}\n")
-    r = subprocess.run([broker_bin, "-c", str(conf)], capture_output=True, text=True, timeout=10)
+    r = subprocess.run([broker_bin, "-c", str(conf), "--test-config"], capture_output=True,
+                       text=True, timeout=10)
     assert r.returncode != 0
-    assert f"{pw}:1" in (r.stdout + r.stderr)
+    assert f"{pw}:1: " in r.stderr and "plain text" in r.stderr, r.stderr
+
+
+@pytest.mark.petrel_only("Mosquitto refuses an empty password too, with 0x87 / v3 5")
+def test_empty_password_never_logs_in(broker, request, tmp_path):
+    """A user whose stored hash is of the empty password still cannot log in with it."""
+    pw = make_passwords(request, tmp_path, {"house": "12345"})
+    h = subprocess.run([str(petrel_passwd_bin(request)), "-b", str(pw), "nobody", ""],
+                       capture_output=True, text=True, timeout=10)
+    if h.returncode != 0:
+        pytest.skip(f"petrel_passwd cannot store an empty password: {h.stderr.strip()}")
+    b = broker([f"password_file {pw}"], anonymous=False)
+    assert connack_rc(b, V5, client_id="e", username="nobody", password=b"") == 0x86
+    assert connack_rc(b, V5, username="house", password=b"12345") == 0
 
 
 # --------------------------------------------------------------------------------------
@@ -234,3 +282,32 @@ def test_acl_subscribe_follows_sighup_reload(broker, request, tmp_path):
     assert [m.payload for m in c.recv_publishes(1)] == [b"after"]
     assert [m.payload for m in c3.recv_publishes(1)] == [b"after"]
     assert b.proc.poll() is None
+
+
+@pytest.mark.petrel_only("Mosquitto 2.0.11 delivers what it queued before the reload")
+@pytest.mark.parametrize("version", [V311, V5])
+def test_acl_reload_governs_messages_queued_for_an_offline_session(broker, request, tmp_path,
+                                                                   version):
+    """Messages queued for an offline persistent session whose read access a reload
+    removed are not delivered when it comes back; the ones it may still read are, in
+    order."""
+    pw = make_passwords(request, tmp_path, {"u": "u", "p": "p"})
+    acl = tmp_path / "acl"
+    acl.write_text("user u\ntopic read a/#\nuser p\ntopic write a/#\n")
+    b = broker([f"password_file {pw}", f"acl_file {acl}"], anonymous=False)
+    props = {"session_expiry_interval": 600} if version == V5 else None
+    sub = b.connect("off", version=version, clean=False, props=props, username="u", password=b"u")
+    sub.subscribe([("a/#", 1)])
+    sub.close()
+    pub = b.connect("pub", version=V5, username="p", password=b"p")
+    for i, topic in enumerate(["a/open/1", "a/secret/1", "a/open/2", "a/secret/2"]):
+        pub.publish(topic, f"m{i}".encode(), qos=1)
+    acl.write_text("user u\ntopic read a/open/#\nuser p\ntopic write a/#\n")
+    hup_and_wait_applied(b)
+    back = b.client(version)
+    ack = back.connect("off", clean=False, props=props, username="u", password=b"u")
+    assert ack.session_present
+    got = [(m.topic, m.payload) for m in back.recv_publishes(2, timeout=5)]
+    assert got == [("a/open/1", b"m0"), ("a/open/2", b"m2")]
+    back.expect_nothing(1.0)
+    assert "Client off: 2 queued messages dropped" in b.log(), b.log()[-2000:]

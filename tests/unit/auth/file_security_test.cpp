@@ -214,9 +214,12 @@ TEST(FileSecurity, ReportsEveryBrokenFileAndKeepsNothing) {
   c.listeners[2].security.password_file = c.listeners[0].security.password_file;  // shared
   SecurityLoad load = load_security(c);
   EXPECT_EQ(load.security, nullptr);
-  ASSERT_EQ(load.errors.size(), 5u) << "the shared file is reported once";
-  EXPECT_TRUE(load.errors[0].starts_with(dir.path("pw") + ":1: ")) << load.errors[0];
-  EXPECT_TRUE(load.errors[1].starts_with(dir.path("pw") + ":2: ")) << load.errors[1];
+  ASSERT_EQ(load.errors.size(), 3u);
+  // Bad password file lines are not errors (their users cannot log in), reported once
+  // for the shared file.
+  ASSERT_EQ(load.line_problems.size(), 2u) << "the shared file is reported once";
+  EXPECT_TRUE(load.line_problems[0].starts_with(dir.path("pw") + ":1: ")) << load.line_problems[0];
+  EXPECT_TRUE(load.line_problems[1].starts_with(dir.path("pw") + ":2: ")) << load.line_problems[1];
 
   auto r = make_security(c);
   ASSERT_FALSE(r);
@@ -233,9 +236,13 @@ TEST(FileSecurity, ReloadBuildsANewInstanceTheOldOneStays) {
   auto first = make_security(one_listener(s));
   ASSERT_TRUE(first);
   dir.write("passwd", "alice:broken\n");
-  auto second = make_security(one_listener(s));
-  EXPECT_FALSE(second) << "a broken file is refused";
+  std::vector<std::string> warnings;
+  auto second = make_security(one_listener(s), {}, &warnings);
+  ASSERT_TRUE(second) << "a bad line blocks its user, not the file";
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_TRUE(warnings[0].starts_with(dir.path("passwd") + ":1: ")) << warnings[0];
   std::string name;
+  EXPECT_NE((*second)->authenticate(client("alice", "secret"), name), 0) << "alice is blocked";
   EXPECT_EQ((*first)->authenticate(client("alice", "secret"), name), 0) << "old one unchanged";
   SecurityLoad warn = load_security(one_listener([&] {
     config::SecuritySettings a;

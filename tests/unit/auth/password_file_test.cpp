@@ -1,5 +1,6 @@
-// Password files: Mosquitto-written files load, every error is `file:line: ...`, plain
-// text is refused with the command that fixes it.
+// Password files: Mosquitto-written files load; every line that is not understood is a
+// `file:line: ...` problem whose user cannot log in (the rest of the file still works, as
+// with Mosquitto); plain text is reported with the command that fixes it.
 #include <gtest/gtest.h>
 
 #include "auth/password_file.h"
@@ -54,17 +55,23 @@ TEST(PasswordFile, EmptyFileHasNoUsers) {
   EXPECT_FALSE(f->check("alice", ""));
 }
 
-TEST(PasswordFile, PlainTextIsRefusedWithTheFix) {
-  auto f = PasswordFile::parse("# x\nalice:secret\n", "/etc/petrel/passwd");
-  ASSERT_FALSE(f);
-  const std::string& m = f.error().message;
+TEST(PasswordFile, PlainTextIsReportedWithTheFixAndThatUserCannotLogIn) {
+  auto f = PasswordFile::parse("# x\nalice:secret\n" + std::string(kMosquittoFile).substr(
+                                   std::string(kAliceLine).size() + 1), "/etc/petrel/passwd");
+  ASSERT_TRUE(f) << f.error().message;
+  ASSERT_EQ(f->problems().size(), 1u);
+  const std::string& m = f->problems()[0];
   EXPECT_TRUE(m.starts_with("/etc/petrel/passwd:2: ")) << m;
   EXPECT_NE(m.find("plain text"), std::string::npos) << m;
   EXPECT_NE(m.find("petrel_passwd -U /etc/petrel/passwd"), std::string::npos) << m;
+  EXPECT_NE(m.find("user 'alice' cannot log in"), std::string::npos) << m;
   EXPECT_EQ(m.find("secret"), std::string::npos) << "never echo the password: " << m;
+  EXPECT_FALSE(f->check("alice", "secret"));
+  EXPECT_TRUE(f->blocked("alice"));
+  EXPECT_TRUE(f->contains("bob")) << "the other users still work";
 }
 
-TEST(PasswordFile, ReportsEveryErrorWithFileAndLine) {
+TEST(PasswordFile, ReportsEveryBadLineWithFileAndLineAndBlocksItsUser) {
   std::string text;
   text += "nocolon\n";                                   // 1
   text += ":$6$c2FsdA==$AAAA\n";                         // 2 empty user
@@ -74,14 +81,33 @@ TEST(PasswordFile, ReportsEveryErrorWithFileAndLine) {
   text += std::string(kAliceLine) + "\n";                // 6 duplicate
   text += "frank:$9$x$y\n";                              // 7 unknown type
   auto f = PasswordFile::parse(text, "pw");
-  ASSERT_FALSE(f);
-  const std::string& m = f.error().message;
+  ASSERT_TRUE(f) << f.error().message;
+  std::string m;
+  for (const auto& p : f->problems()) m += p + "\n";
+  EXPECT_EQ(f->problems().size(), 6u) << m;
   for (const char* line : {"pw:1: ", "pw:2: ", "pw:3: ", "pw:5: ", "pw:6: ", "pw:7: "}) {
     EXPECT_NE(m.find(line), std::string::npos) << line << " in\n" << m;
   }
   EXPECT_EQ(m.find("pw:4:"), std::string::npos) << m;
   EXPECT_NE(m.find("already defined on line 4"), std::string::npos) << m;
   EXPECT_NE(m.find("user 'eve'"), std::string::npos) << m;
+  // Nobody named on a bad line logs in, alice included (her duplicate makes the file
+  // ambiguous about her password).
+  for (const char* u : {"carol", "eve", "frank", "alice"}) EXPECT_TRUE(f->blocked(u)) << u;
+  EXPECT_FALSE(f->check("alice", "secret"));
+  EXPECT_EQ(f->size(), 0u);
+}
+
+TEST(PasswordFile, EmptyPasswordNeverLogsIn) {
+  // The hash of "" (PBKDF2-SHA512, as mosquitto_passwd writes it), made with the hasher.
+  auto h = hash_password("", HashParams{});
+  ASSERT_TRUE(h);
+  auto f = PasswordFile::parse("empty:" + encode_password_hash(*h) + "\n", "pw");
+  ASSERT_TRUE(f) << f.error().message;
+  ASSERT_TRUE(f->problems().empty()) << f->problems()[0];
+  EXPECT_TRUE(f->contains("empty"));
+  EXPECT_FALSE(f->check("empty", "")) << "Mosquitto refuses empty passwords";
+  EXPECT_FALSE(f->check("empty", "x"));
 }
 
 TEST(PasswordFile, MissingFileNamesThePath) {

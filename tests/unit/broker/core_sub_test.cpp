@@ -240,20 +240,37 @@ TEST_F(CoreSub, UnsubscribeV311AndSharedFilter_MQTT_3_10_4_4) {
   EXPECT_TRUE(c.pubs().empty());
 }
 
-TEST_F(CoreSub, InvalidFilterRefusedOthersGranted_MQTT_3_9_3_1) {
+TEST_F(CoreSub, InvalidSharedFilterRefusedOthersGranted_MQTT_4_8_2_2) {
+  // Well formed as filters, not valid shared subscriptions: refused in the SUBACK.
   Client& v5 = connected(mk5("bad5"));
-  auto rx = subscribe(v5, {sub_topic("ok/#", 1), sub_topic("a/#/b", 1), sub_topic("x+", 0),
-                           sub_topic("$share/g", 0), sub_topic("fine", 2)});
+  auto rx = subscribe(v5, {sub_topic("ok/#", 1), sub_topic("$share/g", 0),
+                           sub_topic("$share//t", 0), sub_topic("fine", 2)});
   ASSERT_EQ(rx.size(), 1u);
   EXPECT_EQ(rx[0].suback().reasons,
-            (std::vector<uint8_t>{1, rc::kTopicFilterInvalid, rc::kTopicFilterInvalid,
-                                  rc::kTopicFilterInvalid, 2}));
+            (std::vector<uint8_t>{1, rc::kTopicFilterInvalid, rc::kTopicFilterInvalid, 2}));
   EXPECT_TRUE(v5.open());
   Client& v3 = connected("bad3");
-  rx = subscribe(v3, {sub_topic("a/#/b", 1), sub_topic("ok", 1)});
+  rx = subscribe(v3, {sub_topic("$share/g", 1), sub_topic("ok", 1)});
   ASSERT_EQ(rx.size(), 1u);
   EXPECT_EQ(rx[0].suback().reasons, (std::vector<uint8_t>{rc::kV3SubackFailure, 1}));
   EXPECT_EQ(broker().trie().count(), 3u);
+}
+
+TEST_F(CoreSub, MalformedFilterClosesAndNothingOfThePacketApplies_MQTT_4_7_1_1) {
+  for (const char* bad : {"a/#/b", "x+", "a/b#", "#/a", ""}) {
+    Client& v5 = connected(mk5(std::string("m5-") + bad));
+    pr::Subscribe s;
+    s.packet_id = 4;
+    s.topics = {opt("good/t", 1), opt(bad, 1)};
+    EXPECT_FALSE(send(v5, s)) << bad;
+    auto rx = v5.take();
+    ASSERT_EQ(rx.size(), 1u) << bad;
+    EXPECT_EQ(rx[0].disconnect().reason, rc::kMalformedPacket) << bad;
+    Client& v3 = connected(std::string("m3-") + bad);
+    EXPECT_FALSE(send(v3, s)) << bad;
+    EXPECT_TRUE(v3.take().empty()) << "3.1.1: closed without an answer";
+  }
+  EXPECT_EQ(broker().trie().count(), 0u) << "the good filter beside a bad one is not applied";
 }
 
 TEST_F(CoreSub, ResubscribeReplacesSubscription_MQTT_3_8_4_3) {

@@ -44,7 +44,7 @@ class FakeLink final : public Link {
   void close(bool flush_first) override { closes.push_back(flush_first); }
   const std::string& peer() const override { return peer_; }
   int listener_index() const override { return listener; }
-  size_t pending_bytes() const override { return pending; }
+  size_t pending_bytes() const override { return pending + (out_is_pending ? out_.size() : 0); }
   void set_queue_pressure(bool on) override { queue_pressure = on; }
   bool queue_pressure = false;
 
@@ -56,6 +56,10 @@ class FakeLink final : public Link {
   std::string peer_ = "192.0.2.7:50000";
   int listener = -1;
   size_t pending = 0;          // simulated socket backlog (congestion above 1 MiB)
+  // Count what the test has not taken yet as unwritten output, as a socket that has not
+  // been able to write it would (take() is then the socket draining; the test calls
+  // WorkerCore::on_drained as net::Connection does).
+  bool out_is_pending = false;
 };
 
 class FakeHub final : public Hub {

@@ -33,6 +33,30 @@ std::vector<std::string> topics(RetainedStore& store, std::string_view filter,
 
 using Topics = std::vector<std::string>;
 
+TEST(RetainedStore, SnapshotMatchesAndMarksWhatIsLaterSuperseded) {
+  auto store = make_memory_retained_store();
+  store->set(msg("s/a", "1"));
+  store->set(msg("s/b", "2"));
+  store->set(msg("s/c", "3", 100));  // expires at 100
+  store->set(msg("t/x", "4"));
+  auto snap = store->snapshot("s/#", 50);
+  ASSERT_EQ(snap.size(), 3u);
+  std::sort(snap.begin(), snap.end(), [](const RetainedPtr& x, const RetainedPtr& y) { return x->topic < y->topic; });
+  for (const auto& m : snap) EXPECT_FALSE(m->is_superseded()) << m->topic;
+  store->set(msg("s/a", "new"));  // replaced
+  store->erase("s/b");             // cleared
+  EXPECT_EQ(store->snapshot("s/#", 150).size(), 1u) << "s/c expired (and is removed)";
+  EXPECT_TRUE(snap[0]->is_superseded());
+  EXPECT_TRUE(snap[1]->is_superseded());
+  EXPECT_TRUE(snap[2]->is_superseded()) << "expired out of the store";
+  auto now = store->snapshot("s/a", 150);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_EQ(now[0]->payload, "new");
+  EXPECT_FALSE(now[0]->is_superseded());
+  store->set(msg("s/a", ""));  // an empty payload clears too
+  EXPECT_TRUE(now[0]->is_superseded());
+}
+
 TEST(RetainedStore, SetReplaceAndClear_MQTT_3_3_1_10) {
   auto store = make_memory_retained_store();
   EXPECT_EQ(store->count(), 0u);
