@@ -26,6 +26,7 @@
 #include "config/config.h"
 #include "net/transport.h"
 #include "net/worker.h"
+#include "persist/store.h"
 
 namespace petrel::net {
 
@@ -89,6 +90,17 @@ class Server final : public broker::Hub {
   // place of its listeners, so a listener's index is its slot. The security settings must
   // be built from this one (per-listener policies are looked up by that index).
   static const config::Config& worker_view(const PreparedListeners& p);
+
+  // ---- the durable store (before start_workers) ----
+  // Journals the persistent state into `store` (sessions with an expiry, their
+  // subscriptions, queued and in-flight messages, QoS 2 ids; retained messages). With
+  // hold_acks (persistence_sync commit) a QoS 1/2 PUBLISH that changed stored state is
+  // acknowledged only once that change is durable. nullptr: memory only. The store must
+  // outlive the workers (close it after stop()).
+  void set_store(persist::Store* store, bool hold_acks);
+  // Rebuilds what `snap` holds (retained messages, sessions on their home workers, each
+  // offline with its expiry counted from its disconnection). Returns how many sessions.
+  size_t restore(const persist::Snapshot& snap);
 
   // Installs authentication/ACLs on every worker (startup and reload).
   void set_security(std::shared_ptr<const broker::Security> security);
