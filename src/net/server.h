@@ -135,7 +135,9 @@ class Server final : public broker::Hub {
   // connection is the admin API's own (broker::kAdminListener: no password check, but the
   // ACL applies to the username its CONNECT gives).
   int open_internal(std::string peer, bool admin = false);
-  void send_batch(int worker, std::vector<broker::Delivery>&& batch) override;
+  void send_batch(int worker, std::vector<broker::Delivery>&& batch,
+                  std::shared_ptr<broker::DurableHold> hold) override;
+  void post_durable(int worker, uint64_t turn, bool ok) override;
   // Backpressure: the number of connections (and worker inboxes) over their high-water
   // mark. While it is non-zero, workers stop reading connections that publish.
   bool backlogged() const { return backlogged_.load(std::memory_order_relaxed) > 0; }
@@ -179,6 +181,7 @@ class Server final : public broker::Hub {
   void set_limits(const config::Config& cfg);
   std::atomic<size_t> turn_cap_{4096};
   std::atomic<int64_t> inbox_high_{8192}, inbox_low_{2048};
+  persist::Store* store_ = nullptr;
 };
 
 }  // namespace petrel::net
