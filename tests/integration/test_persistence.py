@@ -160,6 +160,7 @@ def test_persistent_subscriber_survives_restart(durable, version, how):
     if version == V5:
         own = s.publish("p/a", b"own", qos=1)
         assert own.rc in (0, mq.RC_NO_MATCHING_SUBSCRIBERS), own
+    p = b.connect("pp", version=V5)
     assert accepted(p.publish("p/a", b"other-a", qos=2))
     assert accepted(p.publish("p/b", b"other-b", qos=2))
     after = s.collect(idle=0.7)
@@ -319,9 +320,10 @@ def test_kill9_rounds_lose_nothing_acknowledged(durable, seed):
     by_acks = rng.random() < 0.5
     ack_target = rng.randint(1, max_msgs)
     delay = rng.uniform(0.0, 0.3)
-    how = (f"seed {seed}: publisher v{pub_version}, up to {max_msgs} messages, kill -9 "
+    vname = {V311: "v3.1.1", V5: "v5"}
+    how = (f"seed {seed}: publisher {vname[pub_version]}, up to {max_msgs} messages, kill -9 "
            + (f"after {ack_target} acknowledgements" if by_acks else f"{delay:.3f} s after the first publish")
-           + "; subscribers " + ", ".join(f"{r.cid} v{r.version} QoS {r.qos} {'online' if r.online else 'offline'}"
+           + "; subscribers " + ", ".join(f"{r.cid} {vname[r.version]} QoS {r.qos} {'online' if r.online else 'offline'}"
                                          for r in receivers))
 
     t0 = time.monotonic()
@@ -662,31 +664,50 @@ def store_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if "persist" in line.lower()]
 
 
-def publish_until_refused(pub, topic, accepted_payloads, attempts: int = 20) -> mq.Packet:
+def publish_until_refused(pub, topic, accepted_payloads, attempts: int = 20) -> tuple[mq.Packet, bytes]:
+    """QoS 1 publishes until one is refused; returns that PUBACK and the refused payload;
+    those accepted before it are appended to accepted_payloads."""
     for i in range(attempts):
         payload = f"maybe{i}".encode()
         ack = pub.publish(topic, payload, qos=1)
         if ack.rc == 0:
             accepted_payloads.append(payload)
             continue
-        return ack
+        return ack, payload
     raise AssertionError(f"{attempts} QoS 1 publishes for a persistent session were all accepted "
                          f"with the store file limited")
 
 
-def publish_until_accepted(pub, topic, accepted_payloads, timeout: float = 15.0) -> None:
+def publish_until_accepted(pub, topic, accepted_payloads, timeout: float = 15.0) -> list[bytes]:
+    """QoS 1 publishes until one is accepted (appended to accepted_payloads); returns the
+    payloads refused before it."""
     deadline = time.monotonic() + timeout
     i = 0
+    refused = []
     while True:
         payload = f"recovered{i}".encode()
         ack = pub.publish(topic, payload, qos=1)
         if ack.rc == 0:
             accepted_payloads.append(payload)
-            return
+            return refused
+        refused.append(payload)
         assert ack.rc == mq.RC_QUOTA_EXCEEDED, ack
         assert time.monotonic() < deadline, "QoS 1 publishes still refused after the limit was raised"
         i += 1
         time.sleep(0.05)
+
+
+def check_only_accepted_delivered(got: list[bytes], accepted_payloads: list[bytes], refused: list[bytes]):
+    """The subscriber gets every accepted message in order, and none the broker refused
+    (0x97 / no acknowledgement): its publisher was told it was not taken, may send it
+    again, and the subscriber would then have it twice."""
+    kept = [g for g in got if g in accepted_payloads]
+    assert kept == accepted_payloads, f"accepted messages missing or out of order: got {got}"
+    delivered_refused = [g for g in got if g in refused]
+    assert not delivered_refused, (
+        f"messages the broker refused were delivered to the persistent subscriber: {delivered_refused} "
+        f"(all it got: {got}; accepted: {accepted_payloads})")
+    assert got == accepted_payloads, got
 
 
 def test_disk_full_v5_refused_with_0x97_broker_serves_and_recovers(durable):
@@ -699,13 +720,16 @@ def test_disk_full_v5_refused_with_0x97_broker_serves_and_recovers(durable):
     assert accepted(p.publish("full/t", b"before", qos=1))
     mark = fill_to_limit(b, p)
 
-    refused = publish_until_refused(p, "full/t", delivered)
+    refused, payload = publish_until_refused(p, "full/t", delivered)
     assert refused.type == mq.PUBACK and refused.rc == mq.RC_QUOTA_EXCEEDED, refused
+    not_taken = [payload]
     rec = p.publish("full/t", b"refused-q2", qos=2)
     assert rec.type == mq.PUBREC and rec.rc == mq.RC_QUOTA_EXCEEDED, rec
+    not_taken.append(b"refused-q2")
     for i in range(3):
         ack = p.publish("full/t", f"refused{i}".encode(), qos=1)
         assert ack.rc == mq.RC_QUOTA_EXCEEDED, ack
+        not_taken.append(f"refused{i}".encode())
     # The broker keeps serving: QoS 0, and QoS 1 to a clean session (nothing to store).
     p.publish("full/q0", b"zero", qos=0)
     assert w.recv_publish().payload == b"zero"
@@ -717,7 +741,7 @@ def test_disk_full_v5_refused_with_0x97_broker_serves_and_recovers(durable):
     assert len(lines) <= 2, "\n".join(lines)
 
     b.unlimit_file_size()
-    publish_until_accepted(p, "full/t", delivered)
+    not_taken += publish_until_accepted(p, "full/t", delivered)
     for i in range(2):
         assert accepted(p.publish("full/t", f"after{i}".encode(), qos=1))
         delivered.append(f"after{i}".encode())
@@ -726,7 +750,7 @@ def test_disk_full_v5_refused_with_0x97_broker_serves_and_recovers(durable):
     # What was accepted is in the store, in order; nothing refused is.
     b.restart("kill")
     s = reconnect(b, "full-sub", V5)
-    assert payloads(s.collect(idle=0.7)) == delivered
+    check_only_accepted_delivered(payloads(s.collect(idle=0.7)), delivered, not_taken)
 
 
 def test_disk_full_v311_ack_withheld(durable):
@@ -737,7 +761,9 @@ def test_disk_full_v311_ack_withheld(durable):
     delivered = [b"before"]
     assert accepted(p.publish("full3/t", b"before", qos=1))
     fill_to_limit(b, helper)
-    assert publish_until_refused(helper, "full3/t", delivered).rc == mq.RC_QUOTA_EXCEEDED
+    refused, payload = publish_until_refused(helper, "full3/t", delivered)
+    assert refused.rc == mq.RC_QUOTA_EXCEEDED, refused
+    not_taken = [payload, b"withheld-q1", b"withheld-q2"]
 
     p.send(mq.publish("full3/t", b"withheld-q1", qos=1, pid=10, version=V311))
     p.send(mq.publish("full3/t", b"withheld-q2", qos=2, pid=11, version=V311))
@@ -745,13 +771,13 @@ def test_disk_full_v311_ack_withheld(durable):
     p.expect_nothing(1.0)  # ... but neither PUBACK nor PUBREC comes
 
     b.unlimit_file_size()
-    publish_until_accepted(helper, "full3/t", delivered)
+    not_taken += publish_until_accepted(helper, "full3/t", delivered)
     ack = p.publish("full3/t", b"after", qos=1, pid=12)
     assert ack.type == mq.PUBACK and ack.pid == 12
     delivered.append(b"after")
     b.restart("kill")
     s = reconnect(b, "full3-sub", V311)
-    assert payloads(s.collect(idle=0.7)) == delivered
+    check_only_accepted_delivered(payloads(s.collect(idle=0.7)), delivered, not_taken)
 
 
 # --------------------------------------------------------------------------------------
