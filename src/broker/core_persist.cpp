@@ -155,6 +155,7 @@ void WorkerCore::mark_subscriptions_durable(Session* s) {
 
 void WorkerCore::journal_connect(Session* s) {
   ++s->conn_id;
+  s->held_puback = 0;
   if (!store_) return;
   const bool want = s->expiry_interval > 0 && s->listener != kInternalListener && s->listener != kAdminListener;
   if (want && !s->durable) {
@@ -211,6 +212,7 @@ void WorkerCore::journal_unsubscription(Session* s, const std::string& filter) {
 void WorkerCore::journal_append(Session* s, const Message& m, uint64_t seq, uint8_t qos, bool retain,
                                 const std::vector<uint32_t>& sub_ids, uint16_t packet_id, bool sent) {
   touched(s);
+  batch_appends_.emplace_back(s->key, seq);
   persist::OutgoingEntry e;
   e.seq = seq;
   e.msg = shared_message(m);
@@ -259,21 +261,68 @@ void WorkerCore::journal_retained(std::string_view topic, const RetainedMessage*
   batch_.put_retained(std::move(m));
 }
 
+WorkerCore::HeldTurn& WorkerCore::hold_turn() {
+  if (!turn_hold_) {
+    turn_hold_ = std::make_shared<DurableHold>(hub_, index_, ++turn_seq_);
+    held_.push_back(HeldTurn{turn_seq_, {}, false, true});
+  }
+  return held_.back();
+}
+
 void WorkerCore::ack_or_hold(Session* s, PacketType t, uint16_t id, uint8_t reason, const char* why,
                              bool must_hold) {
   if (!hold_acks_ || (!must_hold && !holding())) {
     send_reason_string_ack(s, t, id, reason, why);
     return;
   }
-  if (!turn_hold_) {
-    turn_hold_ = std::make_shared<DurableHold>(hub_, index_, ++turn_seq_);
-    held_.push_back(HeldTurn{turn_seq_, {}, false, true});
-  }
-  held_.back().acks.push_back(HeldAck{s->key, s->conn_id, id, t, reason, why});
+  hold_turn().acks.push_back(HeldAck{s->key, s->conn_id, id, t, reason, why, {}});
+  if (t == PacketType::kPuback) ++s->held_puback;
+  if (t == PacketType::kPubrel) ++s->held_out;
   s->link->mark_dirty();  // the turn ends (and submits) even when nothing else was written
 }
 
+void WorkerCore::hold_output(Session* s, size_t from) {
+  std::string& out = s->link->out();
+  HeldAck a{s->key, s->conn_id, 0, PacketType::kPublish, 0, nullptr, out.substr(from)};
+  out.resize(from);
+  hold_turn().acks.push_back(std::move(a));
+  ++s->held_out;
+}
+
+bool WorkerCore::would_store(const protocol::Publish& p, std::string_view topic, Session* from) {
+  if (p.retain) return true;
+  match_targets(topic, from);
+  for (const Target& t : targets_)
+    if (t.durable && t.qos > 0) return true;
+  return false;
+}
+
+void WorkerCore::drop_refused() {
+  std::vector<std::pair<SessionKey, uint64_t>> appends;
+  {
+    std::lock_guard lk(failed_->mu);
+    appends.swap(failed_->appends);
+  }
+  size_t dropped = 0;
+  for (auto [key, seq] : appends) {
+    Session* s = lookup(key);
+    if (!s) continue;
+    for (size_t i = 0; i < s->queue.size(); ++i) {
+      if (s->queue[i].store_seq != seq) continue;
+      s->queued_bytes -= s->queue[i].msg->payload().size();
+      s->queue.erase(i);
+      ++dropped;
+      break;
+    }
+  }
+  if (dropped) stats_.pub_dropped.add(dropped);
+}
+
 void WorkerCore::turn_durable(uint64_t turn, bool ok) {
+  if (turn == 0) {  // a batch failed: what it queued was refused
+    drop_refused();
+    return;
+  }
   for (HeldTurn& h : held_) {
     if (h.turn != turn) continue;
     h.done = true;
@@ -296,8 +345,19 @@ void WorkerCore::turn_durable(uint64_t turn, bool ok) {
       Session* s = lookup(a.key);
       // The connection that sent the PUBLISH is gone: the client sends it again when it
       // resumes its session (QoS 1: again; QoS 2: its id is known, PUBREC comes at once).
-      if (!s || !s->online() || s->closing || s->conn_id != a.conn_id) continue;
-      if (h.ok || a.reason >= 0x80 || a.type == PacketType::kPubcomp) {
+      if (!s || s->conn_id != a.conn_id) continue;
+      if (a.type == PacketType::kPuback && s->held_puback > 0) --s->held_puback;
+      const bool out = !a.bytes.empty() || a.type == PacketType::kPubrel;
+      if (out && s->held_out > 0) --s->held_out;
+      if (!s->online() || s->closing) continue;
+      if (!a.bytes.empty()) {
+        // A PUBLISH to the client: sent either way (memory has the message; a failed
+        // batch's session is written again once the store writes).
+        s->link->out() += a.bytes;
+        s->link->mark_dirty();
+        continue;
+      }
+      if (h.ok || a.reason >= 0x80 || a.type == PacketType::kPubcomp || a.type == PacketType::kPubrel) {
         send_reason_string_ack(s, a.type, a.packet_id, a.reason, a.why);
         continue;
       }
@@ -320,7 +380,17 @@ void WorkerCore::turn_durable(uint64_t turn, bool ok) {
 
 void WorkerCore::flush_journal() {
   if (!store_) return;
-  if (failed_->any.load(std::memory_order_acquire) && store_->healthy()) resync_failed();
+  const bool healthy = store_->healthy();
+  if (failed_->any.load(std::memory_order_acquire) && healthy) resync_failed();
+  if (!healthy && index_ == 0 && batch_.empty()) {
+    // Refusing everything that would be stored submits nothing: a small write once a
+    // second tells when the disk takes writes again.
+    const int64_t now = broker_.clock().now_ms();
+    if (now >= next_probe_ms_) {
+      next_probe_ms_ = now + 1000;
+      batch_.probe(++probes_);
+    }
+  }
   std::vector<std::shared_ptr<DurableHold>> holds = std::move(batch_holds_);
   batch_holds_.clear();
   if (turn_hold_) holds.push_back(turn_hold_);
@@ -329,18 +399,24 @@ void WorkerCore::flush_journal() {
   batch_ = persist::Batch();
   ++batch_no_;
   store_->submit(std::move(b), [holds = std::move(holds), clients = std::move(batch_clients_),
-                                topics = std::move(batch_topics_), failed = failed_](bool ok) mutable {
+                                topics = std::move(batch_topics_), appends = std::move(batch_appends_),
+                                failed = failed_, hub = &hub_, worker = index_](bool ok) mutable {
     if (!ok) {
       for (auto& h : holds) h->fail();
-      std::lock_guard lk(failed->mu);
-      failed->clients.insert(failed->clients.end(), clients.begin(), clients.end());
-      failed->topics.insert(failed->topics.end(), topics.begin(), topics.end());
-      failed->any.store(true, std::memory_order_release);
+      {
+        std::lock_guard lk(failed->mu);
+        failed->clients.insert(failed->clients.end(), clients.begin(), clients.end());
+        failed->topics.insert(failed->topics.end(), topics.begin(), topics.end());
+        failed->appends.insert(failed->appends.end(), appends.begin(), appends.end());
+        failed->any.store(true, std::memory_order_release);
+      }
+      hub->post_durable(worker, 0, false);  // drop what it queued (drop_refused)
     }
     holds.clear();  // the last reference tells the worker (DurableHold)
   });
   batch_clients_.clear();
   batch_topics_.clear();
+  batch_appends_.clear();
 }
 
 void WorkerCore::resync_failed() {

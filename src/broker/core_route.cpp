@@ -294,6 +294,7 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
     remaining = static_cast<uint32_t>((left + 999) / 1000);
   }
   std::string& out = s->link->out();
+  const size_t start = out.size();
   // A connection with topic aliases gets its own encoding (the alias differs per client).
   const bool cacheable = sub_ids.empty() && !s->client_max_packet && !s->out_aliases;
   const int layout = (v5 ? 3 : 0) + qos;
@@ -346,6 +347,10 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
       c.valid = true;
     }
   }
+  // A QoS 2 PUBLISH to a stored session goes out once its record (with this packet id) is
+  // stored: after a crash the session must know every id the client may hold. What
+  // follows it to that client waits behind it.
+  if (hold_acks_ && s->durable && (qos == 2 || s->held_out > 0)) hold_output(s, start);
   s->link->mark_dirty();
   stats_.pub_sent.add();
   stats_.msgs_sent.add();

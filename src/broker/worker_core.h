@@ -248,6 +248,17 @@ class WorkerCore {
   // Sets (durable) every subscription's journaled flag in the trie after s->durable changed.
   void mark_subscriptions_durable(Session* s);
   bool holding() const { return turn_hold_ != nullptr || !held_.empty(); }
+  // Held for the store: creates this turn's hold on first use.
+  struct HeldTurn;
+  HeldTurn& hold_turn();
+  // Moves s's output from `from` on into this turn's hold (a QoS 2 PUBLISH or a PUBREL to
+  // a durable session waits until the state it puts the client in is stored).
+  void hold_output(Session* s, size_t from);
+  bool would_store(const protocol::Publish& p, std::string_view topic, Session* from);
+  // Messages of failed batches still queued: the publisher was refused, they are dropped.
+  void drop_refused();
+  int64_t next_probe_ms_ = 0;
+  uint64_t probes_ = 0;
   // Remembers that this batch changes s (a failed batch rewrites the sessions it touched).
   void touched(Session* s);
   // What failed batches touched: those sessions are written again whole, those retained
@@ -346,6 +357,7 @@ class WorkerCore {
     protocol::PacketType type;
     uint8_t reason;
     const char* why;
+    std::string bytes;  // a held PUBLISH or PUBREL to the client, encoded (type unused)
   };
   struct HeldTurn {
     uint64_t turn = 0;
@@ -360,10 +372,12 @@ class WorkerCore {
   uint64_t batch_no_ = 1;                                 // numbers this worker's batches
   std::vector<std::string> batch_clients_;                // durable sessions batch_ changes
   std::vector<std::string> batch_topics_;                 // retained topics batch_ changes
+  std::vector<std::pair<SessionKey, uint64_t>> batch_appends_;  // records batch_ appends
   // Filled by store callbacks (the store thread) when a batch failed; drained here.
   struct FailedChanges {
     std::mutex mu;
     std::vector<std::string> clients, topics;
+    std::vector<std::pair<SessionKey, uint64_t>> appends;  // (session, store_seq)
     std::atomic<bool> any{false};
   };
   std::shared_ptr<FailedChanges> failed_ = std::make_shared<FailedChanges>();

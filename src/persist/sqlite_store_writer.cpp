@@ -81,6 +81,7 @@ int SqliteStore::Writer::prepare_all() {
       {&bridge_max_seq, "SELECT coalesce(max(seq), 0) FROM bridge_queue WHERE bridge = ?1"},
       {&bridge_ack, "DELETE FROM bridge_queue WHERE bridge = ?1 AND seq = ?2"},
       {&bridge_clear, "DELETE FROM bridge_queue WHERE bridge = ?1"},
+      {&probe, "INSERT OR REPLACE INTO petrel_meta(key, value) VALUES ('probe', ?1)"},
       // No RETURNING on the per-message statements: it costs an ephemeral table per run.
       {&msg_insert,
        "INSERT OR IGNORE INTO messages(id, refs, " + msg_cols + ") VALUES (?8, ?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
@@ -308,6 +309,11 @@ int SqliteStore::Writer::apply(const op::BridgeAck& o) {
   bridge_ack.bind_text(1, o.bridge);
   bridge_ack.bind(2, int64_t(o.seq));
   return done(bridge_ack.run());
+}
+
+int SqliteStore::Writer::apply(const op::Probe& o) {
+  probe.bind(1, int64_t(o.n));
+  return done(probe.run());
 }
 
 int SqliteStore::Writer::apply(const op::BridgeClear& o) {

@@ -36,6 +36,7 @@ struct SqliteStore::Writer {
   sqlite::Stmt insert_outgoing, max_outgoing_seq, update_outgoing, find_outgoing, remove_outgoing;
   sqlite::Stmt add_qos2, remove_qos2;
   sqlite::Stmt bridge_push, bridge_max_seq, bridge_ack, bridge_clear;
+  sqlite::Stmt probe;
   sqlite::Stmt msg_insert, msg_add_refs, msg_delete_if_unreferenced;
 
   std::unordered_map<std::string, int64_t> sessions;  // client id -> sessions.id
@@ -89,6 +90,7 @@ struct SqliteStore::Writer {
   int apply(const op::BridgePush& o);
   int apply(const op::BridgeAck& o);
   int apply(const op::BridgeClear& o);
+  int apply(const op::Probe& o);
   int flush_ref_changes();
   template <class It>
   void find_cancelling_pairs(It first, It last);

@@ -81,12 +81,15 @@ struct RemoveQos2Incoming { std::string client_id; uint16_t packet_id; };
 struct BridgePush { std::string bridge; uint64_t seq; std::shared_ptr<const MessageRecord> msg; };
 struct BridgeAck { std::string bridge; uint64_t seq; };
 struct BridgeClear { std::string bridge; };
+// Writes one small row (petrel_meta 'probe'): a batch that tells whether the disk takes
+// writes again after a failure, without changing any state.
+struct Probe { uint64_t n = 0; };
 }  // namespace op
 
 using Op = std::variant<op::PutRetained, op::EraseRetained, op::PutSession, op::EraseSession,
                         op::PutSubscription, op::EraseSubscription, op::AppendOutgoing,
                         op::UpdateOutgoing, op::RemoveOutgoing, op::AddQos2Incoming,
-                        op::RemoveQos2Incoming, op::BridgePush, op::BridgeAck, op::BridgeClear>;
+                        op::RemoveQos2Incoming, op::BridgePush, op::BridgeAck, op::BridgeClear, op::Probe>;
 
 // Mutations applied in order, all or nothing. Operations on a session name it by client id
 // and need its header (put_session) in this or an earlier batch; the store skips (and
@@ -134,6 +137,7 @@ class Batch {
   }
   void bridge_ack(std::string bridge, uint64_t seq) { ops_.emplace_back(op::BridgeAck{std::move(bridge), seq}); }
   void bridge_clear(std::string bridge) { ops_.emplace_back(op::BridgeClear{std::move(bridge)}); }
+  void probe(uint64_t n) { ops_.emplace_back(op::Probe{n}); }
 
   // The whole session as given, whatever the store held under its client id before (to
   // write a session again after a failed batch, or to import one). Outgoing records keep

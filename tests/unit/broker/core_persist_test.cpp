@@ -188,9 +188,22 @@ TEST_F(CorePersist, RefusedWhenTheStoreFails) {
   ASSERT_EQ(rx.size(), 1u);
   EXPECT_EQ(rx[0].ack().reason, rc::kQuotaExceeded);
   EXPECT_TRUE(p3.take().empty()) << "3.x: no acknowledgement, the client sends it again";
-  // The store writes again: the failed batch's session is written again whole, with the
-  // messages memory kept.
-  store.ok = true;
+  // While the store fails, what it would have to hold is refused before it goes anywhere.
+  publish(p5, "t/d", "refused", 1, false, 24);
+  rx = p5.take();
+  ASSERT_EQ(rx.size(), 1u) << "refused at once";
+  EXPECT_EQ(rx[0].ack().reason, rc::kQuotaExceeded);
+  publish(p3, "t/e", "withheld", 1, false, 25);
+  EXPECT_TRUE(p3.take().empty());
+  publish(p3, "nobody/x", "stored nowhere", 1, false, 26);
+  EXPECT_EQ(types(p3.take()), std::vector<PacketType>{PacketType::kPuback}) << "needs no store";
+  // Worker 0 probes the disk once a second with a small write; it works again.
+  end_turn();
+  ASSERT_EQ(store.pending.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<persist::op::Probe>(store.pending[0].batch.ops().at(0)));
+  store.commit();
+  // The failed batch's session is written again whole (from memory, which dropped what
+  // was refused).
   publish(p5, "t/c", "again", 1, false, 23);
   auto ops = settle();
   EXPECT_EQ(p5.take()[0].ack().reason, 0);
@@ -206,7 +219,28 @@ TEST_F(CorePersist, RefusedWhenTheStoreFails) {
   std::vector<std::string> got;
   for (auto& r : brx)
     if (r.is(PacketType::kPublish)) got.push_back(r.pub.payload);
-  EXPECT_EQ(got, (std::vector<std::string>{"five", "three", "again"}));
+  EXPECT_EQ(got, (std::vector<std::string>{"again"})) << "refused messages are not delivered";
+}
+
+TEST_F(CorePersist, Qos2PublishAndPubrelWaitForTheirRecords) {
+  with_store();
+  Client& sub = connected(mk5("sub2", false, 600));
+  subscribe(sub, "q2/#", 2);
+  settle();
+  Client& pub = connected("pub");
+  publish(pub, "q2/a", "two", 2, false, 31);
+  EXPECT_TRUE(sub.pubs().empty()) << "the PUBLISH waits until its packet id is stored";
+  settle();
+  auto got = sub.pubs();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].qos, 2);
+  ack(sub, PacketType::kPubrec, got[0].packet_id);
+  EXPECT_TRUE(sub.take().empty()) << "PUBREL waits until the record says released";
+  auto ops = settle();
+  EXPECT_EQ(count_ops<persist::op::UpdateOutgoing>(ops), 1u);
+  auto rx = sub.take();
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_TRUE(rx[0].is(PacketType::kPubrel));
 }
 
 TEST_F(CorePersist, AcknowledgementsKeepTheirOrder) {
@@ -337,6 +371,30 @@ TEST_F(CorePersist, SessionRebuiltFromItsRecord) {
   publish(c, p);
   settle();
   EXPECT_TRUE(other.pubs().empty());
+}
+
+TEST_F(CorePersist, HeldPubacksCountAgainstReceiveMaximum) {
+  cfg.max_inflight_messages = 2;
+  with_store();
+  Client& sub = connected("sub", Version::kV311, false);
+  subscribe(sub, "t/#", 1);
+  drop(sub);
+  Client& pub = connected(mk5("pub5"));
+  EXPECT_TRUE(publish(pub, "t/1", "a", 1, false, 1));
+  EXPECT_TRUE(publish(pub, "t/2", "b", 1, false, 2));
+  EXPECT_TRUE(pub.take().empty());
+  EXPECT_FALSE(publish(pub, "t/3", "c", 1, false, 3)) << "a third unanswered QoS 1 PUBLISH";
+  auto rx = pub.take();
+  ASSERT_FALSE(rx.empty());
+  EXPECT_EQ(rx.back().disconnect().reason, rc::kReceiveMaximumExceeded);
+  // Answered in time, the same count is fine.
+  Client& ok = connected(mk5("pub5b"));
+  EXPECT_TRUE(publish(ok, "t/1", "a", 1, false, 1));
+  EXPECT_TRUE(publish(ok, "t/2", "b", 1, false, 2));
+  settle();
+  EXPECT_EQ(ok.take().size(), 2u);
+  EXPECT_TRUE(publish(ok, "t/3", "c", 1, false, 3));
+  EXPECT_TRUE(publish(ok, "t/4", "d", 1, false, 4));
 }
 
 }  // namespace

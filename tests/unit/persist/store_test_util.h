@@ -176,6 +176,7 @@ class Model {
   void on(const op::BridgePush& o) { bridges_[o.bridge][o.seq] = *o.msg; }
   void on(const op::BridgeAck& o) { bridges_[o.bridge].erase(o.seq); }
   void on(const op::BridgeClear& o) { bridges_.erase(o.bridge); }
+  void on(const op::Probe&) {}
 
   std::map<std::string, MessageRecord> retained_;
   std::map<std::string, Sess> sessions_;
