@@ -274,6 +274,26 @@ def test_unusable_store_is_a_clear_error_at_start(broker_bin, tmp_path, case):
     assert res.returncode == 3 and expected in res.stderr, res.stdout + res.stderr
 
 
+def test_reload_reports_persistence_changes_as_waiting_for_a_restart(broker_bin, tmp_path, servers, request):
+    port = free_port()
+    conf = petrel_conf(tmp_path, request, port)
+    proc = start_petrel(servers, broker_bin, conf, port)
+    conf.write_text(conf.read_text().replace("persistence true", "persistence true\npersistence_sync interval 100"))
+    proc.send_signal(signal.SIGHUP)
+    log = tmp_path / "petrel.log"
+    deadline = time.monotonic() + 10
+    while "Not applied until a restart" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    text = log.read_text()
+    assert "Not applied until a restart: persistence_sync: commit -> interval 100 (needs a restart of petrel)" \
+        in text, text
+    c = mq.Client(port, version=V311)  # still serving, with the store it started with
+    c.connect("after-reload")
+    c.publish("r/t", b"x", qos=1, retain=True)
+    c.disconnect()
+    assert Servers.stop(proc) == 0
+
+
 # --------------------------------------------------------------------------------------
 # --persistence-check / --persistence-recover
 # --------------------------------------------------------------------------------------
