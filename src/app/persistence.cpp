@@ -262,6 +262,16 @@ int persistence_recover_command(const CommandLine& cl, const std::string& config
     std::fprintf(stderr, "petrel: %s: stop it before recovering; nothing was moved.\n", check.problem.c_str());
     return 1;
   }
+  // A SQLite database that is positively someone else's (Mosquitto 2.1's persist-sqlite
+  // file, another application's) is not a damaged store: it is left where it is.
+  if (check.problem.find("not a Petrel store") != std::string::npos ||
+      check.problem.find("of another application") != std::string::npos) {
+    std::fprintf(stderr,
+                 "petrel: %s: --persistence-recover repairs Petrel's own store only (a Mosquitto file is imported "
+                 "with `%s`); nothing was moved.\n",
+                 check.problem.c_str(), import_hint(config_path, *path).c_str());
+    return 1;
+  }
   if (check.ok) {
     std::printf("persistence file %s is sound: nothing to recover, nothing was moved.\n%s", path->c_str(),
                 check.text().c_str());

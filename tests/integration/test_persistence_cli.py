@@ -344,6 +344,19 @@ def test_persistence_check_and_recover(broker_bin, tmp_path, servers, request):
     assert len([p for p in store.parent.iterdir() if p.name.startswith("petrel.db.damaged-")]) == 1
 
 
+@pytest.mark.parametrize("fixture", [MOSQUITTO_DB, MOSQUITTO_SQLITE], ids=["mosquitto-2.0-db", "mosquitto-2.1-sqlite"])
+def test_recover_leaves_a_mosquitto_file_alone(broker_bin, tmp_path, fixture):
+    target = tmp_path / fixture.name
+    shutil.copyfile(fixture, target)
+    res = run([broker_bin, "--persistence-check", target])
+    assert res.returncode == 1 and res.stdout.startswith("NOT OK:"), res.stdout + res.stderr
+    res = run([broker_bin, "--persistence-recover", target])
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "--import-mosquitto" in res.stderr and "nothing was moved" in res.stderr, res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fixture.name]
+    assert target.read_bytes() == fixture.read_bytes()
+
+
 # --------------------------------------------------------------------------------------
 # --import-mosquitto
 # --------------------------------------------------------------------------------------
