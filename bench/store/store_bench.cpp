@@ -10,14 +10,15 @@
 //
 //   store_bench [--messages N] [--sessions N] [--workers N] [--per-batch N] [--window N]
 //               [--payload BYTES] [--mode commit|interval] [--interval MS] [--no-acks] [--dir DIR]
-//               [--cache-kib N] [--checkpoint-mib N]
+//               [--cache-kib N] [--checkpoint-mib N] [--keep]
 //
 // Reports messages/s acknowledged-and-durable, commits/s, records/s, bytes written per
 // message (WAL frames + checkpoints), operations per commit, submit-to-durable latency, and
 // the directory's fsync floor (fdatasync calls per second on a 4 KiB write), the process's
 // CPU time per message (the machine may be busy: wall-clock rates then understate), and,
 // when messages are left in the store (--no-acks), how long a reopen (quick_check) and
-// load() of them take.
+// load() of them take. With --keep the store file is left in DIR (store_bench.db), e.g. to
+// time a broker's restart with a million queued messages (docs/benchmarks.md).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ struct Options {
   int interval_ms = 1000;
   bool acks = true;
   std::string dir = "/tmp";
+  bool keep = false;
   size_t cache_kib = StoreOptions{}.cache_kib;
   uint64_t checkpoint_mib = StoreOptions{}.checkpoint_wal_bytes >> 20;
 };
@@ -64,6 +66,8 @@ bool parse(int argc, char** argv, Options& o) {
     const char* v = nullptr;
     if (a == "--no-acks") {
       o.acks = false;
+    } else if (a == "--keep") {
+      o.keep = true;
     } else if ((a == "--messages") && (v = next())) {
       o.messages = std::strtoull(v, nullptr, 10);
     } else if (a == "--sessions" && (v = next())) {
@@ -261,7 +265,8 @@ int main(int argc, char** argv) {
     open_ms = std::chrono::duration<double, std::milli>(r1 - r0).count();
   }
   const double floor = fsync_floor(o.dir);
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  if (!o.keep)
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 
   std::sort(latencies_us.begin(), latencies_us.end());
   auto pct = [&](double p) {
