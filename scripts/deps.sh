@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-build}
 pkgs=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libfmt-dev libssl-dev openssl libargon2-dev
-      zlib1g-dev)
+      zlib1g-dev libsqlite3-dev)
 # The admin pages' libraries (web/ui/package-lock.json) are installed with npm; a machine
 # that already has node and npm (for instance a newer Node.js than Debian's) keeps its own.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

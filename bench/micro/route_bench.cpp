@@ -37,7 +37,8 @@ class SinkLink final : public Link {
 
 class NoHub final : public Hub {
  public:
-  void send_batch(int, std::vector<Delivery>&&) override {}
+  void send_batch(int, std::vector<Delivery>&&, std::shared_ptr<DurableHold>) override {}
+  void post_durable(int, uint64_t, bool) override {}
 };
 
 struct Rig {

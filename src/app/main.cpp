@@ -1,7 +1,8 @@
 // petrel: the broker daemon. Parses the command line, finds the configuration (-c FILE;
 // else the one the web admin saved in the state directory; else the embedded default),
-// checks it (--test-config) or runs it (app/runtime). Everything else lives in the
-// libraries.
+// checks it (--test-config), runs a store command (--import-mosquitto,
+// --persistence-check, --persistence-recover: app/persistence) or runs the broker
+// (app/runtime). Everything else lives in the libraries.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "app/options.h"
+#include "app/persistence.h"
 #include "app/runtime.h"
 #include "auth/file_security.h"
 #include "common/log.h"
@@ -85,6 +87,11 @@ int test_config(const CommandLine& cl, const std::string& path, Logger& log) {
   for (const auto& e : sec.errors) std::fprintf(stderr, "%s\n", e.c_str());
   for (const auto& e : sec.line_problems) std::fprintf(stderr, "%s\n", e.c_str());
   bad += static_cast<int>(sec.errors.size() + sec.line_problems.size());
+  // The store's directory, as startup would find it (nothing is created or opened).
+  for (const auto& e : petrel::app::check_persistence_paths(cfg->persistence, path)) {
+    std::fprintf(stderr, "%s\n", e.c_str());
+    ++bad;
+  }
   if (!cfg->http_api_password_file.empty() && !cfg->http_listeners.empty() &&
       ::access(cfg->http_api_password_file.c_str(), R_OK) != 0) {
     std::fprintf(stderr, "http_api_password_file %s: %s\n", cfg->http_api_password_file.c_str(), std::strerror(errno));
@@ -99,6 +106,11 @@ int test_config(const CommandLine& cl, const std::string& path, Logger& log) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything writes a file: a write past a file-size limit (RLIMIT_FSIZE, `ulimit
+  // -f`) would otherwise kill the broker with SIGXFSZ. Ignored, the write fails with EFBIG
+  // instead: the store rolls that transaction back and refuses its messages (ok=false,
+  // 0x97) while the broker keeps serving, and a log write that fails loses only that line.
+  std::signal(SIGXFSZ, SIG_IGN);
   auto parsed = petrel::app::parse_command_line(argc, argv);
   if (!parsed.ok()) {
     std::fprintf(stderr, "petrel: %s\nTry 'petrel --help'.\n", parsed.error().message.c_str());
@@ -121,6 +133,9 @@ int main(int argc, char** argv) {
   Logger log;
   const std::string path = find_config_path(cl);
   if (cl.test_config) return test_config(cl, path, log);
+  if (!cl.import_mosquitto.empty()) return petrel::app::import_mosquitto_command(cl, path, log);
+  if (cl.persistence_check) return petrel::app::persistence_check_command(cl, path, log);
+  if (cl.persistence_recover) return petrel::app::persistence_recover_command(cl, path, log);
   auto cfg = petrel::app::Runtime::load(cl, path, log);
   if (!cfg) {
     std::fprintf(stderr, "%s: configuration has errors.\n", path.c_str());

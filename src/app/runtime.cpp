@@ -12,9 +12,11 @@
 #include <future>
 
 #include "app/admin_service.h"
+#include "app/persistence.h"
 #include "auth/file_security.h"
 #include "config/diff.h"
 #include "config/parser.h"
+#include "persist/sqlite_store.h"
 
 namespace petrel::app {
 
@@ -105,6 +107,42 @@ void Runtime::write_pid_file(const std::string& path) {
 
 // ---- startup -------------------------------------------------------------------------------
 
+void Runtime::start_error(const std::string& message) {
+  PETREL_LOG(log_, kLogError, "Error: {}", message);
+  const uint32_t dests = running().log.dests;
+  if (!(dests & (kDestStderr | kDestStdout)) || !log_.enabled(kLogError)) {
+    std::fprintf(stderr, "Error: %s\n", message.c_str());
+  }
+}
+
+bool Runtime::open_store(const config::Config& cfg) {
+  if (!config::persistence_active(cfg.persistence)) return true;
+  const auto started = std::chrono::steady_clock::now();
+  const std::string path = config::persistence_path(cfg.persistence);
+  const std::string conf = config_path();
+  if (std::string notice = mosquitto_file_notice(path, conf); !notice.empty()) {
+    PETREL_LOG(log_, kLogNotice, "{}", notice);
+  }
+  auto opened = app::open_store(cfg.persistence, &log_, conf);
+  if (!opened) {
+    start_error(opened.error().message);
+    return false;
+  }
+  store_ = std::move(*opened);
+  auto snapshot = store_->load();
+  if (!snapshot) {
+    start_error(snapshot.error().message);
+    return false;
+  }
+  // Restored before the store is attached: rebuilding what the store holds writes nothing.
+  const size_t sessions = server_->restore(*snapshot);
+  server_->set_store(store_.get(), cfg.persistence.sync == config::PersistenceSync::kCommit);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  PETREL_LOG(log_, kLogNotice, "Restored {} sessions and {} retained messages from {} (in {} ms).", sessions,
+             snapshot->retained.size(), path, ms.count());
+  return true;
+}
+
 bool Runtime::start() {
   const config::Config cfg = running();
   server_ = std::make_unique<net::Server>(cfg, log_);
@@ -114,21 +152,24 @@ bool Runtime::start() {
   std::vector<std::string> warnings;
   auto security = auth::make_security(cfg, {}, &warnings);
   if (!security) {
-    PETREL_LOG(log_, kLogError, "Error: {}", security.error().message);
+    start_error(security.error().message);
     return false;
   }
   for (const auto& w : warnings) PETREL_LOG(log_, kLogWarning, "Warning: {}", w);
   server_->set_security(*security);
+  // The store before the listeners: its error is fatal, and what it holds is in place
+  // before the first client connects or the first bridge subscribes.
+  if (!open_store(cfg)) return false;
   std::string err;
   if (!server_->open_listeners(err)) {
-    PETREL_LOG(log_, kLogError, "Error: {}", err);
+    start_error(err);
     return false;
   }
   bridges_ = std::make_unique<bridge::BridgeManager>(
       log_, [this](const std::string& peer) { return server_->open_internal(peer); });
   admin_ = std::make_unique<AdminService>(*this);  // serves at once: everything it reads exists
   if (auto started = admin_->start(running()); !started) {
-    PETREL_LOG(log_, kLogError, "Error: {}", started.error().message);
+    start_error(started.error().message);
     return false;
   }
   server_->start_workers();
@@ -158,6 +199,7 @@ int Runtime::run() {
     log_.set_topic_sink(nullptr);
     if (admin_) admin_->stop();
     if (server_) server_->stop();
+    if (store_) store_->close();
     return 1;
   }
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
@@ -179,6 +221,8 @@ int Runtime::run() {
   admin_->stop();
   bridges_->stop();
   server_->stop();
+  // After the workers stopped: what they submitted last is committed, the WAL checkpointed.
+  if (store_) store_->close();
   log_.set_topic_sink(nullptr);
   return 0;
 }
@@ -208,6 +252,7 @@ ApplyReport Runtime::apply(const config::Config& requested, const std::string& o
   // Some settings only take effect at startup; the running configuration keeps saying
   // what is really in effect.
   if (next.threads != before.threads) next.threads = before.threads;
+  next.persistence = before.persistence;  // the store is opened at startup only
   const config::ConfigDiff diff = config::diff_configs(before, requested);
   for (const auto& line : diff.describe()) report.changes.push_back(line);
   for (const auto& c : diff.restart_required) report.restart_required.push_back(c.describe());

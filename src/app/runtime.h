@@ -29,6 +29,10 @@
 #include "config/config.h"
 #include "net/server.h"
 
+namespace petrel::persist {
+class SqliteStore;
+}
+
 namespace petrel::app {
 
 class AdminService;
@@ -82,6 +86,8 @@ class Runtime {
                                             std::vector<std::string>* errors = nullptr);
 
   net::Server& server() { return *server_; }
+  // The durable store (nullptr without `persistence true`, or with persistence_sync off).
+  persist::SqliteStore* store() { return store_.get(); }
   AdminService* admin() { return admin_.get(); }
   bridge::BridgeManager& bridges() { return *bridges_; }
   Logger& log() { return log_; }
@@ -93,6 +99,12 @@ class Runtime {
 
  private:
   bool start();
+  // Opens the durable store, loads it into the server and journals into it from now on
+  // (before the listeners open, the workers start and the bridges connect).
+  bool open_store(const config::Config& cfg);
+  // A startup error: logged, and on stderr too when the log goes elsewhere (a file, syslog),
+  // so whoever started petrel sees why it stopped.
+  void start_error(const std::string& message);
   void sample();
   void arm_sampler();
   void write_pid_file(const std::string& path);
@@ -104,6 +116,8 @@ class Runtime {
   mutable std::mutex mu_;  // running_, config_path_, samples_
   boost::asio::io_context control_io_{1};
   boost::asio::steady_timer sampler_;
+  // Declared before server_ so that it is destroyed after it: the workers journal into it.
+  std::unique_ptr<persist::SqliteStore> store_;
   std::unique_ptr<net::Server> server_;
   std::unique_ptr<bridge::BridgeManager> bridges_;
   std::unique_ptr<AdminService> admin_;

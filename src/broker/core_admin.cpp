@@ -123,6 +123,7 @@ size_t WorkerCore::drop_unreadable_queued() {
       QueuedMsg& q = s->queue.front();
       if (acl_denies(s, q.msg->topic(), Access::kRead)) {
         s->queued_bytes -= q.msg->payload().size();
+        journal_remove(s, q.store_seq);
       } else {
         kept.push_back(std::move(q));
       }

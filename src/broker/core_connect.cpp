@@ -125,6 +125,10 @@ void WorkerCore::destroy_session(Session* s) {
     publish_will(s, *w);
   }
   for (auto& sub : s->subs) broker_.trie().unsubscribe(s->key, sub.filter);
+  if (s->durable) {
+    touched(s);
+    batch_.erase_session(s->client_id);
+  }
   by_id_.erase(s);
   uint32_t slot = session_slot(s->key);
   ++gens_[slot];
@@ -347,6 +351,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
                              : static_cast<uint32_t>(std::min<int64_t>(cfg.persistent_client_expiration, UINT32_MAX - 1));
   }
   s->expire_at_ms = 0;
+  journal_connect(s);
 
   for (auto& sub : s->subs) {
     if (sub.filter.rfind("$share/", 0) == 0) broker_.trie().set_shared_online(s->key, sub.filter, true);
@@ -453,6 +458,7 @@ void WorkerCore::end_connection(Session* s, bool publish_will) {
   const int64_t now = broker_.clock().now_ms();
   s->expire_at_ms = s->expiry_interval == UINT32_MAX ? 0 : now + int64_t(s->expiry_interval) * 1000;
   if (s->delayed_will && s->expire_at_ms && s->will_at_ms > s->expire_at_ms) s->will_at_ms = s->expire_at_ms;
+  journal_header(s);  // offline since now, with its delayed will
 }
 
 void WorkerCore::schedule_or_publish_will(Session* s) {

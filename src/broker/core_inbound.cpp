@@ -151,15 +151,18 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
   stats_.pub_received.add();
   stats_.pub_bytes_received.add(p.payload.size());
 
-  if (p.qos == 2) {
-    if (std::find(s->qos2_in.begin(), s->qos2_in.end(), p.packet_id) != s->qos2_in.end()) {
-      // Re-sent before our PUBREL arrived: acknowledge again, deliver nothing new.
-      protocol::encode_ack(PacketType::kPubrec, p.packet_id, 0, s->version, s->link->out());
-      s->link->mark_dirty();
-      return true;
-    }
-    uint16_t recv_max = cfg.max_inflight_messages ? cfg.max_inflight_messages : 65535;
-    if (s->is_v5() && s->qos2_in.size() >= recv_max)
+  if (p.qos == 2 && std::find(s->qos2_in.begin(), s->qos2_in.end(), p.packet_id) != s->qos2_in.end()) {
+    // Re-sent before our PUBREL arrived: acknowledge again, deliver nothing new (after
+    // the first PUBREC when that one is still held for the store).
+    ack_or_hold(s, PacketType::kPubrec, p.packet_id, 0, nullptr, false);
+    return true;
+  }
+  if (p.qos > 0 && s->is_v5()) {
+    // Flow control (MQTT 5 section 4.9): QoS 1 and 2 PUBLISHes not answered by PUBACK /
+    // PUBCOMP yet count against the Receive Maximum the CONNACK gave (QoS 1 ones only
+    // while their PUBACK is held for the store); one more is DISCONNECT 0x93.
+    const uint16_t recv_max = cfg.max_inflight_messages ? cfg.max_inflight_messages : 65535;
+    if (s->qos2_in.size() + s->held_puback >= recv_max)
       return protocol_violation(s, rc::kReceiveMaximumExceeded, "receive maximum exceeded");
   }
 
@@ -180,17 +183,34 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
     why = "not authorised to publish on this topic";
     stats_.publish_denied.add();
     PETREL_LOG(broker_.log(), kLogDebug, "Denied PUBLISH from {} on {}.", s->client_id, topic);
+  } else if (store_ && p.qos > 0 && !store_->healthy() && would_store(p, topic, s)) {
+    // The store fails (disk full): a message it would have to hold is refused before it
+    // goes anywhere. v5: 0x97; 3.x has no refusal, so no acknowledgement (the client
+    // sends it again after it reconnects).
+    if (!s->is_v5()) {
+      stats_.pub_dropped.add();
+      return true;
+    }
+    ack_reason = rc::kQuotaExceeded;
+    why = "the broker cannot store messages now";
+    stats_.pub_dropped.add();
   } else {
+    route_durable_ = false;
     size_t n = route(p, topic, s->key, s);
     if (n == 0) ack_reason = rc::kNoMatchingSubscribers;
   }
 
+  // persistence_sync commit: acknowledged once what the message changed is stored.
   if (p.qos == 1) {
-    send_reason_string_ack(s, PacketType::kPuback, p.packet_id, ack_reason, why);
+    ack_or_hold(s, PacketType::kPuback, p.packet_id, ack_reason, why, route_durable_);
   } else if (p.qos == 2) {
-    if (ack_reason < 0x80) s->qos2_in.push_back(p.packet_id);
-    send_reason_string_ack(s, PacketType::kPubrec, p.packet_id, ack_reason, why);
+    if (ack_reason < 0x80) {
+      s->qos2_in.push_back(p.packet_id);
+      journal_qos2(s, p.packet_id, true);
+    }
+    ack_or_hold(s, PacketType::kPubrec, p.packet_id, ack_reason, why, route_durable_ || s->durable);
   }
+  route_durable_ = false;
   return true;
 }
 
@@ -225,12 +245,14 @@ bool WorkerCore::handle_ack(Session* s, const protocol::Ack& a) {
         return true;
       }
       s->inflight[i].released = true;
+      const uint64_t stored = s->inflight[i].store_seq;
+      journal_sent(s, stored, a.packet_id, true);
       // The message itself is no longer needed, nor does it count against the bytes.
       s->inflight_bytes -= s->inflight[i].msg->payload().size();
       s->inflight[i].msg.reset();
-      protocol::encode_ack(PacketType::kPubrel, a.packet_id, 0, s->version, s->link->out());
-      s->link->mark_dirty();
-      stats_.msgs_sent.add();
+      // After a PUBREL the PUBLISH is never sent again (3.1.1 [MQTT-4.3.3-1]): a stored session's
+      // PUBREL waits until its record says released.
+      ack_or_hold(s, PacketType::kPubrel, a.packet_id, 0, nullptr, s->durable && stored != 0);
       return true;
     }
     case PacketType::kPubrel: {
@@ -239,12 +261,13 @@ bool WorkerCore::handle_ack(Session* s, const protocol::Ack& a) {
       if (it != s->qos2_in.end()) {
         *it = s->qos2_in.back();
         s->qos2_in.pop_back();
+        journal_qos2(s, a.packet_id, false);
       } else if (s->is_v5()) {
         reason = rc::kPacketIdentifierNotFound;
       }
-      protocol::encode_ack(PacketType::kPubcomp, a.packet_id, reason, s->version, s->link->out());
-      s->link->mark_dirty();
-      stats_.msgs_sent.add();
+      // A stored session's PUBCOMP waits until its id is gone from the store: after a
+      // restart a stale id would make the next message with that id a duplicate.
+      ack_or_hold(s, PacketType::kPubcomp, a.packet_id, reason, nullptr, s->durable && reason == 0);
       return true;
     }
     case PacketType::kPubcomp: {
@@ -302,10 +325,16 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
     }
     o.retain_handling = t.retain_handling;
     o.subscription_id = sub_id;
+    o.durable = s->durable;
     bool is_new = broker_.trie().subscribe(s->key, t.filter, o);
     auto it = std::find_if(s->subs.begin(), s->subs.end(), [&](const SessionSub& x) { return x.filter == t.filter; });
-    if (it == s->subs.end()) s->subs.push_back({t.filter, o});
-    else it->opts = o;
+    if (it == s->subs.end()) {
+      s->subs.push_back({t.filter, o});
+      journal_subscription(s, s->subs.back());
+    } else {
+      it->opts = o;
+      journal_subscription(s, *it);
+    }
     if (shared) broker_.trie().set_shared_online(s->key, t.filter, true);
     ack.reasons.push_back(o.qos);
     PETREL_LOG(broker_.log(), kLogSubscribe, "{} {} {}", s->client_id, int(o.qos), t.filter);
@@ -333,6 +362,7 @@ bool WorkerCore::handle_unsubscribe(Session* s, protocol::Unsubscribe& u) {
     if (existed) {
       broker_.trie().unsubscribe(s->key, f);
       s->subs.erase(it);
+      journal_unsubscription(s, f);
       cancel_retained(s, f);  // no more of its retained messages either [MQTT-3.10.4-2]
     }
     if (s->is_v5()) ack.reasons.push_back(existed ? rc::kSuccess : rc::kNoSubscriptionExisted);

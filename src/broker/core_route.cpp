@@ -70,8 +70,12 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
   MsgView view{topic, p.forward_props, p.payload, expiry_at, expiry, 0, p.qos, p.retain, origin};
 
   if (p.retain) {
+    // The broker's own $SYS messages are made again at start, never stored.
+    const bool journal = store_ && !(origin == 0 && topic.starts_with("$SYS/"));
+    if (journal) route_durable_ = true;
     if (p.payload.empty()) {
       broker_.retained().erase(topic);  // [MQTT-3.3.1-10]
+      if (journal) journal_retained(topic, nullptr);
     } else {
       auto r = std::make_shared<RetainedMessage>();
       r->topic.assign(topic);
@@ -81,6 +85,7 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
       r->expiry_at_ms = expiry_at;
       r->expiry_interval = expiry;
       r->stored_at_ms = now;
+      if (journal) journal_retained(topic, r.get());
       broker_.retained().set(std::move(r));
     }
   }
@@ -97,6 +102,7 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
     bool any = false;
     uint8_t qos = 0;
     bool rap = false;
+    bool durable = false;
     scratch_ids_.clear();
     for (; i < targets_.size() && targets_[i].key == key; ++i) {
       const Target& x = targets_[i];
@@ -104,6 +110,7 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
       any = true;
       qos = std::max(qos, x.qos);
       rap = rap || x.retain_as_published;
+      durable = durable || x.durable;
       merge_targets(scratch_ids_, x.sub_id);
     }
     if (!any) continue;
@@ -117,6 +124,11 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
     if (w == index_) {
       if (Session* s = lookup(key)) deliver_local(s, view, msg, qos, retain, scratch_ids_, last);
     } else {
+      if (durable && qos > 0 && store_) {
+        // Stored by that worker: an acknowledgement held for it waits for its batch too.
+        route_durable_ = true;
+        hold_to_[w] = 1;
+      }
       Delivery d;
       d.msg = share(view, msg, last);
       d.key = key;
@@ -160,7 +172,8 @@ void WorkerCore::match_targets(std::string_view topic, Session* from) {
   bool any_shared = false;
   trie.match(topic, [&](const Match& m) {
     any_shared = any_shared || m.shared;
-    targets_.push_back({m.key, m.opts.qos, m.opts.retain_as_published, m.opts.no_local, m.opts.subscription_id});
+    targets_.push_back({m.key, m.opts.qos, m.opts.retain_as_published, m.opts.no_local, m.opts.durable,
+                        m.opts.subscription_id});
   });
   if (targets_.size() > 1) {
     std::sort(targets_.begin(), targets_.end(), [](const Target& a, const Target& b) { return a.key < b.key; });
@@ -224,6 +237,11 @@ void WorkerCore::deliver_local(Session* s, const MsgView& v, MessageRef& msg, ui
   e.qos = qos;
   e.retain = retain;
   e.sub_ids = sub_ids;
+  if (s->durable) {
+    e.store_seq = ++s->store_seq;
+    journal_append(s, *e.msg, e.store_seq, qos, retain, sub_ids, pid, true);
+    route_durable_ = true;
+  }
   s->inflight_bytes += v.payload.size();
   s->inflight.push_back(std::move(e));
 }
@@ -239,6 +257,7 @@ bool WorkerCore::window_full(const Session* s, size_t payload) const {
 void WorkerCore::inflight_erase(Session* s, size_t i) {
   InflightOut& e = s->inflight[i];
   if (e.msg) s->inflight_bytes -= e.msg->payload().size();
+  journal_remove(s, e.store_seq);
   s->inflight.erase(i);
 }
 
@@ -275,6 +294,7 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
     remaining = static_cast<uint32_t>((left + 999) / 1000);
   }
   std::string& out = s->link->out();
+  const size_t start = out.size();
   // A connection with topic aliases gets its own encoding (the alias differs per client).
   const bool cacheable = sub_ids.empty() && !s->client_max_packet && !s->out_aliases;
   const int layout = (v5 ? 3 : 0) + qos;
@@ -327,6 +347,10 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
       c.valid = true;
     }
   }
+  // A QoS 2 PUBLISH to a stored session goes out once its record (with this packet id) is
+  // stored: after a crash the session must know every id the client may hold. What
+  // follows it to that client waits behind it.
+  if (hold_acks_ && s->durable && (qos == 2 || s->held_out > 0)) hold_output(s, start);
   s->link->mark_dirty();
   stats_.pub_sent.add();
   stats_.msgs_sent.add();
@@ -344,7 +368,13 @@ void WorkerCore::enqueue(Session* s, MessageRef msg, uint8_t qos, bool retain,
     return;
   }
   s->queued_bytes += msg->payload().size();
-  s->queue.push_back(QueuedMsg{std::move(msg), qos, retain, sub_ids});
+  uint64_t seq = 0;
+  if (s->durable) {
+    seq = ++s->store_seq;
+    journal_append(s, *msg, seq, qos, retain, sub_ids, 0, false);
+    if (qos > 0) route_durable_ = true;
+  }
+  s->queue.push_back(QueuedMsg{std::move(msg), qos, retain, sub_ids, seq});
   if (s->online() && !s->queue_pressure && queue_over_high(*s, cfg)) {
     s->queue_pressure = true;
     s->link->set_queue_pressure(true);
@@ -358,6 +388,7 @@ void WorkerCore::pump_queue(Session* s) {
     MessageRef msg = std::move(q.msg);
     uint8_t qos = q.qos;
     bool retain = q.retain;
+    const uint64_t store_seq = q.store_seq;
     std::vector<uint32_t> ids = std::move(q.sub_ids);
     s->queued_bytes -= msg->payload().size();
     s->queue.pop_front();
@@ -368,10 +399,15 @@ void WorkerCore::pump_queue(Session* s) {
     MsgView v = view_of(*msg);
     if (qos == 0) {
       send_publish(s, v, 0, retain, 0, false, ids);
+      journal_remove(s, store_seq);
       continue;
     }
     uint16_t pid = next_packet_id(s);
-    if (!send_publish(s, v, qos, retain, pid, false, ids)) continue;
+    if (!send_publish(s, v, qos, retain, pid, false, ids)) {
+      journal_remove(s, store_seq);  // expired, or too large for this client
+      continue;
+    }
+    journal_sent(s, store_seq, pid, false);
     InflightOut e;
     e.msg = std::move(msg);
     e.seq = s->last_seq;
@@ -379,6 +415,7 @@ void WorkerCore::pump_queue(Session* s) {
     e.qos = qos;
     e.retain = retain;
     e.sub_ids = std::move(ids);
+    e.store_seq = s->durable ? store_seq : 0;
     s->inflight_bytes += e.msg->payload().size();
     s->inflight.push_back(std::move(e));
   }
@@ -484,7 +521,8 @@ void WorkerCore::send_retained_chunk(Session* s) {
   }
 }
 
-void WorkerCore::deliver_batch(std::vector<Delivery>& batch) {
+void WorkerCore::deliver_batch(std::vector<Delivery>& batch, std::shared_ptr<DurableHold> hold) {
+  const size_t journaled = batch_.size();
   for (auto& d : batch) {
     Session* s = lookup(d.key);
     if (!s) continue;
@@ -498,16 +536,26 @@ void WorkerCore::deliver_batch(std::vector<Delivery>& batch) {
   }
   last_batch_msg_ = nullptr;
   batch.clear();
+  // The sender's acknowledgements wait for what these deliveries stored (nothing stored:
+  // the hold is dropped here).
+  if (hold && batch_.size() > journaled) batch_holds_.push_back(std::move(hold));
 }
 
 void WorkerCore::end_of_turn() {
   outgoing_count_ = 0;
+  flush_journal();
   for (size_t w = 0; w < outgoing_.size(); ++w) {
     if (outgoing_[w].empty()) continue;
     std::vector<Delivery> b;
     b.swap(outgoing_[w]);
-    hub_.send_batch(static_cast<int>(w), std::move(b));
+    std::shared_ptr<DurableHold> hold;
+    if (!hold_to_.empty() && hold_to_[w]) {
+      hold_to_[w] = 0;
+      hold = turn_hold_;
+    }
+    hub_.send_batch(static_cast<int>(w), std::move(b), std::move(hold));
   }
+  turn_hold_.reset();
 }
 
 void WorkerCore::publish_internal(std::string_view topic, std::string_view payload, bool retain) {

@@ -24,6 +24,7 @@ void WorkerCore::tick() {
     if (s->delayed_will && now >= s->will_at_ms) {
       auto w = std::move(s->delayed_will);
       publish_will(s, *w);
+      if (!(s->expire_at_ms && now >= s->expire_at_ms)) journal_header(s);
     }
     if (s->expire_at_ms && now >= s->expire_at_ms) remove_expired_session(s);
   }

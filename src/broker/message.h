@@ -32,6 +32,9 @@ class Message {
   int64_t expiry_at_ms() const { return expiry_at_ms_; }  // 0 = never
   uint32_t expiry_interval() const { return expiry_interval_; }
   uint64_t origin() const { return origin_; }  // SessionKey of the publisher, 0 = broker
+  // The durable store's id of this message (0 until a persistent session's record needs
+  // one; then set once, by whichever worker comes first, and shared by every record of it).
+  std::atomic<uint64_t>& store_id() const { return store_id_; }
   size_t size_bytes() const { return topic_len_ + props_len_ + payload_len_; }
   bool expired(int64_t now_ms) const { return expiry_at_ms_ != 0 && now_ms >= expiry_at_ms_; }
 
@@ -49,6 +52,7 @@ class Message {
   uint32_t expiry_interval_ = 0;
   int64_t expiry_at_ms_ = 0;
   uint64_t origin_ = 0;
+  mutable std::atomic<uint64_t> store_id_{0};
 };
 
 // Owning reference to a Message (intrusive count).

@@ -28,6 +28,7 @@ struct InflightOut {
   bool retain = false;       // retain flag as delivered
   bool released = false;     // QoS 2: PUBREC received, PUBREL sent, waiting for PUBCOMP
   std::vector<uint32_t> sub_ids;
+  uint64_t store_seq = 0;    // its record in the durable store (0: not stored)
 };
 
 struct QueuedMsg {
@@ -35,6 +36,7 @@ struct QueuedMsg {
   uint8_t qos = 0;
   bool retain = false;
   std::vector<uint32_t> sub_ids;
+  uint64_t store_seq = 0;    // its record in the durable store (0: not stored)
 };
 
 struct SessionSub {
@@ -106,6 +108,14 @@ class Session {
   uint64_t last_seq = 0;             // sequence of the id last handed out
   uint16_t next_packet_id = 1;
   std::vector<uint16_t> qos2_in;     // incoming QoS 2 packet ids waiting for PUBREL
+
+  // ---- the durable store (core_persist.cpp) ----
+  bool durable = false;              // journaled: a store exists and the session has an expiry
+  uint64_t conn_id = 0;              // counts its connections (a held ack names its own)
+  uint32_t held_puback = 0;          // this connection's PUBACKs held for the store
+  uint32_t held_out = 0;             // this connection's PUBLISH / PUBREL held for the store
+  uint64_t store_seq = 0;            // the last outgoing record number given out
+  uint64_t journal_batch = 0;        // the worker's batch that last noted it (touched)
 
   bool online() const { return link != nullptr; }
   bool is_v5() const { return version == protocol::Version::kV5; }

@@ -28,6 +28,9 @@ struct SubOptions {
   bool retain_as_published = false;
   uint8_t retain_handling = 0;
   uint32_t subscription_id = 0;  // 0 = none
+  // Not an MQTT option: the subscriber's session is journaled in the durable store, so a
+  // QoS 1/2 message routed to it is acknowledged only once stored (persistence_sync commit).
+  bool durable = false;
 };
 
 struct Match {

@@ -6,8 +6,11 @@
 // Sessions whose client id hashes to this worker live here, so takeover, persistent
 // sessions and QoS state need no locks. The subscription trie and retained store are the
 // only shared structures (Broker).
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,6 +24,7 @@
 #include "broker/session_info.h"
 #include "broker/trie_util.h"
 #include "config/config.h"
+#include "persist/store.h"
 #include "protocol/codec.h"
 
 namespace petrel::broker {
@@ -47,11 +51,37 @@ struct Delivery {
   std::vector<uint32_t> sub_ids;
 };
 
+class DurableHold;
+
 class Hub {
  public:
   virtual ~Hub() = default;
-  // Hand a batch of deliveries to another worker (one post).
-  virtual void send_batch(int worker, std::vector<Delivery>&& batch) = 0;
+  // Hand a batch of deliveries to another worker (one post). hold (may be null): the
+  // sending worker's acknowledgements that wait until these deliveries are stored; the
+  // receiving worker keeps it with the store batch that journals them (deliver_batch).
+  virtual void send_batch(int worker, std::vector<Delivery>&& batch, std::shared_ptr<DurableHold> hold) = 0;
+  // Any thread: tells worker that the changes of its turn `turn` are durable (ok) or
+  // failed to store; the worker calls WorkerCore::turn_durable on its own thread.
+  virtual void post_durable(int worker, uint64_t turn, bool ok) = 0;
+};
+
+// The acknowledgements one worker held back in one loop turn (persistence_sync commit):
+// shared by every store batch that carries a change they wait for (the worker's own and
+// those of the workers its deliveries went to). When the last reference goes, whichever
+// thread drops it (a store callback, a worker), the home worker is told, failed or not.
+class DurableHold {
+ public:
+  DurableHold(Hub& hub, int worker, uint64_t turn) : hub_(hub), worker_(worker), turn_(turn) {}
+  ~DurableHold() { hub_.post_durable(worker_, turn_, !failed_.load(std::memory_order_acquire)); }
+  DurableHold(const DurableHold&) = delete;
+  DurableHold& operator=(const DurableHold&) = delete;
+  void fail() { failed_.store(true, std::memory_order_release); }
+
+ private:
+  Hub& hub_;
+  const int worker_;
+  const uint64_t turn_;
+  std::atomic<bool> failed_{false};
 };
 
 class WorkerCore {
@@ -78,8 +108,8 @@ class WorkerCore {
   void on_link_closed(Session* s);
   // The link's output has drained: continue queued deliveries, then pending retained ones.
   void on_drained(Session* s);
-  // Deliveries posted by another worker.
-  void deliver_batch(std::vector<Delivery>& batch);
+  // Deliveries posted by another worker (hold: see Hub::send_batch).
+  void deliver_batch(std::vector<Delivery>& batch, std::shared_ptr<DurableHold> hold = nullptr);
   // End of a loop turn: post the cross-worker batches built during it.
   void end_of_turn();
   // Timers: keepalive, will delay, session expiry, $SYS. Call a few times a second.
@@ -94,6 +124,21 @@ class WorkerCore {
   bool protocol_violation(Session* s, uint8_t reason, const std::string& why);
   // Close every connection (shutdown), v5 clients get DISCONNECT 0x8B.
   void shutdown_all();
+
+  // ---- the durable store (core_persist.cpp) ----
+  // Before the worker runs: journal persistent state into store (nullptr: memory only);
+  // with hold_acks, hold QoS 1/2 acknowledgements until what they caused is durable.
+  void set_store(persist::Store* store, bool hold_acks);
+  // Before the worker runs (any thread, while none runs): one stored session whose home
+  // is this worker, offline. shared: message id -> message, so records of one stored
+  // message share one Message again (across workers: only used while none runs).
+  void restore_session(const persist::SessionRecord& r, std::unordered_map<uint64_t, MessageRef>& shared);
+  // On this worker's thread: the changes of turn `turn` are durable (ok) or were refused;
+  // sends (or, refused, answers 0x97 / withholds) its acknowledgements, in turn order.
+  void turn_durable(uint64_t turn, bool ok);
+  // Submits what this worker journaled and has not submitted yet (end_of_turn does it;
+  // also after the worker stopped, before the store closes).
+  void flush_journal();
 
   // ---- the admin (core_admin.cpp) ----
   // Disconnects every client of a listener that is being removed or restarted (v5:
@@ -131,6 +176,7 @@ class WorkerCore {
     uint8_t qos;
     bool retain_as_published;
     bool no_local;
+    bool durable;  // the subscriber's session is journaled
     uint32_t sub_id;
   };
   // Fills targets_ with topic's matches sorted by session: from this worker's cache
@@ -177,6 +223,48 @@ class WorkerCore {
   void disconnect_client(Session* s, uint8_t reason, const std::string* why, bool publish_will);
   void send_reason_string_ack(Session* s, protocol::PacketType t, uint16_t id, uint8_t reason,
                               const char* why);
+  // An acknowledgement of a client's QoS 1/2 flow: sent now, or held until this turn's
+  // changes are durable (hold_acks_ and must_hold, or anything held already: acks keep
+  // their order).
+  void ack_or_hold(Session* s, protocol::PacketType t, uint16_t id, uint8_t reason, const char* why,
+                   bool must_hold);
+
+  // the durable store's journal (core_persist.cpp); each does nothing unless s->durable
+  persist::SessionHeader header_of(const Session* s) const;
+  persist::SessionRecord record_of(const Session* s) const;
+  std::shared_ptr<const persist::MessageRecord> message_record(const Message& m);
+  persist::SharedMessage shared_message(const Message& m);
+  // The session's durability follows its expiry (after CONNECT): starts or stops journaling it.
+  void journal_connect(Session* s);
+  void journal_header(Session* s);
+  void journal_subscription(Session* s, const SessionSub& sub);
+  void journal_unsubscription(Session* s, const std::string& filter);
+  void journal_append(Session* s, const Message& m, uint64_t seq, uint8_t qos, bool retain,
+                      const std::vector<uint32_t>& sub_ids, uint16_t packet_id, bool sent);
+  void journal_sent(Session* s, uint64_t seq, uint16_t packet_id, bool released);
+  void journal_remove(Session* s, uint64_t seq);
+  void journal_qos2(Session* s, uint16_t packet_id, bool add);
+  void journal_retained(std::string_view topic, const RetainedMessage* r);
+  // Sets (durable) every subscription's journaled flag in the trie after s->durable changed.
+  void mark_subscriptions_durable(Session* s);
+  bool holding() const { return turn_hold_ != nullptr || !held_.empty(); }
+  // Held for the store: creates this turn's hold on first use.
+  struct HeldTurn;
+  HeldTurn& hold_turn();
+  // Moves s's output from `from` on into this turn's hold (a QoS 2 PUBLISH or a PUBREL to
+  // a durable session waits until the state it puts the client in is stored).
+  void hold_output(Session* s, size_t from);
+  bool would_store(const protocol::Publish& p, std::string_view topic, Session* from);
+  // Messages of failed batches still queued: the publisher was refused, they are dropped.
+  void drop_refused();
+  int64_t next_probe_ms_ = 0;
+  uint64_t probes_ = 0;
+  // Remembers that this batch changes s (a failed batch rewrites the sessions it touched).
+  void touched(Session* s);
+  // What failed batches touched: those sessions are written again whole, those retained
+  // topics as memory holds them, once the store writes again.
+  void resync_failed();
+  int64_t wall_of(int64_t mono_ms) const;  // monotonic ms -> unix seconds (0 stays 0)
 
   // routing and delivery (core_route.cpp)
   // Stores/clears the retained copy, matches topic and delivers (locally, or into this
@@ -252,6 +340,47 @@ class WorkerCore {
 
   int64_t next_sys_ms_ = 0;
   LoadAvg load_;
+
+  // ---- the durable store ----
+  persist::Store* store_ = nullptr;
+  bool hold_acks_ = false;
+  persist::Batch batch_;                                  // this turn's changes
+  std::vector<std::shared_ptr<DurableHold>> batch_holds_; // other workers' holds on batch_
+  std::shared_ptr<DurableHold> turn_hold_;                // this turn's, once an ack is held
+  std::vector<uint8_t> hold_to_;                          // per worker: deliveries it must store
+  bool route_durable_ = false;                            // the message being routed was journaled
+  uint64_t turn_seq_ = 0;
+  struct HeldAck {
+    SessionKey key;
+    uint64_t conn_id;
+    uint16_t packet_id;
+    protocol::PacketType type;
+    uint8_t reason;
+    const char* why;
+    std::string bytes;  // a held PUBLISH or PUBREL to the client, encoded (type unused)
+  };
+  struct HeldTurn {
+    uint64_t turn = 0;
+    std::vector<HeldAck> acks;
+    bool done = false;
+    bool ok = true;
+  };
+  std::deque<HeldTurn> held_;                             // oldest first
+  uint64_t record_id_ = 0;                                // message_record's one-entry cache (store id)
+  std::shared_ptr<const persist::MessageRecord> record_;
+  bool store_failed_logged_ = false;
+  uint64_t batch_no_ = 1;                                 // numbers this worker's batches
+  std::vector<std::string> batch_clients_;                // durable sessions batch_ changes
+  std::vector<std::string> batch_topics_;                 // retained topics batch_ changes
+  std::vector<std::pair<SessionKey, uint64_t>> batch_appends_;  // records batch_ appends
+  // Filled by store callbacks (the store thread) when a batch failed; drained here.
+  struct FailedChanges {
+    std::mutex mu;
+    std::vector<std::string> clients, topics;
+    std::vector<std::pair<SessionKey, uint64_t>> appends;  // (session, store_seq)
+    std::atomic<bool> any{false};
+  };
+  std::shared_ptr<FailedChanges> failed_ = std::make_shared<FailedChanges>();
 };
 
 }  // namespace petrel::broker

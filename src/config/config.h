@@ -169,6 +169,43 @@ struct Bridge {
   bool operator==(const Bridge&) const = default;
 };
 
+// `persistence_sync`: when an acknowledged QoS 1/2 message (and the session and retained
+// changes it causes) is on disk. See docs/DESIGN.md, "Durable store".
+enum class PersistenceSync {
+  kCommit,    // acknowledge only after the change is committed and fsynced (the default)
+  kInterval,  // acknowledge at once; commit at least every PersistenceSettings::sync_interval_ms
+  kOff,       // no store: memory only, even with `persistence true`
+};
+
+// The durable store (mosquitto.conf's persistence options plus Petrel's persistence_sync).
+// Read at startup only: a change waits for a restart of petrel.
+struct PersistenceSettings {
+  bool enabled = false;           // `persistence` (or its old name `retained_persistence`)
+  std::string location;           // `persistence_location`; empty = the working directory
+  // `persistence_file`. Deliberately not Mosquitto's mosquitto.db: Petrel's store is a
+  // SQLite database, and Petrel must never take a Mosquitto file for its own (it imports
+  // one with --import-mosquitto instead).
+  std::string file = "petrel.db";
+  PersistenceSync sync = PersistenceSync::kCommit;
+  uint32_t sync_interval_ms = 1000;  // `persistence_sync interval MS`
+  // Mosquitto's snapshot schedule, accepted with its meaning but never weakening Petrel's:
+  // under `commit` every change is saved at once; under `interval` persistence_sync's
+  // interval rules.
+  uint32_t autosave_interval = 1800;  // seconds (0: only at shutdown, in Mosquitto)
+  bool autosave_on_changes = false;   // autosave_interval counts changes, not seconds
+
+  bool operator==(const PersistenceSettings&) const = default;
+};
+
+// Where the store file is: persistence_location joined with persistence_file (a relative
+// location is relative to the working directory, as in Mosquitto; an absolute
+// persistence_file is used as given).
+std::string persistence_path(const PersistenceSettings& p);
+// True when petrel keeps a store: `persistence true` and persistence_sync not off.
+inline bool persistence_active(const PersistenceSettings& p) {
+  return p.enabled && p.sync != PersistenceSync::kOff;
+}
+
 struct Config {
   // Every listener to open. A parsed file with no listener/port/bind_address gets the
   // Mosquitto 2 "local only" pair (127.0.0.1 and ::1, port 1883) here, like
@@ -197,6 +234,8 @@ struct Config {
   std::string pid_file;
   LogSettings log;
   bool log_type_set = false;  // log_type given at least once (replaces the default mask)
+
+  PersistenceSettings persistence;
 
   std::vector<Bridge> bridges;  // in file order; names are unique
   // Petrel: bridges-only mode (`bridges_only true`): open no client listener; bridges

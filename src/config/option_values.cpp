@@ -80,6 +80,19 @@ std::string log_timestamp_format(const Config& c) { return c.log.timestamp_forma
 std::string persistent_client_expiration(const Config& c) {
   return c.persistent_client_expiration < 0 ? "never" : fmt::format("{}s", c.persistent_client_expiration);
 }
+std::string persistence_enabled(const Config& c) { return text_of(c.persistence.enabled); }
+std::string persistence_location(const Config& c) { return c.persistence.location; }
+std::string persistence_file(const Config& c) { return c.persistence.file; }
+std::string persistence_sync(const Config& c) {
+  switch (c.persistence.sync) {
+    case PersistenceSync::kCommit: return "commit";
+    case PersistenceSync::kInterval: return fmt::format("interval {}", c.persistence.sync_interval_ms);
+    case PersistenceSync::kOff: return "off";
+  }
+  return "commit";
+}
+std::string autosave_interval(const Config& c) { return text_of(c.persistence.autosave_interval); }
+std::string autosave_on_changes(const Config& c) { return text_of(c.persistence.autosave_on_changes); }
 std::string password_file(const Config& c) {
   return c.http_api_password_file.empty() && c.http_api_generated_password ? "(generated)" : c.http_api_password_file;
 }
@@ -170,6 +183,14 @@ const std::map<std::string_view, Values>& values_table() {
       {"http_api_insecure", {live, G(global<&Config::http_api_insecure>)}},
       {"state_dir", {live, G(global<&Config::state_dir>)}},
       {"include_dir", {E::kNone, {}}},
+      // the durable store: opened at startup only
+      {"persistence", {process, G(persistence_enabled)}},
+      {"retained_persistence", {process, {}, false, "persistence"}},
+      {"persistence_location", {process, G(persistence_location)}},
+      {"persistence_file", {process, G(persistence_file)}},
+      {"persistence_sync", {process, G(persistence_sync)}},
+      {"autosave_interval", {process, G(autosave_interval)}},
+      {"autosave_on_changes", {process, G(autosave_on_changes)}},
       // logging
       {"log_type", {live, G(log_types)}},
       {"log_level", {live, {}, false, "log_type"}},

@@ -16,6 +16,7 @@ std::vector<OptionDescriptor> build_table() {
   append_listener_options(t);
   append_security_options(t);
   append_unsupported_options(t);
+  append_persistence_options(t);
   append_tls_options(t);
   append_bridge_options(t);
   attach_option_values(t);

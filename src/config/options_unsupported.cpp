@@ -1,5 +1,5 @@
 // Mosquitto options Petrel recognises but does not implement yet (no storage in Config
-// yet): persistence, plugins, websockets/HTTP, PROXY protocol and extra TLS knobs. Each is
+// yet): plugins, websockets/HTTP, PROXY protocol and extra TLS knobs. Each is
 // refused by name with "not supported yet". (The two bridge options not supported yet,
 // bridge_require_ocsp and bridge_tcp_user_timeout, are listed in options_bridge.cpp.)
 #include "config/option_tables.h"
@@ -16,8 +16,6 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     {"auth_opt_*", G, nullptr, "VALUE", "none", "Option for the most recent plugin (old name of plugin_opt_*)", N},
     {"auth_plugin", G, nullptr, "PATH", "none", "Load an authentication plugin (old name of plugin)", N},
     {"auth_plugin_deny_special_chars", G, nullptr, "true|false", "true", "Deny ACL checks for ids containing + or #", N},
-    {"autosave_interval", G, nullptr, "SECONDS", "1800", "Seconds between persistence saves", N},
-    {"autosave_on_changes", G, nullptr, "true|false", "false", "Count changes instead of seconds for autosave", N},
     {"check_retain_source", G, nullptr, "true|false", "true", "Re-check the publisher's access before sending a retained message", N},
     {"clientid_prefixes", G, nullptr, "PREFIX", "none", "Only allow client ids starting with this prefix", N},
     {"enable_control_api", G, nullptr, "true|false", "false", "Enable the $CONTROL/broker/v1 API", N},
@@ -26,13 +24,9 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     {"global_plugin", G, nullptr, "PATH", "none", "Load a plugin for every listener", N},
     {"log_facility", G, nullptr, "0..7", "daemon", "Syslog facility local0..local7", N},
     {"memory_limit", G, nullptr, "BYTES", "none", "Hard heap limit", N},
-    {"persistence", G, nullptr, "true|false", "false", "Save sessions and retained messages to disk", N},
-    {"persistence_file", G, nullptr, "NAME", "mosquitto.db", "File name of the persistence database", N},
-    {"persistence_location", G, nullptr, "DIR", "current directory", "Directory of the persistence database", N},
     {"plugin", G, nullptr, "PATH", "none", "Load a broker plugin", N},
     {"plugin_opt_*", G, nullptr, "VALUE", "none", "Option for the most recent plugin", N},
     {"retain_expiry_interval", G, nullptr, "MINUTES", "off", "Sweep expired retained messages periodically", N},
-    {"retained_persistence", G, nullptr, "true|false", "false", "Same as persistence", N},
     {"upgrade_outgoing_qos", G, nullptr, "true|false", "false", "Deliver at the subscription QoS (non-standard)", N},
     {"user", G, nullptr, "USERNAME", "mosquitto", "Drop privileges to this user when started as root", N},
     {"websockets_log_level", G, nullptr, "LEVEL", "0", "libwebsockets log level", N},

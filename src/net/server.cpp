@@ -254,7 +254,8 @@ void Server::release(int listener) {
   if (listener >= 0 && size_t(listener) < kMaxSlots) listener_counts_[listener].fetch_sub(1);
 }
 
-void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch) {
+void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch,
+                        std::shared_ptr<broker::DurableHold> hold) {
   Worker& w = *workers_[worker];
   Inbox& in = inboxes_[worker];
   const int64_t n = static_cast<int64_t>(batch.size());
@@ -266,8 +267,8 @@ void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch) {
       backlog_changed(1);
     }
   }
-  asio::post(w.io(), [this, &w, &in, n, b = std::move(batch)]() mutable {
-    w.core().deliver_batch(b);
+  asio::post(w.io(), [this, &w, &in, n, b = std::move(batch), hold = std::move(hold)]() mutable {
+    w.core().deliver_batch(b, std::move(hold));
     w.schedule_turn_end();
     in.pending.fetch_sub(n, std::memory_order_relaxed);
     if (in.flagged.load()) {
@@ -278,6 +279,48 @@ void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch) {
       }
     }
   });
+}
+
+void Server::post_durable(int worker, uint64_t turn, bool ok) {
+  // From a store callback or a worker; after stop() the worker's loop no longer runs and
+  // the post is dropped with it (every connection is gone by then).
+  Worker& w = *workers_[worker];
+  asio::post(w.io(), [&w, turn, ok] {
+    w.core().turn_durable(turn, ok);
+    w.schedule_turn_end();
+  });
+}
+
+void Server::set_store(persist::Store* store, bool hold_acks) {
+  store_ = store;
+  for (auto& w : workers_) w->core().set_store(store, hold_acks);
+}
+
+size_t Server::restore(const persist::Snapshot& snap) {
+  const int64_t now_ms = broker_.clock().now_ms();
+  const int64_t now_wall = broker_.clock().wall_seconds();
+  for (const auto& r : snap.retained) {
+    const auto& m = r.msg;
+    if (m.payload.empty()) continue;
+    int64_t expiry_at = 0;
+    if (m.expiry_wall_s) {
+      if (m.expiry_wall_s <= now_wall) continue;  // expired while the broker was down
+      expiry_at = now_ms + (m.expiry_wall_s - now_wall) * 1000;
+    }
+    auto rm = std::make_shared<broker::RetainedMessage>();
+    rm->topic = m.topic;
+    rm->payload = m.payload;
+    rm->forward_props = m.props;
+    rm->qos = m.qos;
+    rm->expiry_at_ms = expiry_at;
+    rm->expiry_interval = m.expiry_interval;
+    rm->stored_at_ms = now_ms;
+    broker_.retained().set(std::move(rm));
+  }
+  // Records of one stored message share one Message again (the workers do not run yet).
+  std::unordered_map<uint64_t, broker::MessageRef> shared;
+  for (const auto& s : snap.sessions) workers_[broker_.home_worker(s.client_id)]->core().restore_session(s, shared);
+  return snap.sessions.size();
 }
 
 void Server::backlog_changed(int delta) {
@@ -332,6 +375,9 @@ void Server::stop() {
     });
   }
   for (auto& w : workers_) w->join();
+  // What the last turns journaled (sessions going offline at shutdown): handed to the
+  // store, which the caller closes after this.
+  for (auto& w : workers_) w->core().flush_journal();
 }
 
 }  // namespace petrel::net

@@ -26,6 +26,7 @@
 #include "config/config.h"
 #include "net/transport.h"
 #include "net/worker.h"
+#include "persist/store.h"
 
 namespace petrel::net {
 
@@ -90,6 +91,17 @@ class Server final : public broker::Hub {
   // be built from this one (per-listener policies are looked up by that index).
   static const config::Config& worker_view(const PreparedListeners& p);
 
+  // ---- the durable store (before start_workers) ----
+  // Journals the persistent state into `store` (sessions with an expiry, their
+  // subscriptions, queued and in-flight messages, QoS 2 ids; retained messages). With
+  // hold_acks (persistence_sync commit) a QoS 1/2 PUBLISH that changed stored state is
+  // acknowledged only once that change is durable. nullptr: memory only. The store must
+  // outlive the workers (close it after stop()).
+  void set_store(persist::Store* store, bool hold_acks);
+  // Rebuilds what `snap` holds (retained messages, sessions on their home workers, each
+  // offline with its expiry counted from its disconnection). Returns how many sessions.
+  size_t restore(const persist::Snapshot& snap);
+
   // Installs authentication/ACLs on every worker (startup and reload).
   void set_security(std::shared_ptr<const broker::Security> security);
 
@@ -123,7 +135,9 @@ class Server final : public broker::Hub {
   // connection is the admin API's own (broker::kAdminListener: no password check, but the
   // ACL applies to the username its CONNECT gives).
   int open_internal(std::string peer, bool admin = false);
-  void send_batch(int worker, std::vector<broker::Delivery>&& batch) override;
+  void send_batch(int worker, std::vector<broker::Delivery>&& batch,
+                  std::shared_ptr<broker::DurableHold> hold) override;
+  void post_durable(int worker, uint64_t turn, bool ok) override;
   // Backpressure: the number of connections (and worker inboxes) over their high-water
   // mark. While it is non-zero, workers stop reading connections that publish.
   bool backlogged() const { return backlogged_.load(std::memory_order_relaxed) > 0; }
@@ -167,6 +181,7 @@ class Server final : public broker::Hub {
   void set_limits(const config::Config& cfg);
   std::atomic<size_t> turn_cap_{4096};
   std::atomic<int64_t> inbox_high_{8192}, inbox_low_{2048};
+  persist::Store* store_ = nullptr;
 };
 
 }  // namespace petrel::net

@@ -15,6 +15,7 @@ import threading
 
 import pytest
 
+import rawmqtt as mq
 from test_cli_support import petrel_tool
 
 RUN_TIMEOUT = 30.0
@@ -41,6 +42,24 @@ def test_bench_against_petrel_counts_every_message(b, args):
     for k in ("lost", "duplicated", "misrouted", "foreign", "bad_acks", "undelivered"):
         assert r[k] == 0, (k, r)
     assert r["unique"] == r["expected"], r
+
+
+@pytest.mark.parametrize("mqtt", ["311", "5"])
+def test_bench_persistent_subscribers_keep_their_sessions(b, mqtt):
+    # --persistent: the subscribers' sessions outlive the run (3.1.1 clean session 0, v5
+    # Session Expiry Interval), the publishers' do not; acknowledgements are timed.
+    prefix = f"pbtest-{mqtt}-"
+    r = run_bench(b.port, "-s", "pairs", "-P", "2", "-q", "1", "--mqtt", mqtt, "--persistent",
+                  "--client-prefix", prefix)
+    assert r["ok"], r
+    for k in ("lost", "duplicated", "misrouted", "foreign", "bad_acks", "undelivered"):
+        assert r[k] == 0, (k, r)
+    assert r["acked_per_s"] > 0 and r["ack_latency_us"]["count"] > 0, r
+    version = mq.V5 if mqtt == "5" else mq.V311
+    for cid, kept in ((prefix + "s0", True), (prefix + "s1", True), (prefix + "p0", False)):
+        with mq.Client(b.port, version=version) as c:
+            ack = c.connect(cid, clean=False, props={"session_expiry_interval": 0} if version == mq.V5 else None)
+            assert ack.session_present == kept, (cid, ack)
 
 
 class TopicCorruptingRelay:

@@ -72,6 +72,7 @@ void Driver::begin_window() {
   gen_cpu0_ = self_cpu_seconds();
   machine0_ = machine_cpu();
   broker_cpu0_ = o_.broker_pid ? process_cpu_seconds(o_.broker_pid) : -1;
+  broker_write0_ = o_.broker_pid ? process_write_bytes(o_.broker_pid) : -1;
   begin_ns_ = mono_ns();
 }
 
@@ -87,9 +88,12 @@ void Driver::end_window(Report& r) {
     if (b >= 0 && broker_cpu0_ >= 0) r.broker_cpu_s = b - broker_cpu0_;
     r.broker_rss_kb = process_status_kb(o_.broker_pid, "VmRSS");
     r.broker_hwm_kb = process_status_kb(o_.broker_pid, "VmHWM");
+    long long w = process_write_bytes(o_.broker_pid);
+    if (w >= 0 && broker_write0_ >= 0) r.broker_write_bytes = w - broker_write0_;
   }
   r.sent_window = end.sent - begin_.sent;
   r.received_window = end.received - begin_.received;
+  r.acked_window = end.acked - begin_.acked;
 }
 
 bool Driver::connect_all(Report& r) {

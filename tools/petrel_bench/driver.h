@@ -1,7 +1,7 @@
 #pragma once
 // Driver: the main thread's side of a run. Moves every loop through the phases (connect,
 // subscribe, warm-up, measure, drain, ...), decides when each ends from the loops' published
-// counters, and samples CPU time and memory at the edges of the measured window.
+// counters, and samples CPU time, memory and disk writes at the edges of the measured window.
 #include <functional>
 #include <vector>
 
@@ -43,6 +43,7 @@ class Driver {
   Counters begin_;
   int64_t begin_ns_ = 0;
   double gen_cpu0_ = 0, broker_cpu0_ = -1;
+  long long broker_write0_ = -1;
   MachineCpu machine0_;
 };
 

@@ -130,6 +130,7 @@ void collect(const Options& o, const Plan& plan, std::vector<std::unique_ptr<Wor
     r.window_capped += x.window_capped;
     r.latency.merge(w->latency());
     r.connect_latency.merge(w->connect_latency());
+    r.ack_latency.merge(w->ack_latency());
   }
   merge_trackers(workers, r);
   r.sent = fin.sent;

@@ -124,13 +124,24 @@ const std::vector<OptionRow>& option_table() {
       {"--prefix", "TOPIC", "topic prefix (default bench)", string_setter(&Options::prefix)},
       {"--client-prefix", "ID", "client identifier prefix (default pb<pid>-)",
        string_setter(&Options::client_prefix)},
+      {"--persistent", nullptr,
+       "subscribers keep their sessions (MQTT 3.x clean session 0; MQTT 5 Clean Start 0 and a Session "
+       "Expiry Interval): a broker with persistence stores them",
+       flag_setter(&Options::persistent)},
+      {"--persistent-publishers", nullptr, "publishers keep their sessions too (implies --persistent)",
+       [](Options& o, std::string_view) { return o.persistent = o.persistent_publishers = true, std::string(); }},
+      {"--session-expiry", "S", "MQTT 5 Session Expiry Interval of kept sessions (default 300; implies --persistent)",
+       [](Options& o, std::string_view v) -> std::string {
+         if (!parse_int<uint32_t>(v, o.session_expiry, 1, 0xFFFFFFFFu)) return "expects an integer in 1..4294967295";
+         return o.persistent = true, "";
+       }},
       {"--tls", nullptr, "connect with TLS (OpenSSL)", flag_setter(&Options::tls)},
       {"--cafile", "FILE", "CA certificates to verify the broker with (implies --tls)",
        [](Options& o, std::string_view v) { return o.tls = true, o.cafile = v, std::string(); }},
       {"--cert", "FILE", "client certificate (PEM)", string_setter(&Options::certfile)},
       {"--key", "FILE", "client private key (PEM)", string_setter(&Options::keyfile)},
       {"--insecure", nullptr, "do not verify the broker's certificate", flag_setter(&Options::insecure)},
-      {"--broker-pid", "PID", "report this process's CPU time and RSS over the window",
+      {"--broker-pid", "PID", "report this process's CPU time, RSS and disk writes (/proc/PID/io) over the window",
        int_setter<int>(&Options::broker_pid, 1, 1 << 30)},
       {"--json", nullptr, "print one JSON object instead of text", flag_setter(&Options::json)},
   };
@@ -181,6 +192,7 @@ void apply_defaults(Options& o) {
     o.connect_timeout = 10.0 + n / 500.0;
   }
   if (o.client_prefix.empty()) o.client_prefix = "pb" + std::to_string(::getpid()) + "-";
+  if (o.persistent && o.session_expiry == 0) o.session_expiry = 300;
   if (!o.certfile.empty() || !o.keyfile.empty() || o.insecure) o.tls = true;
 }
 

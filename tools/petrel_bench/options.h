@@ -33,6 +33,11 @@ struct Options {
   uint32_t read_kib = 256;        // bytes per recv()
   std::string prefix = "bench";
   std::string client_prefix;  // default "pb<pid>-"
+  // Persistent sessions (the broker stores them when it persists): subscribers, and
+  // publishers with persistent_publishers. MQTT 3.x: clean session 0; MQTT 5: Clean Start 0
+  // and Session Expiry Interval session_expiry.
+  bool persistent = false, persistent_publishers = false;
+  uint32_t session_expiry = 0;  // 0 = 300 s when persistent
   bool tls = false, insecure = false;
   std::string cafile, certfile, keyfile;
   bool json = false;

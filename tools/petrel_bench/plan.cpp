@@ -23,6 +23,7 @@ ClientSpec publisher(const Options& o, uint32_t i, std::string topic) {
   c.client_id = o.client_prefix + "p" + std::to_string(i);
   c.topic = std::move(topic);
   c.publisher = i;
+  c.persistent = o.persistent_publishers;
   return c;
 }
 
@@ -33,6 +34,7 @@ ClientSpec subscriber(const Options& o, uint32_t i, std::string filter, uint32_t
   c.filter = std::move(filter);
   c.stream = stream;
   c.expect = expect;
+  c.persistent = o.persistent;
   return c;
 }
 

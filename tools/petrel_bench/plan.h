@@ -29,6 +29,7 @@ struct ClientSpec {
   uint32_t stream = 0;             // subscribers: key of its loss/dup accounting
   uint32_t expect = kAnyPublisher; // subscribers: the only publisher it should hear
   uint32_t local_addr = 0;         // IPv4 source address to bind (host order), 0 = kernel's choice
+  bool persistent = false;         // keep the session (--persistent, --persistent-publishers)
 };
 
 struct Plan {

@@ -59,6 +59,7 @@ void print_traffic_text(const Report& r, FILE* f) {
   std::fprintf(f, "window      %.2f s after %.2f s warm-up\n", r.window_s, r.warmup_s);
   std::fprintf(f, "sent        %s msg/s\n", grouped(per_s(r.sent_window, r.window_s)).c_str());
   std::fprintf(f, "delivered   %s msg/s\n", grouped(per_s(r.received_window, r.window_s)).c_str());
+  if (r.qos) std::fprintf(f, "acked       %s msg/s\n", grouped(per_s(r.acked_window, r.window_s)).c_str());
   double pct = r.expected ? 100.0 * double(r.lost) / double(r.expected) : 0;
   std::fprintf(f, "loss        %s lost (%.4f%% of %s expected), %s undelivered when the drain ended\n",
                grouped(double(r.lost)).c_str(), pct, grouped(double(r.expected)).c_str(),
@@ -66,6 +67,7 @@ void print_traffic_text(const Report& r, FILE* f) {
   std::fprintf(f, "order       %s duplicated, %s reordered\n", grouped(double(r.duplicated)).c_str(),
                grouped(double(r.reordered)).c_str());
   print_latency_text("latency", r.latency, f);
+  print_latency_text("ack", r.ack_latency, f);
 }
 
 }  // namespace
@@ -108,6 +110,12 @@ void print_text(const Report& r, FILE* f) {
     if (r.received_window) std::fprintf(f, ", %.3f us per delivery", r.broker_cpu_s * 1e6 / double(r.received_window));
     std::fprintf(f, ", RSS %.1f MiB (before %.1f, peak %.1f)\n", double(r.broker_rss_kb) / 1024,
                  double(r.broker_rss_before_kb) / 1024, double(r.broker_hwm_kb) / 1024);
+    if (r.broker_write_bytes >= 0) {
+      std::fprintf(f, "disk        %.1f MiB written by the broker over the window", double(r.broker_write_bytes) / 1048576);
+      if (r.received_window)
+        std::fprintf(f, ", %.1f bytes per delivery", double(r.broker_write_bytes) / double(r.received_window));
+      std::fprintf(f, "\n");
+    }
   }
   if (r.window_s > 0) {
     // Softirq ticks are charged to the task they interrupt as well as to the softirq column,
@@ -130,6 +138,8 @@ void print_json(const Report& r, FILE* f) {
                r.subscribers, r.connections, r.threads, r.tls ? "true" : "false");
   std::fprintf(f, "\"warmup_s\":%.3f,\"window_s\":%.3f,\"sent_per_s\":%.1f,\"received_per_s\":%.1f,", r.warmup_s,
                r.window_s, per_s(r.sent_window, r.window_s), per_s(r.received_window, r.window_s));
+  std::fprintf(f, "\"acked_per_s\":%.1f,\"received_window\":%llu,\"acked_window\":%llu,",
+               per_s(r.acked_window, r.window_s), u(r.received_window), u(r.acked_window));
   std::fprintf(f, "\"sent\":%llu,\"received\":%llu,\"expected\":%llu,\"unique\":%llu,\"missing\":%llu,", u(r.sent),
                u(r.received), u(r.expected), u(r.unique), u(r.missing));
   std::fprintf(f, "\"lost\":%llu,\"undelivered\":%llu,", u(r.lost), u(r.undelivered));
@@ -138,6 +148,8 @@ void print_json(const Report& r, FILE* f) {
   std::fprintf(f, "\"unacked\":%llu,\"bad_acks\":%llu,\"rejected\":%llu,\"downgraded\":%llu,", u(r.unacked),
                u(r.bad_acks), u(r.rejected), u(r.downgraded));
   print_latency_json("latency_us", r.latency, f);
+  std::fprintf(f, ",");
+  print_latency_json("ack_latency_us", r.ack_latency, f);
   std::fprintf(f, ",\"connected\":%llu,\"connect_s\":%.6f,\"connect_per_s\":%.1f,\"source_addresses\":%u,",
                u(r.connected), r.connect_s, per_s(r.connected, r.connect_s), r.source_addresses);
   print_latency_json("connack_us", r.connect_latency, f);
@@ -149,6 +161,7 @@ void print_json(const Report& r, FILE* f) {
   std::fprintf(f, "\"machine_busy_s\":%.3f,\"machine_softirq_s\":%.3f,", r.machine_busy_s, r.machine_softirq_s);
   std::fprintf(f, "\"broker_rss_before_kb\":%ld,\"broker_rss_kb\":%ld,\"broker_hwm_kb\":%ld,", r.broker_rss_before_kb,
                r.broker_rss_kb, r.broker_hwm_kb);
+  std::fprintf(f, "\"broker_write_bytes\":%lld,", r.broker_write_bytes);
   std::fprintf(f, "\"ok\":%s,\"error\":%s,\"warnings\":[", r.error.empty() ? "true" : "false",
                r.error.empty() ? "null" : json_string(r.error).c_str());
   for (size_t i = 0; i < r.warnings.size(); ++i)

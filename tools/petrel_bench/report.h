@@ -18,7 +18,7 @@ struct Report {
   bool tls = false;
   // traffic over the measured window
   double window_s = 0;
-  uint64_t sent_window = 0, received_window = 0;
+  uint64_t sent_window = 0, received_window = 0, acked_window = 0;  // acked: QoS 1/2 publishes completed
   // traffic over the whole run, after the drain
   uint64_t sent = 0, received = 0, expected = 0, unique = 0, duplicated = 0, reordered = 0;
   uint64_t missing = 0;      // expected - unique: not delivered by the end of the drain
@@ -27,6 +27,7 @@ struct Report {
   uint64_t window_capped = 0;
   uint64_t misrouted = 0, foreign = 0, unsent = 0, unacked = 0, bad_acks = 0, rejected = 0, downgraded = 0;
   Histogram latency;  // ns: delivery latency, or (retained) time from SUBSCRIBE to each message
+  Histogram ack_latency;  // ns: QoS 1/2, PUBLISH sent to its PUBACK / PUBCOMP read (in the window)
   // connections
   uint64_t connected = 0, pings = 0, pongs = 0;
   double connect_s = 0;  // first connect() to last CONNACK
@@ -38,6 +39,7 @@ struct Report {
   double gen_cpu_s = 0, broker_cpu_s = -1;
   double machine_busy_s = 0, machine_softirq_s = 0;  // all cores, over the window
   long broker_rss_before_kb = -1, broker_rss_kb = -1, broker_hwm_kb = -1;
+  long long broker_write_bytes = -1;  // /proc/PID/io write_bytes over the window
   // problems
   std::string error;  // fatal: the run could not complete
   std::vector<std::string> warnings;

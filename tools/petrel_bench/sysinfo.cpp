@@ -42,6 +42,15 @@ long process_status_kb(int pid, const char* field) {
   return -1;
 }
 
+long long process_write_bytes(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/io");
+  std::string key;
+  long long v = 0;
+  while (pid && f >> key >> v)
+    if (key == "write_bytes:") return v;
+  return -1;
+}
+
 MachineCpu machine_cpu() {
   std::ifstream f("/proc/stat");
   std::string cpu;

@@ -38,14 +38,16 @@ PacketTemplate ack_template(protocol::PacketType type, Version v) {
   return t;
 }
 
-void append_connect(std::string& out, std::string_view client_id, Version v, uint16_t keepalive) {
+void append_connect(std::string& out, std::string_view client_id, Version v, uint16_t keepalive,
+                    uint32_t session_expiry) {
   protocol::Connect c;
   c.version = v;
   c.protocol_name = v == Version::kV31 ? "MQIsdp" : "MQTT";
-  c.clean_start = true;
+  c.clean_start = session_expiry == 0;
   c.keepalive = keepalive;
   c.client_id = std::string(client_id);
   if (v == Version::kV5) c.props.receive_maximum = 65535;  // let the broker keep its own window
+  if (v == Version::kV5 && session_expiry) c.props.session_expiry_interval = session_expiry;
   protocol::encode(protocol::Packet(std::move(c)), v, out);
 }
 

@@ -33,7 +33,10 @@ PacketTemplate publish_template(std::string_view topic, uint8_t qos, bool retain
 // PUBACK / PUBREC / PUBREL / PUBCOMP with reason 0 and packet id 0 (to be patched).
 PacketTemplate ack_template(protocol::PacketType type, protocol::Version v);
 
-void append_connect(std::string& out, std::string_view client_id, protocol::Version v, uint16_t keepalive);
+// session_expiry 0: a clean session. Otherwise the session is kept: MQTT 3.x clean session 0;
+// MQTT 5 Clean Start 0 and Session Expiry Interval session_expiry (seconds).
+void append_connect(std::string& out, std::string_view client_id, protocol::Version v, uint16_t keepalive,
+                    uint32_t session_expiry = 0);
 void append_subscribe(std::string& out, uint16_t packet_id, std::string_view filter, uint8_t qos,
                       protocol::Version v);
 void append_publish(std::string& out, std::string_view topic, uint8_t qos, bool retain, uint16_t packet_id,

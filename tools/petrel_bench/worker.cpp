@@ -58,6 +58,7 @@ void Worker::add_client(const ClientSpec& s) {
   c->role = s.role;
   c->id = s.client_id;
   c->local_addr = s.local_addr;
+  c->persistent = s.persistent;
   if (s.role == Role::kPublisher || s.role == Role::kRetainPublisher) {
     auto p = std::make_unique<PublisherState>();
     p->index = s.publisher;
@@ -71,8 +72,13 @@ void Worker::add_client(const ClientSpec& s) {
       p->limit = 0;
       max_batch_ = std::max<uint64_t>(1, uint64_t(opt_.batch_kib) * 1024 / (opt_.size + s.topic.size() + 16));
     }
-    if (p->qos) p->pid_state.assign(65536, 0);
     p->window = opt_.inflight;
+    if (p->qos) {
+      // Twice the window (at least 1024) keeps a free id near and the tables small.
+      p->pid_span = uint16_t(std::min<uint32_t>(65535, std::max<uint32_t>(1024, 2 * p->window)));
+      p->pid_state.assign(size_t(p->pid_span) + 1, 0);
+      p->pid_sent_ns.assign(size_t(p->pid_span) + 1, 0);
+    }
     c->pub = std::move(p);
     publishers_.push_back(c->slot);
   }

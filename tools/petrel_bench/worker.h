@@ -54,7 +54,11 @@ struct PublisherState {
   uint32_t inflight = 0;
   uint32_t window = 0;             // --inflight, or less when a v5 broker's Receive Maximum says so
   uint16_t next_pid = 1;
-  std::vector<uint8_t> pid_state;  // QoS 1/2: 0 free, 1 awaits PUBACK/PUBREC, 2 awaits PUBCOMP
+  // QoS 1/2, indexed by packet id (ids cycle through 1..pid_span): 0 free, 1 awaits
+  // PUBACK/PUBREC, 2 awaits PUBCOMP; and when each was sent (the ack latency).
+  std::vector<uint8_t> pid_state;
+  std::vector<int64_t> pid_sent_ns;
+  uint16_t pid_span = 0;
   int64_t start_ns = 0;            // origin of the --rate schedule; 0 = not publishing
   uint64_t limit = ~uint64_t(0);   // retained: messages to publish in the current stage
   std::string topic;               // retained: base of topic/<i>
@@ -81,6 +85,7 @@ struct Client {
   ConnState state = ConnState::kNew;
   Role role = Role::kIdle;
   bool blocked = false, dirty = false, pending_read = false, suback_pending = false;
+  bool persistent = false;  // CONNECT keeps the session (ClientSpec::persistent)
   uint32_t local_addr = 0;
   std::string id;
   std::string in;  // an incomplete packet carried over to the next read
@@ -118,6 +123,7 @@ class Worker {
   // Valid after run() returned.
   const Histogram& latency() const { return latency_; }
   const Histogram& connect_latency() const { return connect_latency_; }
+  const Histogram& ack_latency() const { return ack_latency_; }
   std::vector<SeqTracker>& trackers() { return trackers_; }
   const WorkerResult& result() const { return result_; }
 
@@ -193,7 +199,7 @@ class Worker {
 
   Counters c_;
   WorkerResult result_;
-  Histogram latency_, connect_latency_;
+  Histogram latency_, connect_latency_, ack_latency_;
   uint64_t run_latency_ = 0, run_count_ = 0;  // equal latencies not yet recorded
   std::vector<SeqTracker> trackers_;
 };

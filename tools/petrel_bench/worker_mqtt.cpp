@@ -2,6 +2,7 @@
 // PUBLISH on the topic validated last has only its fixed fields checked and its topic
 // compared: quick_publish); deliveries are checked against their publisher's sequence
 // numbers and timed by their stamp.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <variant>
@@ -207,7 +208,7 @@ void Worker::append_ack(Client& c, const PacketTemplate& t, uint16_t packet_id) 
 void Worker::on_ack(Client& c, const protocol::Ack& a) {
   using protocol::PacketType;
   if (a.type == PacketType::kPubrel) return append_ack(c, pubcomp_, a.packet_id);  // QoS 2 delivery
-  if (!c.pub || c.pub->pid_state.empty()) return void(++result_.bad_acks);
+  if (!c.pub || a.packet_id >= c.pub->pid_state.size()) return void(++result_.bad_acks);
   PublisherState& p = *c.pub;
   uint8_t& st = p.pid_state[a.packet_id];
   bool failed = a.reason >= 0x80;
@@ -224,6 +225,7 @@ void Worker::on_ack(Client& c, const protocol::Ack& a) {
   }
   if (!done) return;
   st = 0;
+  if (measuring_) ack_latency_.record(uint64_t(std::max<int64_t>(0, now_ - p.pid_sent_ns[a.packet_id])));
   --p.inflight;
   ++p.acked;
   ++c_.acked;

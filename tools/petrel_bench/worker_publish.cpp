@@ -56,11 +56,14 @@ uint64_t Worker::budget(const Client& c) const {
 }
 
 uint16_t Worker::take_packet_id(PublisherState& p) {
-  // At most --inflight (< 65535) ids are taken, so a free one is always near.
-  while (p.pid_state[p.next_pid]) p.next_pid = p.next_pid == 65535 ? 1 : uint16_t(p.next_pid + 1);
+  // At most --inflight ids are taken, at most half of pid_span (or all 65535), so a free
+  // one is always near.
+  const uint16_t last = p.pid_span;
+  while (p.pid_state[p.next_pid]) p.next_pid = p.next_pid == last ? 1 : uint16_t(p.next_pid + 1);
   uint16_t id = p.next_pid;
   p.pid_state[id] = 1;
-  p.next_pid = id == 65535 ? 1 : uint16_t(id + 1);
+  p.pid_sent_ns[id] = now_;
+  p.next_pid = id == last ? 1 : uint16_t(id + 1);
   return id;
 }
 

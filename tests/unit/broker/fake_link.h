@@ -64,14 +64,25 @@ class FakeLink final : public Link {
 
 class FakeHub final : public Hub {
  public:
-  void send_batch(int worker, std::vector<Delivery>&& batch) override {
+  void send_batch(int worker, std::vector<Delivery>&& batch, std::shared_ptr<DurableHold> durable) override {
     sends.emplace_back(worker, batch.size());
     if (hold) {
       held.emplace_back(worker, std::move(batch));
       return;
     }
-    cores.at(worker)->deliver_batch(batch);
+    cores.at(worker)->deliver_batch(batch, std::move(durable));
   }
+  // Durable turns are reported at once, on the caller's thread (the store tests' thread
+  // calls WorkerCore::turn_durable itself when it wants them later).
+  void post_durable(int worker, uint64_t turn, bool ok) override {
+    durable_posts.push_back({worker, turn, ok});
+  }
+  struct DurablePost {
+    int worker;
+    uint64_t turn;
+    bool ok;
+  };
+  std::vector<DurablePost> durable_posts;
   void release() {
     auto h = std::move(held);
     held.clear();

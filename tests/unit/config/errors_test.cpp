@@ -39,11 +39,11 @@ TEST(ConfigErrors, UnknownOptionFarFromEverythingHasNoSuggestion) {
 }
 
 TEST(ConfigErrors, NotSupportedYetOptionsAreRefusedByName) {
-  for (const char* line : {"persistence true", "persistence_location /var/lib/mosquitto/", "user mosquitto",
+  for (const char* line : {"memory_limit 1000000", "log_facility 5", "user mosquitto",
                            "auth_plugin /usr/lib/x.so", "plugin_opt_foo bar", "auth_opt_db mysql",
                            "bridge_require_ocsp true", "bridge_tcp_user_timeout 5000",
                            "http_dir /www", "websockets_log_level 255", "tls_keyform pem",
-                           "autosave_interval 60"}) {
+                           "check_retain_source false"}) {
     auto r = parse(std::string(line) + "\n");
     std::string name = std::string(line).substr(0, std::string(line).find(' '));
     ASSERT_FALSE(r.errors.empty()) << line;
@@ -55,7 +55,7 @@ TEST(ConfigErrors, EveryErrorIsCollectedInOrder) {
   auto r = parse(
       "max_qos 5\n"             // 1: range
       "lisener 1883\n"          // 2: unknown
-      "persistence true\n"      // 3: not supported
+      "user mosquitto\n"        // 3: not supported
       "retain_available 2\n"    // 4: bad bool
       "listener 1883\n"         // 5: fine
       "max_keepalive\n"         // 6: missing value

@@ -1,8 +1,9 @@
 // The option table's second half (option_values.cpp): every Config field is read back by
 // some option, so the diff (and with it SIGHUP and the admin API) sees every change. The
-// proof walks every field of Config, Listener, SecuritySettings, LogSettings, Bridge,
-// BridgeTopic and BridgeAddress with Boost.PFR, changes it, and expects diff_configs to
-// report a difference; the few fields that are bookkeeping, not behaviour, are named.
+// proof walks every field of Config, Listener, SecuritySettings, LogSettings,
+// PersistenceSettings, Bridge, BridgeTopic and BridgeAddress with Boost.PFR, changes it,
+// and expects diff_configs to report a difference; the few fields that are bookkeeping,
+// not behaviour, are named.
 #include <gtest/gtest.h>
 
 #include <boost/pfr.hpp>
@@ -130,6 +131,13 @@ TEST(OptionValues, EveryBridgeFieldIsReadBySomeOption) {
                           [](const BridgeTopic& t, const void* f) { return f == &t.source; }, "BridgeTopic");
   expect_every_field_read(base_config(), [](Config& c) -> BridgeAddress& { return c.bridges.at(0).addresses.at(0); },
                           [](const BridgeAddress&, const void*) { return false; }, "BridgeAddress");
+}
+
+TEST(OptionValues, EveryPersistenceFieldIsReadBySomeOption) {
+  // `interval` so that its milliseconds show in persistence_sync's value.
+  expect_every_field_read(parse_ok("listener 1883\npersistence_sync interval 500\n"),
+                          [](Config& c) -> PersistenceSettings& { return c.persistence; },
+                          [](const PersistenceSettings&, const void*) { return false; }, "PersistenceSettings");
 }
 
 TEST(OptionValues, EverySupportedOptionSaysHowItTakesEffect) {

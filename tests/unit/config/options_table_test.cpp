@@ -79,6 +79,9 @@ TEST(ConfigOptionTable, IssueScopeOptionsAreSupported) {
                            "log_type", "log_dest", "log_timestamp", "log_timestamp_format", "connection_messages",
                            "pid_file", "per_listener_settings", "set_tcp_nodelay", "include_dir", "threads",
                            "log_level", "bridges_only",
+                           // the durable store
+                           "persistence", "retained_persistence", "persistence_location", "persistence_file",
+                           "persistence_sync", "autosave_interval", "autosave_on_changes",
                            // bridges
                            "connection", "address", "addresses", "topic", "round_robin", "bridge_protocol_version",
                            "try_private", "cleansession", "local_cleansession", "keepalive_interval", "clientid",
@@ -131,7 +134,9 @@ TEST(ConfigOptionTable, MarkdownReferenceHasOneLinePerOption) {
   EXPECT_EQ(rows, option_table().size());
   EXPECT_NE(md.find("| `max_qos` | listener | `0..2` | 2 | supported |"), std::string::npos) << md;
   EXPECT_NE(md.find("| `allow_anonymous` | global, per listener | `true\\|false` |"), std::string::npos);
-  EXPECT_NE(md.find("| `persistence` | global | `true\\|false` | false | not supported yet |"), std::string::npos);
+  EXPECT_NE(md.find("| `persistence` | global | `true\\|false` | false | supported |"), std::string::npos);
+  EXPECT_NE(md.find("| `persistence_sync` | global | `commit \\| interval MS \\| off` | commit | supported |"),
+            std::string::npos);
 }
 
 }  // namespace

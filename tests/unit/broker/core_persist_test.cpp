@@ -1,0 +1,401 @@
+// The broker core's journal into the durable store, with a fake Store that keeps the
+// submitted batches until the test commits (or fails) them: what is journaled for which
+// session, acknowledgements held until their changes are durable (also across workers),
+// refused ones (0x97 for v5, none for 3.x), order, and sessions rebuilt from records.
+#include <deque>
+#include <mutex>
+
+#include "fake_link.h"
+
+namespace petrel::broker::coretest {
+namespace {
+
+class FakeStore final : public persist::Store {
+ public:
+  Result<persist::Snapshot> load() override { return persist::Snapshot{}; }
+  void submit(persist::Batch batch, DurableCallback cb) override {
+    pending.push_back({std::move(batch), std::move(cb)});
+  }
+  uint64_t new_message_id() override { return ++ids; }
+  bool healthy() const override { return ok; }
+  persist::StoreStats stats() const override { return {}; }
+  void close() override {}
+
+  // Commits (or fails) every pending batch in order; returns their operations.
+  std::vector<persist::Op> commit(bool success = true) {
+    std::vector<persist::Op> ops;
+    auto p = std::move(pending);
+    pending.clear();
+    for (auto& b : p) {
+      if (success) ops.insert(ops.end(), b.batch.ops().begin(), b.batch.ops().end());
+      if (b.cb) b.cb(success);
+    }
+    ok = success;
+    return ops;
+  }
+  size_t pending_ops() const {
+    size_t n = 0;
+    for (const auto& b : pending) n += b.batch.size();
+    return n;
+  }
+
+  struct Pending {
+    persist::Batch batch;
+    DurableCallback cb;
+  };
+  std::deque<Pending> pending;
+  uint64_t ids = 0;
+  bool ok = true;
+};
+
+template <class T>
+size_t count_ops(const std::vector<persist::Op>& ops) {
+  size_t n = 0;
+  for (const auto& o : ops) n += std::holds_alternative<T>(o) ? 1 : 0;
+  return n;
+}
+
+class CorePersist : public CoreTest {
+ public:
+  void with_store(bool hold = true) {
+    start();
+    for (auto& k : cores_) k->set_store(&store, hold);
+  }
+  // Ends the turn on every worker, commits what they submitted, and hands the durable
+  // reports to their workers (as the Server's post would).
+  std::vector<persist::Op> settle(bool success = true) {
+    end_turn();
+    auto ops = store.commit(success);
+    deliver_posts();
+    return ops;
+  }
+  void deliver_posts() {
+    auto posts = std::move(hub.durable_posts);
+    hub.durable_posts.clear();
+    for (auto& p : posts) core(p.worker).turn_durable(p.turn, p.ok);
+  }
+  static std::vector<PacketType> types(const std::vector<Rx>& rx) {
+    std::vector<PacketType> t;
+    for (const auto& r : rx) t.push_back(r.type);
+    return t;
+  }
+
+  FakeStore store;
+};
+
+TEST_F(CorePersist, AckHeldUntilTheQueuedMessageIsDurable) {
+  with_store();
+  Client& sub = connected("sub", Version::kV311, false);
+  subscribe(sub, "t/#", 1);
+  drop(sub);
+  Client& pub = connected("pub");
+  publish(pub, "t/1", "m1", 1, false, 7);
+  EXPECT_TRUE(pub.take().empty()) << "no PUBACK before the store has it";
+  end_turn();
+  EXPECT_TRUE(pub.take().empty());
+  auto ops = store.commit();
+  EXPECT_EQ(count_ops<persist::op::AppendOutgoing>(ops), 1u);
+  EXPECT_TRUE(pub.take().empty()) << "the worker is told on its own thread";
+  deliver_posts();
+  auto rx = pub.take();
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_TRUE(rx[0].is(PacketType::kPuback));
+  EXPECT_EQ(rx[0].ack().packet_id, 7);
+}
+
+TEST_F(CorePersist, CleanSessionsAndQos0NeverTouchTheStore) {
+  with_store();
+  Client& sub = connected("clean-sub");
+  subscribe(sub, "t/#", 1);
+  Client& pub = connected("pub");
+  publish(pub, "t/1", "m1", 1);
+  EXPECT_EQ(types(pub.take()), std::vector<PacketType>{PacketType::kPuback}) << "acknowledged at once";
+  Client& psub = connected("persistent", Version::kV311, false);
+  subscribe(psub, "q0/#", 0);
+  publish(pub, "q0/x", "zero", 0);
+  EXPECT_EQ(psub.pubs().size(), 1u);
+  end_turn();
+  // Only the persistent session itself (header, subscription) was written.
+  std::vector<persist::Op> ops;
+  for (auto& p : store.pending) ops.insert(ops.end(), p.batch.ops().begin(), p.batch.ops().end());
+  EXPECT_EQ(count_ops<persist::op::AppendOutgoing>(ops), 0u);
+  EXPECT_EQ(count_ops<persist::op::PutSubscription>(ops), 1u);
+  for (const auto& o : ops) {
+    if (auto* put = std::get_if<persist::op::PutSession>(&o)) {
+      EXPECT_EQ(put->header.client_id, "persistent");
+    }
+  }
+}
+
+TEST_F(CorePersist, OnlineDeliveryIsStoredUntilAcknowledged) {
+  with_store();
+  Client& sub = connected(mk5("sub", false, 600));
+  subscribe(sub, "t/#", 1);
+  Client& pub = connected("pub");
+  publish(pub, "t/1", "m1", 1, false, 9);
+  auto got = sub.pubs();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(pub.take().empty());
+  auto ops = settle();
+  ASSERT_EQ(count_ops<persist::op::AppendOutgoing>(ops), 1u);
+  for (const auto& o : ops)
+    if (auto* a = std::get_if<persist::op::AppendOutgoing>(&o)) {
+      EXPECT_EQ(a->entry.state, persist::OutgoingRecord::State::kSent);
+      EXPECT_EQ(a->entry.packet_id, got[0].packet_id);
+      EXPECT_EQ(a->entry.msg.record->payload, "m1");
+    }
+  EXPECT_EQ(types(pub.take()), std::vector<PacketType>{PacketType::kPuback});
+  ack(sub, PacketType::kPuback, got[0].packet_id);
+  ops = settle();
+  EXPECT_EQ(count_ops<persist::op::RemoveOutgoing>(ops), 1u);
+}
+
+TEST_F(CorePersist, AckWaitsForTheOtherWorkersBatch) {
+  workers = 2;
+  with_store();
+  Client& sub = connected(mk5(id_on(1, "sub"), false, 600));
+  subscribe(sub, "t/#", 2);
+  drop(sub);
+  store.commit();
+  Client& pub = connected(mk(id_on(0, "pub")));
+  publish(pub, "t/x", "cross", 1, false, 11);
+  // Worker 0 journaled nothing itself; worker 1 stores the delivery when the batch
+  // arrives (FakeHub delivers during worker 0's end of turn), and submits at its own.
+  core(0).end_of_turn();
+  EXPECT_TRUE(pub.take().empty());
+  EXPECT_EQ(store.pending_ops(), 0u);
+  store.commit();
+  deliver_posts();
+  EXPECT_TRUE(pub.take().empty()) << "worker 1 has not submitted its batch yet";
+  core(1).end_of_turn();
+  store.commit();
+  deliver_posts();
+  EXPECT_EQ(types(pub.take()), std::vector<PacketType>{PacketType::kPuback});
+}
+
+TEST_F(CorePersist, RefusedWhenTheStoreFails) {
+  with_store();
+  Client& sub = connected("sub", Version::kV311, false);
+  subscribe(sub, "t/#", 1);
+  drop(sub);
+  store.commit();
+  Client& p5 = connected(mk5("p5"));
+  Client& p3 = connected("p3");
+  publish(p5, "t/a", "five", 1, false, 21);
+  publish(p3, "t/b", "three", 1, false, 22);
+  settle(false);
+  auto rx = p5.take();
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_EQ(rx[0].ack().reason, rc::kQuotaExceeded);
+  EXPECT_TRUE(p3.take().empty()) << "3.x: no acknowledgement, the client sends it again";
+  // While the store fails, what it would have to hold is refused before it goes anywhere.
+  publish(p5, "t/d", "refused", 1, false, 24);
+  rx = p5.take();
+  ASSERT_EQ(rx.size(), 1u) << "refused at once";
+  EXPECT_EQ(rx[0].ack().reason, rc::kQuotaExceeded);
+  publish(p3, "t/e", "withheld", 1, false, 25);
+  EXPECT_TRUE(p3.take().empty());
+  publish(p3, "nobody/x", "stored nowhere", 1, false, 26);
+  EXPECT_EQ(types(p3.take()), std::vector<PacketType>{PacketType::kPuback}) << "needs no store";
+  // Worker 0 probes the disk once a second with a small write; it works again.
+  end_turn();
+  ASSERT_EQ(store.pending.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<persist::op::Probe>(store.pending[0].batch.ops().at(0)));
+  store.commit();
+  // The failed batch's session is written again whole (from memory, which dropped what
+  // was refused).
+  publish(p5, "t/c", "again", 1, false, 23);
+  auto ops = settle();
+  EXPECT_EQ(p5.take()[0].ack().reason, 0);
+  size_t replaced = 0;
+  for (const auto& o : ops) {
+    if (auto* put = std::get_if<persist::op::PutSession>(&o); put && put->header.client_id == "sub") ++replaced;
+  }
+  EXPECT_GE(replaced, 1u);
+  Client& back = open(mk("sub", Version::kV311, false));
+  auto brx = back.take();
+  ASSERT_FALSE(brx.empty());
+  EXPECT_TRUE(brx[0].connack().session_present);
+  std::vector<std::string> got;
+  for (auto& r : brx)
+    if (r.is(PacketType::kPublish)) got.push_back(r.pub.payload);
+  EXPECT_EQ(got, (std::vector<std::string>{"again"})) << "refused messages are not delivered";
+}
+
+TEST_F(CorePersist, Qos2PublishAndPubrelWaitForTheirRecords) {
+  with_store();
+  Client& sub = connected(mk5("sub2", false, 600));
+  subscribe(sub, "q2/#", 2);
+  settle();
+  Client& pub = connected("pub");
+  publish(pub, "q2/a", "two", 2, false, 31);
+  EXPECT_TRUE(sub.pubs().empty()) << "the PUBLISH waits until its packet id is stored";
+  settle();
+  auto got = sub.pubs();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].qos, 2);
+  ack(sub, PacketType::kPubrec, got[0].packet_id);
+  EXPECT_TRUE(sub.take().empty()) << "PUBREL waits until the record says released";
+  auto ops = settle();
+  EXPECT_EQ(count_ops<persist::op::UpdateOutgoing>(ops), 1u);
+  auto rx = sub.take();
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_TRUE(rx[0].is(PacketType::kPubrel));
+}
+
+TEST_F(CorePersist, AcknowledgementsKeepTheirOrder) {
+  with_store();
+  Client& sub = connected("sub", Version::kV311, false);
+  subscribe(sub, "keep/#", 1);
+  drop(sub);
+  store.commit();
+  Client& pub = connected("pub");
+  publish(pub, "keep/1", "a", 1, false, 1);    // stored: held
+  publish(pub, "nobody/1", "b", 1, false, 2);  // stores nothing, but goes after 1
+  EXPECT_TRUE(pub.take().empty());
+  settle();
+  auto rx = pub.take();
+  ASSERT_EQ(rx.size(), 2u);
+  EXPECT_EQ(rx[0].ack().packet_id, 1);
+  EXPECT_EQ(rx[1].ack().packet_id, 2);
+}
+
+TEST_F(CorePersist, Qos2IdsAndPubcompWaitForTheStore) {
+  with_store();
+  Client& pub = connected(mk5("pub2", false, 600));
+  publish(pub, "nobody", "x", 2, false, 5);
+  EXPECT_TRUE(pub.take().empty()) << "PUBREC waits for the stored id";
+  auto ops = settle();
+  EXPECT_EQ(count_ops<persist::op::AddQos2Incoming>(ops), 1u);
+  auto rx = pub.take();
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_TRUE(rx[0].is(PacketType::kPubrec));
+  ack(pub, PacketType::kPubrel, 5);
+  EXPECT_TRUE(pub.take().empty()) << "PUBCOMP waits until the id is gone from the store";
+  ops = settle();
+  EXPECT_EQ(count_ops<persist::op::RemoveQos2Incoming>(ops), 1u);
+  EXPECT_EQ(types(pub.take()), std::vector<PacketType>{PacketType::kPubcomp});
+}
+
+TEST_F(CorePersist, RetainedChangesAreStoredButNotSys) {
+  with_store();
+  Client& pub = connected("pub");
+  publish(pub, "r/1", "kept", 1, true, 3);
+  EXPECT_TRUE(pub.take().empty());
+  auto ops = settle();
+  ASSERT_EQ(count_ops<persist::op::PutRetained>(ops), 1u);
+  EXPECT_EQ(types(pub.take()), std::vector<PacketType>{PacketType::kPuback});
+  publish(pub, "r/1", "", 0, true);
+  core(0).publish_internal("$SYS/broker/version", "petrel", true);
+  ops = settle();
+  EXPECT_EQ(count_ops<persist::op::EraseRetained>(ops), 1u);
+  EXPECT_EQ(count_ops<persist::op::PutRetained>(ops), 0u);
+}
+
+TEST_F(CorePersist, SessionLifecycleIsJournaled) {
+  with_store();
+  Client& c = connected(mk5("life", false, 600));
+  subscribe(c, "a/b", 1);
+  unsubscribe(c, {"a/b"});
+  disconnect(c, 0, 0);  // expiry 0 at DISCONNECT: the session ends
+  auto ops = settle();
+  EXPECT_EQ(count_ops<persist::op::PutSubscription>(ops), 1u);
+  EXPECT_EQ(count_ops<persist::op::EraseSubscription>(ops), 1u);
+  ASSERT_FALSE(ops.empty());
+  EXPECT_TRUE(std::holds_alternative<persist::op::EraseSession>(ops.back()));
+}
+
+TEST_F(CorePersist, SessionRebuiltFromItsRecord) {
+  with_store();
+  persist::SessionRecord r;
+  r.client_id = "back";
+  r.protocol_version = 5;
+  r.expiry_interval = 600;
+  r.disconnected_wall_s = clock.wall_seconds() - 10;
+  r.subscriptions.push_back({"s/#", 1, false, true, 0, 42});
+  persist::MessageRecord m;
+  m.topic = "s/1";
+  m.qos = 1;
+  auto out = [&](std::string payload, uint64_t seq, persist::OutgoingRecord::State st, uint16_t pid) {
+    persist::OutgoingRecord o;
+    o.msg = m;
+    o.msg.payload = std::move(payload);
+    o.qos = 1;
+    o.seq = seq;
+    o.state = st;
+    o.packet_id = pid;
+    o.subscription_ids = {42};
+    r.outgoing.push_back(o);
+  };
+  out("inflight", 4, persist::OutgoingRecord::State::kSent, 300);
+  out("queued", 9, persist::OutgoingRecord::State::kQueued, 0);
+  r.qos2_incoming = {77};
+  std::unordered_map<uint64_t, MessageRef> shared;
+  core(0).restore_session(r, shared);
+
+  Client& pub = connected("pub");
+  publish(pub, "s/2", "live", 1, false, 1);  // routed to the restored subscription
+  Client& c = open(mk5("back", false, 600));
+  auto rx = c.take();
+  ASSERT_GE(rx.size(), 3u);
+  ASSERT_TRUE(rx[0].is(PacketType::kConnack));
+  EXPECT_TRUE(rx[0].connack().session_present);
+  ASSERT_TRUE(rx[1].is(PacketType::kPublish));
+  EXPECT_TRUE(rx[1].pub.dup);
+  EXPECT_EQ(rx[1].pub.packet_id, 300);
+  EXPECT_EQ(rx[1].pub.payload, "inflight");
+  EXPECT_EQ(rx[1].pub.sub_ids, std::vector<uint32_t>{42});
+  EXPECT_EQ(rx[2].pub.payload, "queued");
+  EXPECT_NE(rx[2].pub.packet_id, 300);
+  ASSERT_GE(rx.size(), 4u);
+  EXPECT_EQ(rx[3].pub.payload, "live");
+  // The next record continues after the loaded seqs; QoS 2 id 77 is known (a resent
+  // PUBLISH is not delivered again).
+  auto ops = settle();
+  for (const auto& o : ops) {
+    if (auto* u = std::get_if<persist::op::UpdateOutgoing>(&o)) {
+      EXPECT_GE(u->seq, 9u) << "the queued record (9) and the new one (10) were sent";
+    }
+    if (auto* a = std::get_if<persist::op::AppendOutgoing>(&o)) {
+      EXPECT_GT(a->entry.seq, 9u);
+    }
+  }
+  Client& other = connected(mk5("watcher"));
+  subscribe(other, "dup/#", 1);
+  Pub p;
+  p.topic = "dup/x";
+  p.payload = "once";
+  p.qos = 2;
+  p.id = 77;
+  p.dup = true;
+  publish(c, p);
+  settle();
+  EXPECT_TRUE(other.pubs().empty());
+}
+
+TEST_F(CorePersist, HeldPubacksCountAgainstReceiveMaximum) {
+  cfg.max_inflight_messages = 2;
+  with_store();
+  Client& sub = connected("sub", Version::kV311, false);
+  subscribe(sub, "t/#", 1);
+  drop(sub);
+  Client& pub = connected(mk5("pub5"));
+  EXPECT_TRUE(publish(pub, "t/1", "a", 1, false, 1));
+  EXPECT_TRUE(publish(pub, "t/2", "b", 1, false, 2));
+  EXPECT_TRUE(pub.take().empty());
+  EXPECT_FALSE(publish(pub, "t/3", "c", 1, false, 3)) << "a third unanswered QoS 1 PUBLISH";
+  auto rx = pub.take();
+  ASSERT_FALSE(rx.empty());
+  EXPECT_EQ(rx.back().disconnect().reason, rc::kReceiveMaximumExceeded);
+  // Answered in time, the same count is fine.
+  Client& ok = connected(mk5("pub5b"));
+  EXPECT_TRUE(publish(ok, "t/1", "a", 1, false, 1));
+  EXPECT_TRUE(publish(ok, "t/2", "b", 1, false, 2));
+  settle();
+  EXPECT_EQ(ok.take().size(), 2u);
+  EXPECT_TRUE(publish(ok, "t/3", "c", 1, false, 3));
+  EXPECT_TRUE(publish(ok, "t/4", "d", 1, false, 4));
+}
+
+}  // namespace
+}  // namespace petrel::broker::coretest

@@ -1,0 +1,169 @@
+// SqliteStore::open: clear errors naming the file for every way a persistence file can be
+// unusable (missing or unwritable directory, text file, foreign or newer SQLite database,
+// a file in use), and a new file is created when there is none.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "store_test_util.h"
+
+namespace petrel::persist {
+namespace store_open_test {
+
+using namespace petrel::persist::testing;
+
+std::string open_error(const std::string& path) {
+  auto r = SqliteStore::open(path);
+  if (r) return "(opened)";
+  return r.error().message;
+}
+
+void make_sqlite(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST(SqliteStoreOpen, CreatesANewFileAndReopensIt) {
+  TempDir dir;
+  const std::string path = dir.file("new.db");
+  {
+    auto store = open_store(path);
+    ASSERT_TRUE(store);
+    auto snap = store->load();
+    ASSERT_TRUE(snap);
+    EXPECT_TRUE(snap->sessions.empty());
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_NE(::stat((path + "-wal").c_str(), &st), 0) << "close() leaves no WAL behind";
+  EXPECT_TRUE(open_store(path));
+}
+
+TEST(SqliteStoreOpen, AnEmptyFileBecomesAStore) {
+  TempDir dir;
+  const std::string path = dir.file("empty.db");
+  std::ofstream(path).close();
+  EXPECT_TRUE(open_store(path));
+}
+
+TEST(SqliteStoreOpen, AMissingDirectoryIsNamed) {
+  TempDir dir;
+  const std::string path = dir.file("no/such/dir/petrel.db");
+  const std::string e = open_error(path);
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+  EXPECT_NE(e.find("does not exist"), std::string::npos) << e;
+}
+
+TEST(SqliteStoreOpen, APathThroughAFileIsNotADirectory) {
+  TempDir dir;
+  std::ofstream(dir.file("plain")).close();
+  const std::string path = dir.file("plain/petrel.db");
+  const std::string e = open_error(path);
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+  EXPECT_NE(e.find("is not a directory"), std::string::npos) << e;
+}
+
+TEST(SqliteStoreOpen, AReadOnlyDirectoryIsRefused) {
+  if (::geteuid() == 0) {
+    GTEST_SKIP() << "running as root: permissions are not enforced (the non-directory path test covers the "
+                    "unusable-directory error)";
+  }
+  TempDir dir;
+  const std::string sub = dir.file("ro");
+  ASSERT_EQ(::mkdir(sub.c_str(), 0555), 0);
+  const std::string e = open_error(sub + "/petrel.db");
+  EXPECT_NE(e.find("not writable"), std::string::npos) << e;
+  EXPECT_NE(e.find(sub), std::string::npos) << e;
+}
+
+TEST(SqliteStoreOpen, ATextFileIsNotADatabase) {
+  TempDir dir;
+  const std::string path = dir.file("notes.txt");
+  std::ofstream(path) << "persistence true\npersistence_location /var/lib/mosquitto/\n";
+  const std::string e = open_error(path);
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+  EXPECT_NE(e.find("is not a SQLite database"), std::string::npos) << e;
+  std::ifstream in(path);
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first, "persistence true") << "the file must be left alone";
+}
+
+TEST(SqliteStoreOpen, AnotherApplicationsDatabaseIsRefused) {
+  TempDir dir;
+  const std::string plain = dir.file("plain.sqlite3");
+  make_sqlite(plain, "CREATE TABLE msg_store(id INTEGER PRIMARY KEY, payload BLOB)");
+  std::string e = open_error(plain);
+  EXPECT_NE(e.find(plain), std::string::npos) << e;
+  EXPECT_NE(e.find("not a Petrel store"), std::string::npos) << e;
+
+  const std::string other = dir.file("other.sqlite3");
+  make_sqlite(other, "PRAGMA application_id = 1234; CREATE TABLE t(x)");
+  e = open_error(other);
+  EXPECT_NE(e.find("another application"), std::string::npos) << e;
+  EXPECT_NE(e.find("0x000004d2"), std::string::npos) << e;
+}
+
+TEST(SqliteStoreOpen, ANewerSchemaVersionIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("newer.db");
+  ASSERT_TRUE(open_store(path));
+  make_sqlite(path, "UPDATE petrel_meta SET value = 99 WHERE key = 'schema_version'");
+  const std::string e = open_error(path);
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+  EXPECT_NE(e.find("schema version 99"), std::string::npos) << e;
+  EXPECT_NE(e.find("newer Petrel"), std::string::npos) << e;
+}
+
+TEST(SqliteStoreOpen, AMissingSchemaVersionIsDamage) {
+  TempDir dir;
+  const std::string path = dir.file("nover.db");
+  ASSERT_TRUE(open_store(path));
+  make_sqlite(path, "DELETE FROM petrel_meta");
+  const std::string e = open_error(path);
+  EXPECT_NE(e.find("damaged"), std::string::npos) << e;
+}
+
+TEST(SqliteStoreOpen, AFileInUseByAnotherStoreIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("busy.db");
+  auto first = open_store(path);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->write(Batch{}));
+  Batch b;
+  b.put_retained(message("x", "y"));
+  ASSERT_TRUE(first->write(std::move(b)));
+  // Another process (a child) must not get it.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto r = SqliteStore::open(path);
+    const std::string e = r ? "(opened)" : r.error().message;
+    (void)!::write(fds[1], e.data(), e.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string e;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) e.append(buf, size_t(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_NE(e.find("in use by another process"), std::string::npos) << e;
+  // And the first store still works.
+  Batch c;
+  c.put_retained(message("x2", "y"));
+  EXPECT_TRUE(first->write(std::move(c)));
+}
+
+}  // namespace store_open_test
+}  // namespace petrel::persist
