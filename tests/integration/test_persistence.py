@@ -26,8 +26,8 @@ from collections import Counter
 import pytest
 
 import rawmqtt as mq
-from helpers import V311, V5, payloads, persistent, v3_v5
-from persist_support import DurableFactory, fence, pump, store_counts, try_send, wait_for
+from helpers import V311, V5, payloads, persistent, v3_v5, wait_until
+from persist_support import DurableFactory, fence, pump, store_counts, try_send
 
 pytestmark = pytest.mark.petrel_only("Petrel's durable store: persistence_sync, acknowledgement "
                                      "only once durable, state across kill -9")
@@ -568,8 +568,7 @@ def test_session_and_message_expiry_count_downtime(durable):
     assert accepted(p.publish("e/t", b"queued", qos=1))
     b.term()
     # Wall-clock seconds are stored: allow a second of rounding on top of the expiry.
-    wait_for(lambda: time.monotonic() >= gone_at + 3.2, 10.0, "the 2 s expiries to pass while down",
-             interval=0.05)
+    wait_until(lambda: time.monotonic() >= gone_at + 3.2, 10.0, what="the 2 s expiries to pass while down")
     b.start()
 
     s = b.connect("exp-short", version=V5, clean=False, props={"session_expiry_interval": 2})
@@ -755,7 +754,7 @@ def test_disk_full_v5_refused_with_0x97_broker_serves_and_recovers(durable):
     assert w.recv_publish().payload == b"clean"
     # Logged once for the episode (the store's error, the broker's refusal), not once per
     # refused message.
-    wait_for(lambda: store_lines(b.log()[mark:]), 10.0, "a log line about the store")
+    wait_until(lambda: store_lines(b.log()[mark:]), 10.0, what="a log line about the store")
     lines = store_lines(b.log()[mark:])
     assert len(lines) <= 2, f"{len(not_taken)} refused messages, log lines:\n" + "\n".join(lines)
 
