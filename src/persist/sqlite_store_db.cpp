@@ -319,6 +319,23 @@ MessageRecord read_message(const Stmt& s, int first) {
   return m;
 }
 
+SessionRecord read_session(const Stmt& s) {
+  SessionRecord r;
+  r.client_id = s.str(1);
+  r.username = s.str(2);
+  r.protocol_version = uint8_t(s.int64(3));
+  r.expiry_interval = uint32_t(s.int64(4));
+  r.disconnected_wall_s = s.int64(5);
+  if (s.int64(6) != 0) {
+    r.will_due_wall_s = s.int64(7);
+    WillRecord w;
+    w.delay_interval = uint32_t(s.int64(8));
+    w.msg = read_message(s, 9);
+    r.will = std::move(w);
+  }
+  return r;
+}
+
 namespace {
 
 // Runs `sql` and calls on_row for each row; false (with `err`) on an error.
@@ -347,25 +364,9 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path) {
   const bool ok =
       each_row(db, fmt::format("SELECT {} FROM retained ORDER BY topic", kMessageCols), err,
                [&](const Stmt& s) { snap.retained.push_back(RetainedRecord{read_message(s, 0)}); }) &&
-      each_row(db,
-               "SELECT id, client_id, username, protocol_version, expiry_interval, disconnected_wall_s, has_will, "
-               "will_due_wall_s, will_delay_interval, will_qos, will_retain, will_expiry_wall_s, "
-               "will_expiry_interval, will_topic, will_props, will_payload FROM sessions ORDER BY client_id",
-               err,
+      each_row(db, fmt::format("SELECT {} FROM sessions ORDER BY client_id", kSessionCols), err,
                [&](const Stmt& s) {
-                 SessionRecord r;
-                 r.client_id = s.str(1);
-                 r.username = s.str(2);
-                 r.protocol_version = uint8_t(s.int64(3));
-                 r.expiry_interval = uint32_t(s.int64(4));
-                 r.disconnected_wall_s = s.int64(5);
-                 if (s.int64(6) != 0) {
-                   r.will_due_wall_s = s.int64(7);
-                   WillRecord w;
-                   w.delay_interval = uint32_t(s.int64(8));
-                   w.msg = read_message(s, 9);
-                   r.will = std::move(w);
-                 }
+                 SessionRecord r = read_session(s);
                  by_id[s.int64(0)] = snap.sessions.size();
                  snap.sessions.push_back(std::move(r));
                }) &&

@@ -102,5 +102,12 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path);
 inline constexpr const char* kMessageCols = "qos, retain, expiry_wall_s, expiry_interval, topic, props, payload";
 // Reads kMessageCols starting at column `first`.
 MessageRecord read_message(const Stmt& s, int first);
+// The sessions table's columns (id first) and a row of them as a session without its
+// subscriptions, outgoing records and QoS 2 ids (load() and --persistence-recover).
+inline constexpr const char* kSessionCols =
+    "id, client_id, username, protocol_version, expiry_interval, disconnected_wall_s, has_will, "
+    "will_due_wall_s, will_delay_interval, will_qos, will_retain, will_expiry_wall_s, will_expiry_interval, "
+    "will_topic, will_props, will_payload";
+SessionRecord read_session(const Stmt& s);
 
 }  // namespace petrel::persist::sqlite

@@ -185,24 +185,10 @@ Snapshot read_what_remains(sqlite3* db, std::vector<std::string>& problems) {
   std::vector<int64_t> session_ids;
   const Damage sessions = KeyScan::run(
       db,
-      "SELECT id, client_id, username, protocol_version, expiry_interval, disconnected_wall_s, has_will, "
-      "will_due_wall_s, will_delay_interval, will_qos, will_retain, will_expiry_wall_s, will_expiry_interval, "
-      "will_topic, will_props, will_payload FROM sessions WHERE id > ?1 ORDER BY id",
+      fmt::format("SELECT {} FROM sessions WHERE id > ?1 ORDER BY id", sqlite::kSessionCols),
       none,
       [&](const Stmt& s) {
-        SessionRecord r;
-        r.client_id = s.str(1);
-        r.username = s.str(2);
-        r.protocol_version = uint8_t(s.int64(3));
-        r.expiry_interval = uint32_t(s.int64(4));
-        r.disconnected_wall_s = s.int64(5);
-        if (s.int64(6) != 0) {
-          r.will_due_wall_s = s.int64(7);
-          WillRecord w;
-          w.delay_interval = uint32_t(s.int64(8));
-          w.msg = sqlite::read_message(s, 9);
-          r.will = std::move(w);
-        }
+        SessionRecord r = sqlite::read_session(s);
         session_ids.push_back(s.int64(0));
         snap.sessions.push_back(std::move(r));
       });
