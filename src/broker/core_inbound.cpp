@@ -168,6 +168,7 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
 
   uint8_t ack_reason = 0;
   const char* why = nullptr;
+  route_durable_ = false;  // set by route() when the message changed stored state
   if (cfg.message_size_limit && p.payload.size() > cfg.message_size_limit) {
     ack_reason = rc::kQuotaExceeded;
     why = "payload above message_size_limit";
@@ -195,7 +196,6 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
     why = "the broker cannot store messages now";
     stats_.pub_dropped.add();
   } else {
-    route_durable_ = false;
     size_t n = route(p, topic, s->key, s);
     if (n == 0) ack_reason = rc::kNoMatchingSubscribers;
   }
@@ -210,7 +210,6 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
     }
     ack_or_hold(s, PacketType::kPubrec, p.packet_id, ack_reason, why, route_durable_ || s->durable);
   }
-  route_durable_ = false;
   return true;
 }
 
