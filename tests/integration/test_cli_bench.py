@@ -72,6 +72,7 @@ class TopicCorruptingRelay:
         self.nth = nth
         self.corrupted = 0
         self.srv = socket.create_server(("127.0.0.1", 0))
+        self.srv.settimeout(0.2)  # here, not in the thread: close() may come first
         self.port = self.srv.getsockname()[1]
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -81,7 +82,6 @@ class TopicCorruptingRelay:
         self.threads.append(t)
 
     def accept(self):
-        self.srv.settimeout(0.2)
         while not self.stop.is_set():
             try:
                 c, _ = self.srv.accept()
@@ -160,3 +160,102 @@ def test_bench_reports_a_corrupted_topic_on_the_fast_path(b, qos):
     assert relay.corrupted >= 1
     assert not r["ok"], r
     assert "undecodable PUBLISH" in (r["error"] or "") + " ".join(r.get("warnings") or []), r
+
+
+LONG_PREFIX = "enterprise/plant-042/area-07/line-3/cell-12/press-0004/hydraulics/main-pump/pressure"
+
+
+def test_bench_counts_the_bytes_topic_aliases_save(b):
+    # Subscribers that offer topic aliases get the 88-byte topic once and the alias after:
+    # every message still arrives once and on its topic, in far fewer bytes.
+    common = ["-s", "fan-out", "-S", "3", "-q", "1", "--mqtt", "5", "--prefix", LONG_PREFIX]
+    plain = run_bench(b.port, *common)
+    aliased = run_bench(b.port, *common, "--topic-alias-max", "10")
+    for r in (plain, aliased):
+        assert r["ok"], r
+        for k in ("lost", "duplicated", "misrouted", "foreign", "bad_acks", "undelivered"):
+            assert r[k] == 0, (k, r)
+        assert r["unique"] == r["expected"] and r["publish_packets"] >= r["received"] > 0, r
+    assert plain["aliased"] == 0 and plain["bytes_per_publish"] > 88 + 16, plain
+    # all but the first delivery to each subscriber carry the alias alone
+    assert aliased["aliased"] >= aliased["publish_packets"] - 3, aliased
+    assert aliased["bytes_per_publish"] < plain["bytes_per_publish"] - 80, (plain, aliased)
+
+
+def test_bench_topic_aliases_need_mqtt5(b):
+    p = subprocess.run([petrel_tool("bench"), "-p", str(b.port), "--topic-alias-max", "5"],
+                       capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert p.returncode == 2 and "--topic-alias-max needs --mqtt 5" in p.stderr, p
+
+
+class AliasAbusingBroker:
+    """A fake MQTT 5 broker: CONNACK to every CONNECT, SUBACK to every SUBSCRIBE, then to
+    the subscriber one PUBLISH whose Topic Alias it never set (topic empty, alias 3)."""
+
+    def __init__(self):
+        self.srv = socket.create_server(("127.0.0.1", 0))
+        self.srv.settimeout(0.2)
+        self.port = self.srv.getsockname()[1]
+        self.sent_bad = threading.Event()
+        self.stop = threading.Event()
+        self.socks: list[socket.socket] = []
+        self.threads = [threading.Thread(target=self.accept, daemon=True)]
+        self.threads[0].start()
+
+    def accept(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                continue
+            self.socks.append(c)
+            t = threading.Thread(target=self.serve, args=(c,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def serve(self, c: socket.socket):
+        buf = b""
+        try:
+            while data := c.recv(65536):
+                buf += data
+                while len(buf) >= 2:
+                    length, mult, i = 0, 1, 1
+                    while i < len(buf) and buf[i] & 0x80:
+                        length += (buf[i] & 0x7F) * mult
+                        mult *= 128
+                        i += 1
+                    if i >= len(buf) or len(buf) < i + 1 + (length + (buf[i] & 0x7F) * mult):
+                        break
+                    length += (buf[i] & 0x7F) * mult
+                    pkt, buf = buf[:i + 1 + length], buf[i + 1 + length:]
+                    kind = pkt[0] >> 4
+                    if kind == mq.CONNECT:
+                        c.sendall(bytes([0x20, 3, 0, 0, 0]))
+                    elif kind == mq.SUBSCRIBE:
+                        pid = pkt[i + 1:i + 3]
+                        c.sendall(bytes([0x90, 4]) + pid + bytes([0, 0]))
+                        c.sendall(mq.publish(b"", b"x" * 16, props={"topic_alias": 3}))
+                        self.sent_bad.set()
+        except OSError:
+            pass
+
+    def close(self):
+        self.stop.set()
+        for s in self.socks + [self.srv]:
+            try:
+                s.close()
+            except OSError:
+                pass
+        for t in self.threads:
+            t.join(timeout=2)
+
+
+def test_bench_reports_a_topic_alias_the_broker_never_set(b):
+    fake = AliasAbusingBroker()
+    try:
+        r = run_bench(fake.port, "-s", "fan-out", "-S", "1", "--mqtt", "5", "--topic-alias-max", "10")
+    finally:
+        fake.close()
+    assert fake.sent_bad.is_set()
+    assert not r["ok"], r
+    assert "topic alias 3 that it never set" in (r["error"] or "") + " ".join(r.get("warnings") or []), r

@@ -91,6 +91,7 @@ void describe(const Options& o, const Plan& plan, Report& r) {
   r.connections = uint32_t(plan.clients.size());
   r.threads = o.threads;
   r.tls = o.tls;
+  r.topic_alias_max = o.topic_alias_max;
   r.warmup_s = o.scenario == Scenario::kConn || o.scenario == Scenario::kRetained ? 0 : o.warmup;
   r.duration_s = o.duration;
   r.source_addresses = plan.source_addresses;
@@ -128,6 +129,9 @@ void collect(const Options& o, const Plan& plan, std::vector<std::unique_ptr<Wor
     r.rejected += x.rejected;
     r.downgraded += x.downgraded;
     r.window_capped += x.window_capped;
+    r.publish_packets += x.publish_packets;
+    r.publish_bytes += x.publish_bytes;
+    r.aliased += x.aliased;
     r.latency.merge(w->latency());
     r.connect_latency.merge(w->connect_latency());
     r.ack_latency.merge(w->ack_latency());

@@ -135,6 +135,9 @@ const std::vector<OptionRow>& option_table() {
          if (!parse_int<uint32_t>(v, o.session_expiry, 1, 0xFFFFFFFFu)) return "expects an integer in 1..4294967295";
          return o.persistent = true, "";
        }},
+      {"--topic-alias-max", "N",
+       "MQTT 5: subscribers accept up to N topic aliases from the broker (default 0: none)",
+       int_setter<uint16_t>(&Options::topic_alias_max, 0, 65535)},
       {"--tls", nullptr, "connect with TLS (OpenSSL)", flag_setter(&Options::tls)},
       {"--cafile", "FILE", "CA certificates to verify the broker with (implies --tls)",
        [](Options& o, std::string_view v) { return o.tls = true, o.cafile = v, std::string(); }},
@@ -196,6 +199,11 @@ void apply_defaults(Options& o) {
   if (!o.certfile.empty() || !o.keyfile.empty() || o.insecure) o.tls = true;
 }
 
+std::string check(const Options& o) {
+  if (o.topic_alias_max && o.version != protocol::Version::kV5) return "--topic-alias-max needs --mqtt 5";
+  return "";
+}
+
 }  // namespace
 
 std::string_view scenario_name(Scenario s) {
@@ -238,6 +246,10 @@ ParseOutcome parse_options(int argc, char** argv) {
     }
   }
   apply_defaults(o);
+  if (std::string err = check(o); !err.empty()) {
+    std::fprintf(stderr, "petrel_bench: %s\n", err.c_str());
+    return {std::nullopt, 2};
+  }
   return {std::move(o), 0};
 }
 

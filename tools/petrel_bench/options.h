@@ -38,6 +38,9 @@ struct Options {
   // and Session Expiry Interval session_expiry.
   bool persistent = false, persistent_publishers = false;
   uint32_t session_expiry = 0;  // 0 = 300 s when persistent
+  // MQTT 5: the Topic Alias Maximum subscribers offer in CONNECT (0 = none). The broker may
+  // then send a topic once and its alias after; bytes per delivery show what that saves.
+  uint16_t topic_alias_max = 0;
   bool tls = false, insecure = false;
   std::string cafile, certfile, keyfile;
   bool json = false;

@@ -66,6 +66,14 @@ void print_traffic_text(const Report& r, FILE* f) {
                grouped(double(r.undelivered)).c_str());
   std::fprintf(f, "order       %s duplicated, %s reordered\n", grouped(double(r.duplicated)).c_str(),
                grouped(double(r.reordered)).c_str());
+  if (r.publish_packets) {
+    std::fprintf(f, "wire        %s PUBLISH packets read by subscribers, %.1f bytes each", grouped(double(r.publish_packets)).c_str(),
+                 double(r.publish_bytes) / double(r.publish_packets));
+    if (r.topic_alias_max)
+      std::fprintf(f, "; %s of them with a topic alias (up to %u offered)", grouped(double(r.aliased)).c_str(),
+                   unsigned(r.topic_alias_max));
+    std::fprintf(f, "\n");
+  }
   print_latency_text("latency", r.latency, f);
   print_latency_text("ack", r.ack_latency, f);
 }
@@ -162,6 +170,11 @@ void print_json(const Report& r, FILE* f) {
   std::fprintf(f, "\"broker_rss_before_kb\":%ld,\"broker_rss_kb\":%ld,\"broker_hwm_kb\":%ld,", r.broker_rss_before_kb,
                r.broker_rss_kb, r.broker_hwm_kb);
   std::fprintf(f, "\"broker_write_bytes\":%lld,", r.broker_write_bytes);
+  std::fprintf(f, "\"publish_packets\":%llu,\"publish_bytes\":%llu,\"bytes_per_publish\":%.2f,\"aliased\":%llu,"
+               "\"topic_alias_max\":%u,",
+               u(r.publish_packets), u(r.publish_bytes),
+               r.publish_packets ? double(r.publish_bytes) / double(r.publish_packets) : 0.0, u(r.aliased),
+               unsigned(r.topic_alias_max));
   std::fprintf(f, "\"ok\":%s,\"error\":%s,\"warnings\":[", r.error.empty() ? "true" : "false",
                r.error.empty() ? "null" : json_string(r.error).c_str());
   for (size_t i = 0; i < r.warnings.size(); ++i)

@@ -25,6 +25,10 @@ struct Report {
   uint64_t lost = 0;         // of those, gaps: a later message of the same publisher arrived
   uint64_t undelivered = 0;  // the rest: the tail still queued (or dropped) when the drain ended
   uint64_t window_capped = 0;
+  // what subscribers read: PUBLISH packets, their bytes (whole packets) and how many of
+  // them carried a topic alias instead of the topic (MQTT 5, --topic-alias-max)
+  uint64_t publish_packets = 0, publish_bytes = 0, aliased = 0;
+  uint16_t topic_alias_max = 0;
   uint64_t misrouted = 0, foreign = 0, unsent = 0, unacked = 0, bad_acks = 0, rejected = 0, downgraded = 0;
   Histogram latency;  // ns: delivery latency, or (retained) time from SUBSCRIBE to each message
   Histogram ack_latency;  // ns: QoS 1/2, PUBLISH sent to its PUBACK / PUBCOMP read (in the window)

@@ -39,7 +39,7 @@ PacketTemplate ack_template(protocol::PacketType type, Version v) {
 }
 
 void append_connect(std::string& out, std::string_view client_id, Version v, uint16_t keepalive,
-                    uint32_t session_expiry) {
+                    uint32_t session_expiry, uint16_t topic_alias_max) {
   protocol::Connect c;
   c.version = v;
   c.protocol_name = v == Version::kV31 ? "MQIsdp" : "MQTT";
@@ -48,6 +48,7 @@ void append_connect(std::string& out, std::string_view client_id, Version v, uin
   c.client_id = std::string(client_id);
   if (v == Version::kV5) c.props.receive_maximum = 65535;  // let the broker keep its own window
   if (v == Version::kV5 && session_expiry) c.props.session_expiry_interval = session_expiry;
+  if (v == Version::kV5 && topic_alias_max) c.props.topic_alias_maximum = topic_alias_max;
   protocol::encode(protocol::Packet(std::move(c)), v, out);
 }
 

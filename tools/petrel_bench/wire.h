@@ -35,8 +35,9 @@ PacketTemplate ack_template(protocol::PacketType type, protocol::Version v);
 
 // session_expiry 0: a clean session. Otherwise the session is kept: MQTT 3.x clean session 0;
 // MQTT 5 Clean Start 0 and Session Expiry Interval session_expiry (seconds).
+// topic_alias_max: MQTT 5 Topic Alias Maximum offered to the broker (0 = absent).
 void append_connect(std::string& out, std::string_view client_id, protocol::Version v, uint16_t keepalive,
-                    uint32_t session_expiry = 0);
+                    uint32_t session_expiry = 0, uint16_t topic_alias_max = 0);
 void append_subscribe(std::string& out, uint16_t packet_id, std::string_view filter, uint8_t qos,
                       protocol::Version v);
 void append_publish(std::string& out, std::string_view topic, uint8_t qos, bool retain, uint16_t packet_id,

@@ -77,6 +77,8 @@ struct SubscriberState {
   // The topic of the last PUBLISH that passed the codec's full decode (MQTT 3.x): a
   // delivery on the same topic only needs its fixed fields checked (Worker::parse).
   std::string checked_topic;
+  // MQTT 5 topic aliases the broker set on this connection (index = alias; empty = unset).
+  std::vector<std::string> aliases;
 };
 
 struct Client {
@@ -107,6 +109,8 @@ struct WorkerResult {
   uint64_t downgraded = 0;     // subscriptions granted a lower QoS than asked
   uint64_t closed = 0;         // connections lost before the end
   uint64_t window_capped = 0;  // publishers whose window a v5 Receive Maximum made smaller
+  uint64_t publish_packets = 0, publish_bytes = 0;  // every PUBLISH subscribers read, whole packets
+  uint64_t aliased = 0;        // of those, sent with a topic alias instead of the topic
 };
 
 class Worker {
@@ -157,6 +161,7 @@ class Worker {
   void on_connack(Client& c, const protocol::Connack& a);
   void on_suback(Client& c, const protocol::Suback& a);
   void on_publish(Client& c, const protocol::Publish& p);
+  bool resolve_alias(Client& c, protocol::Publish& p);
   void on_ack(Client& c, const protocol::Ack& a);
   uint32_t tracker_for(Client& c, uint32_t publisher);
   void flush_latency();

@@ -91,7 +91,8 @@ void Worker::on_connect_event(Client& c, uint32_t events) {
 
 void Worker::send_connect(Client& c) {
   std::string tmp;
-  append_connect(tmp, c.id, opt_.version, opt_.keepalive, c.persistent ? opt_.session_expiry : 0);
+  append_connect(tmp, c.id, opt_.version, opt_.keepalive, c.persistent ? opt_.session_expiry : 0,
+                 c.sub ? opt_.topic_alias_max : 0);
   c.out.append(tmp);
   c.state = ConnState::kWaitConnack;
   flush(c);

@@ -38,6 +38,7 @@ size_t Worker::parse(Client& c, const char* buf, size_t len) {
     }
     std::string_view body(buf + pos + f.header_len, f.remaining);
     if ((f.header >> 4) == uint8_t(protocol::PacketType::kPublish)) {  // the hot path: no Packet variant
+      if (c.sub) ++result_.publish_packets, result_.publish_bytes += f.total();
       protocol::Publish quick;
       if (c.sub && quick_publish(*c.sub, f.header, body, quick)) {
         on_publish(c, quick);
@@ -48,6 +49,7 @@ size_t Worker::parse(Client& c, const char* buf, size_t len) {
           break;
         }
         if (c.sub && opt_.version != protocol::Version::kV5) c.sub->checked_topic.assign(r->topic);
+        if (r->topic_alias && !resolve_alias(c, *r)) break;
         on_publish(c, *r);
       }
     } else {
@@ -85,6 +87,34 @@ bool Worker::quick_publish(const SubscriberState& s, uint8_t header, std::string
     if (p.packet_id == 0) return false;
   }
   p.payload = body.substr(need);
+  return true;
+}
+
+// A v5 PUBLISH carrying a Topic Alias: only within the maximum this client offered
+// [MQTT-3.3.2-9]; with a topic it sets the alias, without one it stands for the topic it
+// was last set to, which must exist [MQTT-3.3.4-6]. With a filter without wildcards the
+// resolved topic must be that filter. False when the connection was lost over it.
+bool Worker::resolve_alias(Client& c, protocol::Publish& p) {
+  const uint16_t a = *p.topic_alias;
+  if (!c.sub || a == 0 || a > opt_.topic_alias_max) {
+    lose(c, "PUBLISH from the broker with topic alias " + std::to_string(a) + " outside the 1.." +
+                std::to_string(c.sub ? opt_.topic_alias_max : 0) + " this client offered");
+    return false;
+  }
+  std::vector<std::string>& table = c.sub->aliases;
+  if (table.size() <= a) table.resize(size_t(a) + 1);
+  if (!p.topic.empty()) {
+    table[a].assign(p.topic);
+    return true;
+  }
+  if (table[a].empty()) {
+    lose(c, "PUBLISH from the broker with topic alias " + std::to_string(a) + " that it never set");
+    return false;
+  }
+  p.topic = table[a];
+  ++result_.aliased;
+  const std::string& f = c.sub->filter;
+  if (f.find_first_of("+#") == f.npos && p.topic != f) ++result_.misrouted;
   return true;
 }
 
