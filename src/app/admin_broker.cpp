@@ -121,7 +121,7 @@ json::object broker_json(Runtime& rt, const std::string& state_dir) {
   // Who may connect
   std::string restrict = "anonymous";
   if (l && (l->use_identity_as_username || l->use_subject_as_username)) restrict = "certificate_cn";
-  else if (!sec.allow_anonymous) restrict = "password";
+  else if (!(l ? config::anonymous_allowed(cfg, *l) : sec.allow_anonymous)) restrict = "password";
   o["restrict"] = restrict;
   const auto users = sec.password_file.empty() ? std::vector<std::string>{} : names_in(sec.password_file);
   o["username"] = users.size() == 1 ? json::value(users.front()) : json::value(nullptr);
@@ -328,7 +328,9 @@ EditOutcome edit_broker(ConfigDocument& doc, ManagedFiles& files, const config::
       set(st2, "psk_file", {*p}, "psk_key");
     }
   }
-  // Who may connect
+  // Who may connect (the global allow_anonymous; a listener_allow_anonymous line on the
+  // main listener would override it, so it goes)
+  set(lt2, "listener_allow_anonymous", {}, "restrict");
   if (restrict == "anonymous") {
     set(st2, "allow_anonymous", {"true"}, "restrict");
     set(st2, "password_file", {}, "restrict");

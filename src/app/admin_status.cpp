@@ -29,9 +29,8 @@ std::string protocol_name(config::ListenerProtocol p) {
 
 json::object listener_json(const config::Config& cfg, const config::Listener& l, int connections,
                            const std::vector<std::string>& bound) {
-  const auto& sec = config::effective_security(cfg, l);
   // An admin listener always wants credentials (allow_anonymous is about MQTT clients).
-  const bool anonymous = l.protocol != config::ListenerProtocol::kHttpApi && sec.allow_anonymous;
+  const bool anonymous = l.protocol != config::ListenerProtocol::kHttpApi && config::anonymous_allowed(cfg, l);
   json::array b;
   for (const auto& x : bound) b.emplace_back(x);
   return {{"port", l.port},
@@ -177,7 +176,7 @@ json::object listeners_json(Runtime& rt) {
                              {"mtls", l.require_certificate},
                              // The admin API always wants credentials.
                              {"allow_anonymous", l.protocol != config::ListenerProtocol::kHttpApi &&
-                                                     config::effective_security(cfg, l).allow_anonymous}});
+                                                     config::anonymous_allowed(cfg, l)}});
   };
   for (const auto& l : cfg.listeners) add(l);
   for (const auto& l : cfg.http_listeners) add(l);

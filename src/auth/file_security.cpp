@@ -124,7 +124,7 @@ uint8_t FileSecurity::authenticate(const broker::ClientIdentity& id,
   if (policy.identity_as_username || policy.subject_as_username) {
     return authenticate_identity(id, policy, d, username_out);
   }
-  if (!id.username) return d.allow_anonymous ? 0 : kNotAuthorized;
+  if (!id.username) return policy.allow_anonymous.value_or(d.allow_anonymous) ? 0 : kNotAuthorized;
   if (d.passwords) {
     if (!id.password) {
       // Still spend the time of a check, so a missing password is not told apart.
@@ -133,7 +133,7 @@ uint8_t FileSecurity::authenticate(const broker::ClientIdentity& id,
     }
     return d.passwords->check(*id.username, *id.password) ? 0 : options_.bad_credentials_reason;
   }
-  return d.allow_anonymous ? 0 : kNotAuthorized;
+  return policy.allow_anonymous.value_or(d.allow_anonymous) ? 0 : kNotAuthorized;
 }
 
 bool FileSecurity::allowed(int listener, std::string_view client_id, std::string_view username,
@@ -159,6 +159,7 @@ SecurityLoad load_security(const config::Config& config, const SecurityOptions& 
     p.identity_as_username = l.use_identity_as_username;
     p.identity_must_be_known = l.require_known_identity;
     p.subject_as_username = l.use_subject_as_username;
+    p.allow_anonymous = l.listener_allow_anonymous;
     if (config.per_listener_settings) {
       p.domain = domains.size();
       domains.push_back(loader.domain(l.security));

@@ -25,6 +25,7 @@
 // Topic decisions: see acl_file.h. A listener with no acl_file allows everything.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,7 @@ class FileSecurity final : public broker::Security {
     bool identity_as_username = false;
     bool subject_as_username = false;
     bool identity_must_be_known = false;  // the listener's require_known_identity
+    std::optional<bool> allow_anonymous;   // listener_allow_anonymous, over the domain's
   };
 
   // domains[0] serves listener indexes outside `listeners` (as the core falls back to the

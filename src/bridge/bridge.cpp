@@ -98,6 +98,7 @@ client::TransportOptions Bridge::transport_for(size_t i) const {
   t.tcp_keepalive_idle = cfg_.tcp_keepalive_idle;
   t.tcp_keepalive_interval = cfg_.tcp_keepalive_interval;
   t.tcp_keepalive_count = cfg_.tcp_keepalive_count;
+  t.tcp_user_timeout_ms = cfg_.tcp_user_timeout_ms;
   if (!cfg_.cafile.empty() || !cfg_.capath.empty() || cfg_.tls_use_os_certs || !cfg_.psk.empty()) {
     client::TlsOptions tls;
     tls.cafile = cfg_.cafile;

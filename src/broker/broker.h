@@ -53,6 +53,20 @@ class Broker {
   uint64_t total(WorkerStats::Counter WorkerStats::*c) const;
   void note_connected(uint64_t now_connected);  // tracks clients/maximum
   uint64_t clients_maximum() const { return clients_max_.load(std::memory_order_relaxed); }
+  // Every session of every worker, connected or not (global_max_clients). A worker about
+  // to create a session for a new client id reserves it first: false when `limit` sessions
+  // exist already (limit < 0: no limit). Sessions created without a reservation (restore,
+  // a clean start replacing an existing session) are counted with add_session().
+  bool reserve_session(int64_t limit) {
+    int64_t n = sessions_.load(std::memory_order_relaxed);
+    do {
+      if (limit >= 0 && n >= limit) return false;
+    } while (!sessions_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+    return true;
+  }
+  void add_session() { sessions_.fetch_add(1, std::memory_order_relaxed); }
+  void remove_session() { sessions_.fetch_sub(1, std::memory_order_relaxed); }
+  int64_t sessions() const { return sessions_.load(std::memory_order_relaxed); }
   // Any thread: relaxed reads of every worker's counters (a consistent-enough picture).
   StatusCounters snapshot();
 
@@ -65,6 +79,7 @@ class Broker {
   int64_t start_ms_;
   int64_t start_wall_;
   std::atomic<uint64_t> clients_max_{0};
+  std::atomic<int64_t> sessions_{0};
 };
 
 inline int session_worker(SessionKey k) { return static_cast<int>(k >> 56); }

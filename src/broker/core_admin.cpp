@@ -89,7 +89,7 @@ size_t WorkerCore::recheck_clients(std::vector<size_t>* per_listener) {
       id.psk_identity = link.psk_identity();
       std::string identity_name;
       r = security_->authenticate(id, identity_name);
-    } else if (s->username.empty() && !security_for(link).allow_anonymous) {
+    } else if (s->username.empty() && !anonymous_allowed(link)) {
       r = rc::kNotAuthorized;
     }
     if (r != 0) refused.emplace_back(s, r);

@@ -77,6 +77,16 @@ const config::SecuritySettings& WorkerCore::security_for(const Link& link) const
   return cfg_->security;
 }
 
+bool WorkerCore::anonymous_allowed(const Link& link) const {
+  const config::Listener* l = listener_config(link.listener_index());
+  return l ? config::anonymous_allowed(*cfg_, *l) : security_for(link).allow_anonymous;
+}
+
+const std::string& WorkerCore::auto_id_prefix(const Link& link) const {
+  const config::Listener* l = listener_config(link.listener_index());
+  return l ? config::auto_id_prefix_for(*cfg_, *l) : security_for(link).auto_id_prefix;
+}
+
 int WorkerCore::home_worker(const protocol::Connect& c, int listener) const {
   const config::Listener* l = listener_config(listener);
   if (l && l->use_username_as_clientid && c.username) return broker_.home_worker(*c.username);
@@ -93,7 +103,7 @@ std::string WorkerCore::assign_client_id(const std::string& prefix) {
   }
 }
 
-Session* WorkerCore::new_session(const std::string& client_id) {
+Session* WorkerCore::new_session(const std::string& client_id, bool reserved) {
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -110,6 +120,7 @@ Session* WorkerCore::new_session(const std::string& client_id) {
   slots_[slot] = std::move(s);
   by_id_.insert(raw);
   stats_.sessions.add();
+  if (!reserved) broker_.add_session();
   return raw;
 }
 
@@ -134,6 +145,7 @@ void WorkerCore::destroy_session(Session* s) {
   ++gens_[slot];
   free_slots_.push_back(slot);
   stats_.sessions.sub();
+  broker_.remove_session();
   slots_[slot].reset();  // s is gone
 }
 
@@ -210,6 +222,11 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     return refuse(link, c, rc::kBadAuthenticationMethod, "enhanced authentication is not supported");
   }
   const config::Listener* lcfg = listener_config(link.listener_index());
+  // accept_protocol_versions: as for a version Petrel does not speak [MQTT-3.1.2-2].
+  if (lcfg && !(lcfg->accept_protocol_versions & (1u << (static_cast<unsigned>(c.version) - 3)))) {
+    return refuse(link, c, rc::kUnsupportedProtocolVersion,
+                  "this MQTT version is not accepted on this listener (accept_protocol_versions)");
+  }
   if (lcfg && lcfg->use_username_as_clientid && c.username) c.client_id = *c.username;
   bool assigned = false;
   if (c.client_id.empty()) {
@@ -218,11 +235,15 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
       // [MQTT-3.1.3-8]: empty id with clean session 0 gets return code 2.
       return refuse(link, c, rc::kClientIdentifierNotValid, "empty client id not allowed");
     }
-    c.client_id = assign_client_id(sec.auto_id_prefix);
+    c.client_id = assign_client_id(auto_id_prefix(link));
     assigned = true;
   }
   const bool internal = link.listener_index() == kInternalListener;
-  if (internal || link.listener_index() == kAdminListener) {
+  const bool own = internal || link.listener_index() == kAdminListener;
+  if (!own && !cfg.clientid_prefixes.empty() && !c.client_id.starts_with(cfg.clientid_prefixes)) {
+    return refuse(link, c, rc::kNotAuthorized, "client id does not start with clientid_prefixes");
+  }
+  if (own) {
     // The broker's own connection (a bridge's local side): trusted. The admin's: its user
     // was authenticated by the admin API (the ACL still applies to it).
   } else if (security_) {
@@ -241,7 +262,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
              kAuthFailureDelayMs);
     }
     if (!identity_name.empty()) c.username = std::move(identity_name);
-  } else if (!c.username && !sec.allow_anonymous) {
+  } else if (!c.username && !anonymous_allowed(link)) {
     return refuse(link, c, rc::kNotAuthorized, "anonymous clients are not allowed");
   }
   if (c.will && c.will->qos > listener_max_qos(link))  // [MQTT-3.2.2-12]
@@ -291,6 +312,15 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
       s = nullptr;
     }
   }
+  // global_max_clients: only a CONNECT that creates a session counts (resuming one, or a
+  // clean start replacing one, never changes the number); refused before anything changes.
+  bool reserved = false;
+  if (!s && !own) {
+    if (!broker_.reserve_session(cfg.global_max_clients)) {
+      return refuse(link, c, rc::kServerBusy, "too many sessions (global_max_clients)");
+    }
+    reserved = true;
+  }
   if (s) {
     if (s->online()) takeover(s);
     s = lookup_by_id(c.client_id);
@@ -301,7 +331,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   }
   const bool session_present = s != nullptr;
   if (!s) {
-    s = new_session(c.client_id);
+    s = new_session(c.client_id, reserved);
   } else if (s->delayed_will) {
     s->delayed_will.reset();  // [MQTT-3.1.3-9]: reconnected within the will delay
   }

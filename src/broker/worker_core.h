@@ -185,7 +185,8 @@ class WorkerCore {
   void match_targets(std::string_view topic, Session* from);
 
   // connect / session lifecycle (core_connect.cpp)
-  Session* new_session(const std::string& client_id);
+  // reserved: the session was counted by Broker::reserve_session already.
+  Session* new_session(const std::string& client_id, bool reserved = false);
   Session* lookup_by_id(const std::string& id) const;
   void destroy_session(Session* s);
   // Writes the refusing CONNACK, closes the link (after delay_ms); returns nullptr.
@@ -206,6 +207,10 @@ class WorkerCore {
   std::string assign_client_id(const std::string& prefix);
   uint8_t listener_max_qos(const Link& link) const;
   const config::SecuritySettings& security_for(const Link& link) const;
+  // allow_anonymous / auto_id_prefix for the link's listener (listener_allow_anonymous and
+  // listener_auto_id_prefix over the security settings).
+  bool anonymous_allowed(const Link& link) const;
+  const std::string& auto_id_prefix(const Link& link) const;
 
   // inbound packets (core_inbound.cpp)
   bool handle_publish(Session* s, uint8_t header, std::string_view body);

@@ -152,6 +152,10 @@ class Opener : public std::enable_shared_from_this<Opener> {
     error_code ec;
     if (opts_.nodelay) socket_.set_option(tcp::no_delay(true), ec);
     if (opts_.tcp_keepalive_idle) set_tcp_keepalive();
+    if (opts_.tcp_user_timeout_ms) {
+      unsigned ms = opts_.tcp_user_timeout_ms;
+      ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+    }
     if (socks_) return socks_step(socks_->start());
     tunnel_ready();
   }

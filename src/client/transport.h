@@ -62,6 +62,7 @@ struct TransportOptions {
   // TCP keepalive probes (SO_KEEPALIVE): idle seconds before the first, seconds between
   // probes, probes before the connection is dropped. idle 0 = system default (off).
   uint32_t tcp_keepalive_idle = 0, tcp_keepalive_interval = 0, tcp_keepalive_count = 0;
+  uint32_t tcp_user_timeout_ms = 0;  // TCP_USER_TIMEOUT; 0 = system default
   std::optional<TlsOptions> tls;
   bool websocket = false;
   std::string ws_path = "/mqtt";

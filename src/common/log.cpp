@@ -52,8 +52,11 @@ std::string Logger::configure(const LogSettings& s) {
   }
   if (file_) std::fclose(file_);
   file_ = nf;
-  if ((s.dests & kDestSyslog) && !syslog_open_) {
-    openlog("petrel", LOG_PID, LOG_DAEMON);
+  if ((s.dests & kDestSyslog) && (!syslog_open_ || s.syslog_local != settings_.syslog_local)) {
+    static constexpr int kLocal[8] = {LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
+                                      LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7};
+    if (syslog_open_) closelog();
+    openlog("petrel", LOG_PID, s.syslog_local >= 0 && s.syslog_local < 8 ? kLocal[s.syslog_local] : LOG_DAEMON);
     syslog_open_ = true;
   }
   settings_ = s;

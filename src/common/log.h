@@ -49,6 +49,7 @@ struct LogSettings {
   std::string file_path;          // for kDestFile
   bool timestamp = true;
   std::string timestamp_format;   // strftime; empty = Unix seconds like Mosquitto
+  int syslog_local = -1;          // log_facility: syslog facility local0..local7; -1 = daemon
 };
 
 // One line of the recent log (the admin's Log page and live tail).

@@ -80,6 +80,39 @@ const SecuritySettings& effective_security(const Config& config, const Listener&
   return config.per_listener_settings ? listener.security : config.security;
 }
 
+bool anonymous_allowed(const Config& config, const Listener& listener) {
+  return listener.listener_allow_anonymous.value_or(effective_security(config, listener).allow_anonymous);
+}
+
+const std::string& auto_id_prefix_for(const Config& config, const Listener& listener) {
+  return listener.listener_auto_id_prefix ? *listener.listener_auto_id_prefix
+                                          : effective_security(config, listener).auto_id_prefix;
+}
+
+std::string protocol_versions_text(uint8_t bits) {
+  std::string out;
+  for (int level = 3; level <= 5; ++level) {
+    if (bits & (1u << (level - 3))) out += (out.empty() ? "" : ",") + std::to_string(level);
+  }
+  return out;
+}
+
+std::optional<uint8_t> parse_protocol_versions(std::string_view text) {
+  uint8_t bits = 0;
+  size_t i = 0;
+  bool any = false;
+  while (i < text.size()) {
+    const char ch = text[i++];
+    if (ch == ',' || ch == ' ' || ch == '\t') continue;
+    if (ch < '3' || ch > '5' || (i < text.size() && text[i] != ',' && text[i] != ' ' && text[i] != '\t'))
+      return std::nullopt;
+    bits |= uint8_t(1u << (ch - '3'));
+    any = true;
+  }
+  if (!any) return std::nullopt;
+  return bits;
+}
+
 std::vector<std::string> apply_port_override(Config& config, const std::vector<uint16_t>& ports) {
   if (ports.empty()) return {};
   if (config.bridges_only) return {"-p ignored: bridges_only true opens no listener"};

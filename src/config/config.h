@@ -64,6 +64,20 @@ struct Listener {
   // Topic aliases Petrel assigns towards each v5 client of this listener (never more than
   // the client's own Topic Alias Maximum); 0 = none.
   uint16_t max_topic_alias_broker = 10;
+  // accept_protocol_versions: the MQTT versions this listener accepts, one bit per protocol
+  // level (1 << (level - 3)): 3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0. A CONNECT of another
+  // version gets CONNACK "unacceptable protocol version" (0x01 / 0x84).
+  uint8_t accept_protocol_versions = kAllProtocolVersions;
+  static constexpr uint8_t kAllProtocolVersions = 0x7;
+  // Mosquitto 2.1's listener_allow_anonymous / listener_auto_id_prefix: this listener's own
+  // value over allow_anonymous / auto_id_prefix (global or per_listener_settings).
+  std::optional<bool> listener_allow_anonymous;
+  std::optional<std::string> listener_auto_id_prefix;
+  // websockets_origin (repeatable): browsers' Origin values a websockets listener accepts;
+  // empty = any. A request without Origin (not from a browser) is always accepted.
+  std::vector<std::string> websockets_origins;
+  // Accept client certificates outside their validity dates (the chain must still verify).
+  bool disable_client_cert_date_checks = false;
 
   bool operator==(const Listener&) const = default;
 };
@@ -149,6 +163,9 @@ struct Bridge {
   uint16_t max_topic_alias = 10;
   // bridge_tcp_keepalive IDLE INTERVAL COUNT (seconds, seconds, probes); idle 0 = off.
   uint32_t tcp_keepalive_idle = 0, tcp_keepalive_interval = 0, tcp_keepalive_count = 0;
+  // bridge_tcp_user_timeout: TCP_USER_TIMEOUT in milliseconds (how long sent data may stay
+  // unacknowledged before the connection is dropped); 0 = the system's default.
+  uint32_t tcp_user_timeout_ms = 0;
   // bridge_reload_type: immediate (Petrel's default: a changed bridge reconnects with the new
   // settings at once) or lazy (Mosquitto 2.1's default: at its next reconnect).
   bool reload_immediate = true;
@@ -231,6 +248,15 @@ struct Config {
   bool set_tcp_nodelay = false;
   uint32_t websockets_headers_size = 0;  // 0 = 4096; applies to every websockets listener
   bool connection_messages = true;
+  // clientid_prefixes: only client ids that start with it may connect (0x87 otherwise);
+  // empty = any client id.
+  std::string clientid_prefixes;
+  // Broker-wide limits (-1 = none): open client connections across every listener
+  // (global_max_connections, checked when a connection is accepted, like max_connections),
+  // and sessions, connected or kept offline (global_max_clients: a CONNECT that would
+  // create one more is refused with 0x89 Server busy; resuming an existing one never is).
+  int global_max_connections = -1;
+  int global_max_clients = -1;
   std::string pid_file;
   LogSettings log;
   bool log_type_set = false;  // log_type given at least once (replaces the default mask)
@@ -290,6 +316,13 @@ std::vector<Listener> local_only_listeners(const Listener& base, uint16_t port);
 // The security settings that apply to connections on `listener`: its own copy when
 // per_listener_settings is true, the global one otherwise.
 const SecuritySettings& effective_security(const Config& config, const Listener& listener);
+// allow_anonymous and auto_id_prefix for connections on `listener`: its
+// listener_allow_anonymous / listener_auto_id_prefix when given, else effective_security's.
+bool anonymous_allowed(const Config& config, const Listener& listener);
+const std::string& auto_id_prefix_for(const Config& config, const Listener& listener);
+// "3,4,5" for accept_protocol_versions bits, and back (nullopt: not a list of 3, 4 and 5).
+std::string protocol_versions_text(uint8_t bits);
+std::optional<uint8_t> parse_protocol_versions(std::string_view text);
 
 // `petrel -p PORT` (repeatable), with Mosquitto 2 semantics: the ports only matter in
 // local-only mode (no listener in the configuration), where the loopback listeners

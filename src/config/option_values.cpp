@@ -47,6 +47,16 @@ std::string bridge(const Bridge& b) {
 std::string listener_header(const Listener& l) {
   return l.bind_address.empty() ? fmt::format("{}", l.port) : fmt::format("{} {}", l.port, l.bind_address);
 }
+std::string websockets_origins(const Listener& l) {
+  std::string out;
+  for (const auto& o : l.websockets_origins) out += (out.empty() ? "" : "\n") + (o.empty() ? std::string("\"\"") : o);
+  return out;
+}
+std::string accept_protocol_versions(const Listener& l) { return protocol_versions_text(l.accept_protocol_versions); }
+std::string listener_allow_anonymous(const Listener& l) {
+  return l.listener_allow_anonymous ? text_of(*l.listener_allow_anonymous) : std::string();
+}
+std::string listener_auto_id_prefix(const Listener& l) { return text_of(l.listener_auto_id_prefix); }
 std::string socket_domain(const Listener& l) {
   return l.socket_domain == SocketDomain::kIpv4 ? "ipv4" : l.socket_domain == SocketDomain::kIpv6 ? "ipv6" : "";
 }
@@ -77,6 +87,9 @@ std::string log_dests(const Config& c) {
 }
 std::string log_timestamp(const Config& c) { return text_of(c.log.timestamp); }
 std::string log_timestamp_format(const Config& c) { return c.log.timestamp_format; }
+std::string log_facility(const Config& c) {
+  return c.log.syslog_local < 0 ? std::string("daemon") : fmt::format("{}", c.log.syslog_local);
+}
 std::string persistent_client_expiration(const Config& c) {
   return c.persistent_client_expiration < 0 ? "never" : fmt::format("{}s", c.persistent_client_expiration);
 }
@@ -175,6 +188,9 @@ const std::map<std::string_view, Values>& values_table() {
       {"set_tcp_nodelay", {live, G(global<&Config::set_tcp_nodelay>)}},
       {"connection_messages", {live, G(global<&Config::connection_messages>)}},
       {"pid_file", {live, G(global<&Config::pid_file>)}},
+      {"clientid_prefixes", {live, G(global<&Config::clientid_prefixes>)}},
+      {"global_max_connections", {live, G(global<&Config::global_max_connections>)}},
+      {"global_max_clients", {live, G(global<&Config::global_max_clients>)}},
       {"per_listener_settings", {live, G(global<&Config::per_listener_settings>)}},
       {"threads", {process, G(global<&Config::threads>)}},
       {"websockets_headers_size", {reload, G(global<&Config::websockets_headers_size>)}},
@@ -197,6 +213,7 @@ const std::map<std::string_view, Values>& values_table() {
       {"log_dest", {live, G(log_dests)}},
       {"log_timestamp", {live, G(log_timestamp)}},
       {"log_timestamp_format", {live, G(log_timestamp_format)}},
+      {"log_facility", {live, G(log_facility)}},
       // security (global, or per listener with per_listener_settings true): applied live,
       // and connected clients the new settings refuse are disconnected
       {"allow_anonymous", {live, S(security<&SecuritySettings::allow_anonymous>)}},
@@ -218,6 +235,11 @@ const std::map<std::string_view, Values>& values_table() {
       {"max_topic_alias_broker", {live, L(listener<&Listener::max_topic_alias_broker>)}},
       {"mount_point", {restart, L(listener<&Listener::mount_point>)}},
       {"bind_interface", {restart, L(listener<&Listener::bind_interface>)}},
+      {"accept_protocol_versions", {live, L(accept_protocol_versions)}},
+      {"websockets_origin", {reload, L(websockets_origins)}},
+      {"listener_allow_anonymous", {live, L(listener_allow_anonymous)}},
+      {"listener_auto_id_prefix", {live, L(listener_auto_id_prefix)}},
+      {"disable_client_cert_date_checks", {reload, L(listener<&Listener::disable_client_cert_date_checks>)}},
       {"use_username_as_clientid", {restart, L(listener<&Listener::use_username_as_clientid>)}},
       {"require_known_identity", {restart, L(listener<&Listener::require_known_identity>)}},
       {"cafile", {reload, L(listener<&Listener::cafile>)}},
@@ -281,6 +303,7 @@ const std::map<std::string_view, Values>& values_table() {
       {"bridge_receive_maximum", {brg, B(bridge<&Bridge::receive_maximum>)}},
       {"bridge_max_topic_alias", {brg, B(bridge<&Bridge::max_topic_alias>)}},
       {"bridge_tcp_keepalive", {brg, B(tcp_keepalive)}},
+      {"bridge_tcp_user_timeout", {brg, B(bridge<&Bridge::tcp_user_timeout_ms>)}},
       {"bridge_reload_type", {brg, B(reload_type)}},
       {"primary_retry_interval", {brg, B(bridge<&Bridge::primary_retry_interval>)}},
       {"primary_holddown", {brg, B(bridge<&Bridge::primary_holddown>)}},

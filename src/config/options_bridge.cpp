@@ -536,7 +536,8 @@ void append_bridge_options(std::vector<OptionDescriptor>& out) {
      "Petrel: the primary must answer every probe this long before the bridge fails back "
      "(0 = on the first good probe)", S},
     {"bridge_require_ocsp", B, nullptr, "true|false", "false", "Require OCSP from the remote", N},
-    {"bridge_tcp_user_timeout", B, nullptr, "MILLISECONDS", "system", "TCP_USER_TIMEOUT of the bridge socket", N},
+    {"bridge_tcp_user_timeout", B, int_field<&Bridge::tcp_user_timeout_ms, 0, 2147483647>, "MILLISECONDS", "0 (system)",
+     "TCP_USER_TIMEOUT of the bridge socket: drop the connection when sent data stays unacknowledged this long", S},
     {"bridges_only", Scope::kGlobal, parse_bridges_only, "true|false", "false",
      "Petrel: open no client listener; bridges forward between their remote brokers through "
      "local routing (the router's 'Enable MQTT Broker' unchecked)", S},

@@ -54,6 +54,21 @@ void unlimited_field(ParseState& s, const Directive& d) {
 
 constexpr int64_t kMaxPayload = 268435455;
 
+// -1 (or any negative value, as Mosquitto reads it) = no limit; else a count.
+template <auto Field>
+void limit_field(ParseState& s, const Directive& d) {
+  std::string tok;
+  const char* expected = "-1 (no limit) or an integer 0..2147483647";
+  if (!s.one_token(d, expected, tok)) return;
+  auto v = parse_int_value(tok);
+  if (!v || *v > std::numeric_limits<int32_t>::max()) {
+    s.error(d, fmt::format("expected {}, got '{}'", expected, tok));
+    return;
+  }
+  if (*v < -1) s.warn(d, fmt::format("negative value {} means no limit; using -1", *v));
+  s.config.*Field = *v < 0 ? -1 : static_cast<int>(*v);
+}
+
 void parse_max_packet_size(ParseState& s, const Directive& d) { s.packet_size(d, s.config.max_packet_size); }
 
 void parse_persistent_client_expiration(ParseState& s, const Directive& d) {
@@ -116,6 +131,12 @@ void append_general_options(std::vector<OptionDescriptor>& out) {
     {"connection_messages", G, bool_field<&Config::connection_messages>, "true|false", "true",
      "Log clients connecting and disconnecting", S},
     {"pid_file", G, text_field<&Config::pid_file>, "PATH", "none", "Write the process id to this file", S},
+    {"clientid_prefixes", G, text_field<&Config::clientid_prefixes>, "PREFIX", "none",
+     "Only allow client ids starting with this prefix (others get 0x87 not authorised)", S},
+    {"global_max_connections", G, limit_field<&Config::global_max_connections>, "-1 | 0..2147483647", "-1 (no limit)",
+     "Most simultaneous client connections across every listener", S},
+    {"global_max_clients", G, limit_field<&Config::global_max_clients>, "-1 | 0..2147483647", "-1 (no limit)",
+     "Most sessions (connected or kept offline) across the broker; a new one beyond it gets 0x89 server busy", S},
     {"per_listener_settings", G, parse_per_listener_settings, "true|false", "false",
      "Make the security options apply per listener; must come before any of them", S},
     {"include_dir", G, parse_include_dir, "DIR", "none",

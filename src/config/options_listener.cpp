@@ -121,6 +121,32 @@ void parse_mount_point(ParseState& s, const Directive& d) {
   }
 }
 
+void parse_accept_protocol_versions(ParseState& s, const Directive& d) {
+  const char* expected = "a list of 3, 4 and 5 (MQTT 3.1, 3.1.1, 5.0), e.g. 4,5";
+  std::string all;
+  for (const std::string& w : ParseState::words(d)) all += (all.empty() ? "" : " ") + w;
+  if (all.empty()) {
+    s.error(d, fmt::format("missing value (expected {})", expected));
+    return;
+  }
+  auto bits = parse_protocol_versions(all);
+  if (!bits) {
+    s.error(d, fmt::format("expected {}, got '{}'", expected, all));
+    return;
+  }
+  s.listener(d).accept_protocol_versions = *bits;
+}
+
+void parse_listener_allow_anonymous(ParseState& s, const Directive& d) {
+  bool v = false;
+  if (s.boolean(d, v)) s.listener(d).listener_allow_anonymous = v;
+}
+
+void parse_listener_auto_id_prefix(ParseState& s, const Directive& d) {
+  std::string v;
+  if (s.text(d, s.scope_key(), v)) s.listener(d).listener_auto_id_prefix = v;
+}
+
 template <std::string Listener::*Field>
 void listener_text(ParseState& s, const Directive& d) {
   Listener& l = s.listener(d);
@@ -180,7 +206,14 @@ void append_listener_options(std::vector<OptionDescriptor>& out) {
     {"protocol", L, parse_protocol, "mqtt|websockets|http_api", "mqtt",
      "Listener protocol: MQTT over TCP, MQTT over WebSockets (TLS too with certfile), or http_api: the admin API and pages (HTTPS with certfile/keyfile)", S},
     {"mount_point", L, parse_mount_point, "TOPIC-PREFIX", "none", "Prefix the topics of this listener's clients", N},
-    {"bind_interface", L, listener_text<&Listener::bind_interface>, "DEVICE", "none", "Bind the listener to a network interface", N},
+    {"bind_interface", L, listener_text<&Listener::bind_interface>, "DEVICE", "none",
+     "Bind the listener to a network interface (SO_BINDTODEVICE): only connections arriving on it are accepted", S},
+    {"accept_protocol_versions", L, parse_accept_protocol_versions, "3,4,5", "3,4,5",
+     "MQTT versions this listener accepts (3 = 3.1, 4 = 3.1.1, 5 = 5.0); others get CONNACK 0x01 / 0x84", S},
+    {"listener_allow_anonymous", L, parse_listener_allow_anonymous, "true|false", "allow_anonymous",
+     "allow_anonymous for this listener only", S},
+    {"listener_auto_id_prefix", L, parse_listener_auto_id_prefix, "PREFIX", "auto_id_prefix",
+     "auto_id_prefix for this listener only", S},
     {"use_username_as_clientid", L, listener_bool<&Listener::use_username_as_clientid>, "true|false", "false",
      "Replace the client id with the username", S},
     {"require_known_identity", L, listener_bool<&Listener::require_known_identity>, "true|false", "false",

@@ -118,6 +118,11 @@ void parse_log_timestamp_format(ParseState& s, const Directive& d) {
   s.text(d, "global", s.config.log.timestamp_format);
 }
 
+void parse_log_facility(ParseState& s, const Directive& d) {
+  int64_t v = 0;
+  if (s.integer(d, 0, 7, v)) s.config.log.syslog_local = static_cast<int>(v);
+}
+
 }  // namespace
 
 void append_logging_options(std::vector<OptionDescriptor>& out) {
@@ -133,6 +138,8 @@ void append_logging_options(std::vector<OptionDescriptor>& out) {
     {"log_timestamp", G, parse_log_timestamp, "true|false", "true", "Prefix log lines with a timestamp", S},
     {"log_timestamp_format", G, parse_log_timestamp_format, "STRFTIME-FORMAT", "Unix seconds",
      "strftime format of the log timestamp, e.g. %Y-%m-%dT%H:%M:%S", S},
+    {"log_facility", G, parse_log_facility, "0..7", "daemon",
+     "With log_dest syslog: log to facility local0..local7 instead of daemon", S},
     {"log_level", G, parse_log_level_option, "none|error|warning|information|debug", "-",
      "Petrel: one level instead of log_type (information = error..information, debug = all)", S},
   });

@@ -40,6 +40,14 @@ void parse_tls_version(ParseState& s, const Directive& d) {
   s.seen_text.insert_or_assign(s.scope_key() + ":" + d.name, d.where());
 }
 
+// websockets_origin: one allowed Origin per line, repeatable (e.g. https://scada.plant.example).
+void parse_websockets_origin(ParseState& s, const Directive& d) {
+  std::string origin;
+  if (!s.one_token(d, "an origin, e.g. https://dashboard.example:8443", origin)) return;
+  s.listener(d).websockets_origins.push_back(origin);
+  s.seen_text.emplace(s.scope_key() + ":" + d.name, d.where());
+}
+
 void parse_websockets_headers_size(ParseState& s, const Directive& d) {
   int64_t v = 0;
   if (s.integer(d, 0, 65535, v)) s.config.websockets_headers_size = static_cast<uint32_t>(v);
@@ -77,6 +85,10 @@ void validate_listener(ParseState& s, Listener& l) {
   }
   if (!l.psk_hint.empty() && l.security.psk_file.empty()) {
     fail("psk_hint", "needs a psk_file with the PSK identities and keys");
+  }
+  if (!l.websockets_origins.empty() && l.protocol != ListenerProtocol::kWebsockets) {
+    s.warnings.push_back(fmt::format("{}: option 'websockets_origin': has no effect: this listener's protocol "
+                                     "is not websockets", where("websockets_origin")));
   }
   if (tls || !l.keyfile.empty()) return;
   // Mosquitto silently ignores TLS settings on a listener without TLS; say so.
@@ -123,10 +135,15 @@ void append_tls_options(std::vector<OptionDescriptor>& out) {
     {"psk_hint", L, tls_text<&Listener::psk_hint>, "HINT", "none", "Enable TLS-PSK on this listener (keys from psk_file); the hint is sent to TLS 1.2 clients", S},
     {"require_certificate", L, tls_bool<&Listener::require_certificate>, "true|false", "false",
      "Clients must present a certificate signed by cafile/capath", S},
+    {"disable_client_cert_date_checks", L, tls_bool<&Listener::disable_client_cert_date_checks>, "true|false", "false",
+     "Accept client certificates outside their validity dates (for devices without a clock); the chain must still verify", S},
     {"use_identity_as_username", L, tls_bool<&Listener::use_identity_as_username>, "true|false", "false",
      "Use the certificate CN (or PSK identity) as the username", S},
     {"use_subject_as_username", L, tls_bool<&Listener::use_subject_as_username>, "true|false", "false",
      "Use the whole certificate subject (RFC 2253) as the username", S},
+    {"websockets_origin", L, parse_websockets_origin, "ORIGIN", "any",
+     "An Origin a browser may open this websockets listener from (repeatable); others get 403. "
+     "Requests without Origin (not from a browser) are accepted", S},
     {"websockets_headers_size", Scope::kGlobal, parse_websockets_headers_size, "0..65535", "4096",
      "Largest WebSocket upgrade request header block in bytes (0 = 4096)", S},
   });

@@ -1,7 +1,7 @@
 // Mosquitto options Petrel recognises but does not implement yet (no storage in Config
 // yet): plugins, websockets/HTTP, PROXY protocol and extra TLS knobs. Each is
-// refused by name with "not supported yet". (The two bridge options not supported yet,
-// bridge_require_ocsp and bridge_tcp_user_timeout, are listed in options_bridge.cpp.)
+// refused by name with "not supported yet". (The bridge option not supported yet,
+// bridge_require_ocsp, is listed in options_bridge.cpp.)
 #include "config/option_tables.h"
 
 namespace petrel::config {
@@ -17,12 +17,8 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     {"auth_plugin", G, nullptr, "PATH", "none", "Load an authentication plugin (old name of plugin)", N},
     {"auth_plugin_deny_special_chars", G, nullptr, "true|false", "true", "Deny ACL checks for ids containing + or #", N},
     {"check_retain_source", G, nullptr, "true|false", "true", "Re-check the publisher's access before sending a retained message", N},
-    {"clientid_prefixes", G, nullptr, "PREFIX", "none", "Only allow client ids starting with this prefix", N},
     {"enable_control_api", G, nullptr, "true|false", "false", "Enable the $CONTROL/broker/v1 API", N},
-    {"global_max_clients", G, nullptr, "COUNT", "-1", "Most client sessions across the broker", N},
-    {"global_max_connections", G, nullptr, "COUNT", "-1", "Most connected clients across the broker", N},
     {"global_plugin", G, nullptr, "PATH", "none", "Load a plugin for every listener", N},
-    {"log_facility", G, nullptr, "0..7", "daemon", "Syslog facility local0..local7", N},
     {"memory_limit", G, nullptr, "BYTES", "none", "Hard heap limit", N},
     {"plugin", G, nullptr, "PATH", "none", "Load a broker plugin", N},
     {"plugin_opt_*", G, nullptr, "VALUE", "none", "Option for the most recent plugin", N},
@@ -31,18 +27,13 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     {"user", G, nullptr, "USERNAME", "mosquitto", "Drop privileges to this user when started as root", N},
     {"websockets_log_level", G, nullptr, "LEVEL", "0", "libwebsockets log level", N},
     // Listener.
-    {"accept_protocol_versions", L, nullptr, "3,4,5", "all", "MQTT versions accepted on this listener", N},
-    {"disable_client_cert_date_checks", L, nullptr, "true|false", "false", "Accept expired client certificates", N},
     {"enable_proxy_protocol", L, nullptr, "1|2", "off", "Expect a PROXY protocol header", N},
     {"http_dir", L, nullptr, "DIR", "none", "Serve files over HTTP on a websockets listener", N},
-    {"listener_allow_anonymous", L, nullptr, "true|false", "allow_anonymous", "allow_anonymous for this listener only", N},
-    {"listener_auto_id_prefix", L, nullptr, "PREFIX", "auto-", "auto_id_prefix for this listener only", N},
     {"packet_buffer_size", L, nullptr, "BYTES", "4096", "Network read buffer size", N},
     {"proxy_protocol_v2_require_tls", L, nullptr, "true|false", "false", "Require TLS information in PROXY v2 headers", N},
     {"tls_engine", L, nullptr, "ENGINE", "none", "OpenSSL engine", N},
     {"tls_engine_kpass_sha1", L, nullptr, "HEX", "none", "SHA1 of the engine key password", N},
     {"tls_keyform", L, nullptr, "pem|engine|uri", "pem", "Form of keyfile", N},
-    {"websockets_origin", L, nullptr, "ORIGIN", "any", "Allowed WebSocket Origin header; repeatable", N},
   });
 }
 

@@ -3,6 +3,8 @@
 #include "net/transport_factory.h"
 
 #include <sched.h>
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <boost/asio/ip/v6_only.hpp>
@@ -73,6 +75,20 @@ Result<std::vector<std::unique_ptr<Server::Acceptor>>> bind_listener(asio::io_co
       }
     }
   }
+  // bind_interface: only connections that arrive on that device (SO_BINDTODEVICE, which
+  // needs CAP_NET_RAW on kernels before 5.7).
+  std::string device_error;
+  auto bind_device = [&](tcp::acceptor& acc) {
+    if (l.bind_interface.empty()) return true;
+    if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, l.bind_interface.data(),
+                     static_cast<socklen_t>(l.bind_interface.size())) == 0)
+      return true;
+    const int e = errno;
+    device_error = fmt::format("listener {}{}: bind_interface '{}': {}", l.port,
+                               l.source.empty() ? "" : " (" + l.source + ")", l.bind_interface,
+                               e == ENODEV ? "no such network interface" : std::strerror(e));
+    return false;
+  };
   std::vector<std::unique_ptr<Server::Acceptor>> out;
   for (const auto& ep : eps) {
     auto a = std::make_unique<Server::Acceptor>(io, slot);
@@ -83,8 +99,10 @@ Result<std::vector<std::unique_ptr<Server::Acceptor>>> bind_listener(asio::io_co
       tcp::endpoint v4(tcp::v4(), l.port);
       ec.clear();
       a->acc.open(v4.protocol(), ec);
+      if (!ec && !bind_device(a->acc)) return Error{0, device_error};
       if (!ec) { a->acc.set_option(tcp::acceptor::reuse_address(true)); a->acc.bind(v4, ec); }
     } else if (!ec) {
+      if (!bind_device(a->acc)) return Error{0, device_error};
       a->acc.set_option(tcp::acceptor::reuse_address(true));
       if (ep.address().is_v6()) {
         // Unspecified IPv6 address = dual stack unless the listener asked for IPv6 only.
@@ -132,6 +150,7 @@ void Server::set_limits(const config::Config& cfg) {
     cap = std::clamp<size_t>(size_t(eighth), 1, cap);
     high = std::clamp<int64_t>(eighth, 1, high);
   }
+  global_max_connections_.store(cfg.global_max_connections, std::memory_order_relaxed);
   turn_cap_.store(cap, std::memory_order_relaxed);
   inbox_high_.store(high, std::memory_order_relaxed);
   inbox_low_.store(high / 4, std::memory_order_relaxed);
@@ -194,7 +213,7 @@ void Server::accept_on(Acceptor& a) {
     if (e2) return;
     std::string peer = peer_string(remote);
     if (!admit(a.listener)) {
-      PETREL_LOG(log_, kLogNotice, "Refusing connection from {}: max_connections reached.", peer);
+      PETREL_LOG(log_, kLogNotice, "Refusing connection from {}: max_connections or global_max_connections reached.", peer);
       return;  // sock closes
     }
     broker_.stats(0).sockets_opened.add();
@@ -247,11 +266,22 @@ bool Server::admit(int listener) {
     listener_counts_[listener].fetch_sub(1);
     return false;
   }
+  // global_max_connections: every listener's connections together.
+  const int global_max = global_max_connections_.load(std::memory_order_relaxed);
+  const int all = open_connections_.fetch_add(1) + 1;
+  if (global_max >= 0 && all > global_max) {
+    open_connections_.fetch_sub(1);
+    listener_counts_[listener].fetch_sub(1);
+    return false;
+  }
   return true;
 }
 
 void Server::release(int listener) {
-  if (listener >= 0 && size_t(listener) < kMaxSlots) listener_counts_[listener].fetch_sub(1);
+  if (listener >= 0 && size_t(listener) < kMaxSlots) {
+    listener_counts_[listener].fetch_sub(1);
+    open_connections_.fetch_sub(1);
+  }
 }
 
 void Server::send_batch(int worker, std::vector<broker::Delivery>&& batch,

@@ -181,6 +181,8 @@ class Server final : public broker::Hub {
   void set_limits(const config::Config& cfg);
   std::atomic<size_t> turn_cap_{4096};
   std::atomic<int64_t> inbox_high_{8192}, inbox_low_{2048};
+  std::atomic<int> global_max_connections_{-1};
+  std::atomic<int> open_connections_{0};  // admitted on any listener, not yet released
   persist::Store* store_ = nullptr;
 };
 

@@ -115,6 +115,18 @@ Result<void> load_client_ca(SSL_CTX* ctx, const config::Listener& l) {
   return {};
 }
 
+// disable_client_cert_date_checks: a certificate of the client's chain that is expired or
+// not yet valid passes; every other check (signatures, CA, revocation) still applies.
+int ignore_certificate_dates(int ok, X509_STORE_CTX* store) {
+  if (ok) return 1;
+  const int e = X509_STORE_CTX_get_error(store);
+  if (e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID) {
+    X509_STORE_CTX_set_error(store, X509_V_OK);
+    return 1;
+  }
+  return 0;
+}
+
 Result<void> load_crl(SSL_CTX* ctx, const std::string& path) {
   auto text = read_file("crlfile", path);
   if (!text) return text.error();
@@ -233,7 +245,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::create(const config::Liste
   c->client_certs_ = l.require_certificate;
   // Mosquitto asks for client certificates only when they are required.
   SSL_CTX_set_verify(ctx, l.require_certificate ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE,
-                     nullptr);
+                     l.disable_client_cert_date_checks ? ignore_certificate_dates : nullptr);
   if (psk) {
     auto keys = load_psk_file(l);
     if (!keys) return keys.error();

@@ -21,17 +21,20 @@ class TlsFactory final : public TransportFactory {
 // WebSockets over plain TCP (no context) or over TLS.
 class WebSocketFactory final : public TransportFactory {
  public:
-  WebSocketFactory(std::shared_ptr<const TlsContext> ctx, size_t header_limit)
-      : ctx_(std::move(ctx)), header_limit_(header_limit) {}
+  WebSocketFactory(std::shared_ptr<const TlsContext> ctx, size_t header_limit, std::vector<std::string> origins)
+      : ctx_(std::move(ctx)),
+        header_limit_(header_limit),
+        origins_(std::make_shared<const std::vector<std::string>>(std::move(origins))) {}
   std::unique_ptr<Transport> make() override {
     std::unique_ptr<Transport> inner;
     if (ctx_) inner = std::make_unique<TlsTransport>(ctx_);
-    return std::make_unique<WebSocketTransport>(std::move(inner), header_limit_);
+    return std::make_unique<WebSocketTransport>(std::move(inner), header_limit_, origins_);
   }
 
  private:
   std::shared_ptr<const TlsContext> ctx_;
   size_t header_limit_;
+  std::shared_ptr<const std::vector<std::string>> origins_;
 };
 
 std::string listener_name(const config::Listener& l) {
@@ -60,7 +63,7 @@ std::shared_ptr<TransportFactory> make_transport_factory(const config::Listener&
   }
   const char* what = websockets ? (ctx ? "MQTT over WebSockets over TLS" : "MQTT over WebSockets") : "MQTT over TLS";
   PETREL_LOG(log, kLogInfo, "{}: {}{}.", listener_name(l), what, ctx ? " (" + ctx->describe() + ")" : std::string());
-  if (websockets) return std::make_shared<WebSocketFactory>(std::move(ctx), l.websockets_headers_size);
+  if (websockets) return std::make_shared<WebSocketFactory>(std::move(ctx), l.websockets_headers_size, l.websockets_origins);
   return std::make_shared<TlsFactory>(std::move(ctx));
 }
 

@@ -68,7 +68,8 @@ std::string choose_subprotocol(const http::request_parser<http::empty_body>::val
   return legacy;
 }
 
-UpgradeResult check_request(const http::request_parser<http::empty_body>& p, size_t consumed) {
+UpgradeResult check_request(const http::request_parser<http::empty_body>& p, size_t consumed,
+                            const std::vector<std::string>& origins) {
   const auto& req = p.get();
   if (req.method() != http::verb::get) {
     return reject(400, "Bad Request", fmt::format("upgrade request uses method {}, not GET",
@@ -93,6 +94,12 @@ UpgradeResult check_request(const http::request_parser<http::empty_body>& p, siz
   if (trim(value(http::field::sec_websocket_version)) != "13") {
     return reject(426, "Upgrade Required", "unsupported Sec-WebSocket-Version (13 is required)",
                   "Sec-WebSocket-Version: 13\r\n");
+  }
+  if (!origins.empty() && req.find(http::field::origin) != req.end()) {
+    const std::string_view origin = trim(value(http::field::origin));
+    if (std::none_of(origins.begin(), origins.end(), [&](const std::string& o) { return iequals(o, origin); })) {
+      return reject(403, "Forbidden", fmt::format("Origin '{}' is not allowed (websockets_origin)", origin));
+    }
   }
   const std::string_view key = trim(value(http::field::sec_websocket_key));
   if (key.empty()) return reject(400, "Bad Request", "upgrade request without Sec-WebSocket-Key");
@@ -129,7 +136,8 @@ std::string websocket_accept_key(std::string_view client_key) {
   return std::string(reinterpret_cast<const char*>(b64), static_cast<size_t>(std::max(n, 0)));
 }
 
-UpgradeResult parse_upgrade_request(std::string_view data, size_t header_limit) {
+UpgradeResult parse_upgrade_request(std::string_view data, size_t header_limit,
+                                    const std::vector<std::string>& origins) {
   if (header_limit == 0) header_limit = kDefaultHeaderLimit;
   // Refuse at once what cannot be an HTTP request line (an MQTT CONNECT, a TLS hello)
   // instead of waiting for a header block that will never come.
@@ -157,7 +165,7 @@ UpgradeResult parse_upgrade_request(std::string_view data, size_t header_limit) 
                   fmt::format("upgrade request headers over {} bytes (websockets_headers_size)", header_limit));
   }
   if (ec) return reject(400, "Bad Request", fmt::format("not an HTTP upgrade request ({})", ec.message()));
-  return check_request(p, used);
+  return check_request(p, used, origins);
 }
 
 }  // namespace petrel::net::ws

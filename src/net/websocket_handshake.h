@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace petrel::net::ws {
 
@@ -24,8 +25,11 @@ struct UpgradeResult {
 
 // `data` is everything received so far. kNeedMore while the header block is incomplete
 // and within `header_limit` bytes; bytes after the header block (the client's first
-// frames) are not part of `consumed`.
-UpgradeResult parse_upgrade_request(std::string_view data, size_t header_limit);
+// frames) are not part of `consumed`. `origins` (websockets_origin): when not empty, a
+// request carrying an Origin header must name one of them (compared without regard to
+// case) or is refused with 403; a request without Origin (not from a browser) passes.
+UpgradeResult parse_upgrade_request(std::string_view data, size_t header_limit,
+                                    const std::vector<std::string>& origins = {});
 
 // Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + RFC 6455 GUID)).
 std::string websocket_accept_key(std::string_view client_key);

@@ -24,8 +24,11 @@ IoResult socket_failure(std::string& error) {
 }
 }  // namespace
 
-WebSocketTransport::WebSocketTransport(std::unique_ptr<Transport> inner, size_t header_limit)
-    : inner_(std::move(inner)), header_limit_(header_limit ? header_limit : ws::kDefaultHeaderLimit) {}
+WebSocketTransport::WebSocketTransport(std::unique_ptr<Transport> inner, size_t header_limit,
+                                       std::shared_ptr<const std::vector<std::string>> origins)
+    : inner_(std::move(inner)),
+      header_limit_(header_limit ? header_limit : ws::kDefaultHeaderLimit),
+      origins_(std::move(origins)) {}
 
 bool WebSocketTransport::has_pending_output() const {
   return out_off_ < out_.size() || (inner_ && inner_->has_pending_output());
@@ -127,7 +130,8 @@ IoResult WebSocketTransport::read_upgrade(int fd, char* buf, size_t cap) {
     IoResult r = inner_read(fd, buf, cap);
     if (r.status != IoStatus::kOk) return r;
     request_.append(buf, r.n);
-    ws::UpgradeResult u = ws::parse_upgrade_request(request_, header_limit_);
+    static const std::vector<std::string> kAny;
+    ws::UpgradeResult u = ws::parse_upgrade_request(request_, header_limit_, origins_ ? *origins_ : kAny);
     if (u.status == ws::UpgradeResult::Status::kNeedMore) continue;
     out_ += u.response;
     if (u.status == ws::UpgradeResult::Status::kRejected) {

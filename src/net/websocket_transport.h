@@ -14,6 +14,7 @@
 // which is freed when drained.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "net/transport.h"
 #include "net/websocket_frame.h"
@@ -26,7 +27,9 @@ class WebSocketTransport final : public Transport {
   static constexpr size_t kOutputHighWater = 64 * 1024;
 
   // inner: nullptr for plain TCP. header_limit: websockets_headers_size (0 = default).
-  WebSocketTransport(std::unique_ptr<Transport> inner, size_t header_limit);
+  // origins: websockets_origin (null or empty: any Origin), shared by the listener.
+  WebSocketTransport(std::unique_ptr<Transport> inner, size_t header_limit,
+                     std::shared_ptr<const std::vector<std::string>> origins = nullptr);
 
   IoResult read(int fd, char* buf, size_t cap) override;
   IoResult write(int fd, const char* data, size_t len) override;
@@ -54,6 +57,7 @@ class WebSocketTransport final : public Transport {
 
   std::unique_ptr<Transport> inner_;
   size_t header_limit_;
+  std::shared_ptr<const std::vector<std::string>> origins_;
   State state_ = State::kUpgrade;
   bool upgraded_ = false;         // the 101 went out (established, whatever happens next)
   IoStatus end_ = IoStatus::kOk;  // kClosed/kError to report once the bytes before it are out

@@ -153,6 +153,18 @@ def test_refused_certificate_is_logged_with_the_reason(tbroker, pki):
     assert wait_for_log(b, "peer did not return a certificate"), b.log()
 
 
+@pytest.mark.petrel_only("disable_client_cert_date_checks is a Mosquitto 2.1 option (Debian 12 has 2.0.11)")
+def test_disable_client_cert_date_checks_accepts_an_expired_certificate(tbroker, pki):
+    # For devices without a clock: the dates are not checked, everything else still is.
+    b = tbroker(listener_extra=tls_listener(pki, "disable_client_cert_date_checks true", require_certificate=True))
+    s = tls_socket("127.0.0.1", b.port, client_context(pki, "expired"))
+    s.sendall(connect_packet("old-device"))
+    assert recv_exact(s, 4) == b"\x20\x02\x00\x00"
+    s.close()
+    assert tls_handshake_fails("127.0.0.1", b.port, client_context(pki, "other-client"))
+    assert tls_handshake_fails("127.0.0.1", b.port, client_context(pki, None))
+
+
 def test_crlfile_refuses_revoked_certificates(tbroker, pki):
     b = tbroker(listener_extra=tls_listener(pki, f"crlfile {pki.path('crl.pem')}", require_certificate=True))
     assert tls_handshake_fails("127.0.0.1", b.port, client_context(pki, "revoked"))

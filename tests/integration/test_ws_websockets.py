@@ -290,6 +290,23 @@ def test_refusals_are_http_errors_with_a_log_line(tbroker):
     assert_still_serving(b)
 
 
+@pytest.mark.petrel_only("websockets_origin is a Mosquitto 2.1 option (Debian 12 has 2.0.11)")
+def test_websockets_origin_refuses_other_browser_origins(tbroker):
+    b = tbroker(listener_extra=["protocol websockets", "websockets_origin https://scada.example",
+                                "websockets_origin http://10.0.0.5:8080"])
+    c = WsClient(b.port, extra_headers="Origin: https://evil.example\r\n", expect_upgrade=False)
+    assert c.status == 403
+    assert closed_by_peer(c.sock, 5.0)
+    c.close()
+    assert wait_for_log(b, "Origin 'https://evil.example' is not allowed (websockets_origin)"), b.log()
+    for origin in ("https://scada.example", "http://10.0.0.5:8080"):
+        ok = WsClient(b.port, extra_headers=f"Origin: {origin}\r\n")
+        ok.send(ws_frame(2, connect_packet("from-" + origin.split("/")[2])))
+        assert ok.read_mqtt(4) == CONNACK_OK
+        ok.close()
+    assert_still_serving(b)  # no Origin: not a browser
+
+
 def test_secure_websockets_reject_plain_http(tbroker, pki):
     b = ws_broker(tbroker, pki, tls=True)
     s = socket.create_connection(("127.0.0.1", b.port), timeout=5)

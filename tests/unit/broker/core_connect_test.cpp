@@ -461,5 +461,81 @@ TEST_F(CoreConnect, V31ClientConnectsAndReceives) {
   EXPECT_EQ(got[0].qos, 1);
 }
 
+TEST_F(CoreConnect, AcceptProtocolVersionsRefusesOtherVersions) {
+  cfg.listeners.resize(2);
+  cfg.listeners[0].accept_protocol_versions = 0b110;  // 3.1.1 and 5
+  cfg.listeners[1].accept_protocol_versions = 0b010;  // 3.1.1 only
+  Client& v31 = open(mk("old", Version::kV31), 0);
+  EXPECT_EQ(refused(v31).reason, rc::kV3UnacceptableProtocolVersion);
+  accepted(open(mk("mid", Version::kV311), 0));
+  accepted(open(mk5("new"), 0));
+  Client& v5 = open(mk5("new-on-1"), 1);
+  pr::Connack ack = refused(v5);
+  EXPECT_EQ(ack.reason, rc::kUnsupportedProtocolVersion);
+  EXPECT_TRUE(ack.props.reason_string.has_value());
+  EXPECT_EQ(core().session_count(), 2u) << "refused before any session exists";
+}
+
+TEST_F(CoreConnect, ListenerAllowAnonymousAndAutoIdPrefixOverrideTheGlobalOnes) {
+  cfg.security.allow_anonymous = false;
+  cfg.security.auto_id_prefix = "global-";
+  cfg.listeners.resize(2);
+  cfg.listeners[1].listener_allow_anonymous = true;
+  cfg.listeners[1].listener_auto_id_prefix = "l1-";
+  Client& a = open(mk("anon0"), 0);
+  EXPECT_EQ(refused(a).reason, rc::kV3NotAuthorized);
+  Client& b = open(mk5(""), 1);
+  pr::Connack ack = accepted(b);
+  ASSERT_TRUE(ack.props.assigned_client_identifier.has_value());
+  EXPECT_EQ(ack.props.assigned_client_identifier->rfind("l1-", 0), 0u) << *ack.props.assigned_client_identifier;
+  // and the other way round: a listener that refuses anonymous clients the global allows
+  cfg.security.allow_anonymous = true;
+  cfg.listeners[1].listener_allow_anonymous = false;
+  reconfigure();
+  Client& c = open(mk("anon1"), 1);
+  EXPECT_EQ(refused(c).reason, rc::kV3NotAuthorized);
+  accepted(open(mk("anon0b"), 0));
+}
+
+TEST_F(CoreConnect, ClientIdPrefixesRefusesOtherIdsNotAuthorized) {
+  cfg.clientid_prefixes = "plant-";
+  accepted(open(mk("plant-7")));
+  Client& b = open(mk("office-1"));
+  EXPECT_EQ(refused(b).reason, rc::kV3NotAuthorized);
+  Client& c = open(mk5("office-2"));
+  EXPECT_EQ(refused(c).reason, rc::kNotAuthorized);
+  // an identifier the broker assigns must carry the prefix too (as in Mosquitto)
+  Client& d = open(mk5(""));
+  EXPECT_EQ(refused(d).reason, rc::kNotAuthorized);
+  cfg.security.auto_id_prefix = "plant-auto-";
+  reconfigure();
+  accepted(open(mk5("")));
+}
+
+TEST_F(CoreConnect, GlobalMaxClientsCountsSessionsNotConnections) {
+  cfg.global_max_clients = 2;
+  workers = 2;
+  Client& a = open(mk("keep-a", Version::kV311, false));
+  accepted(a);
+  disconnect(a);  // its session stays and still counts
+  accepted(open(mk5("b")));
+  Client& c = open(mk5("c"));
+  pr::Connack ack = refused(c);
+  EXPECT_EQ(ack.reason, rc::kServerBusy);
+  Client& d = open(mk("d"));
+  EXPECT_EQ(refused(d).reason, rc::kV3ServerUnavailable);
+  // resuming the kept session, and a clean start replacing it, are not new sessions
+  Client& a2 = open(mk("keep-a", Version::kV311, false));
+  EXPECT_TRUE(accepted(a2).session_present);
+  disconnect(a2);
+  accepted(open(mk("keep-a", Version::kV311, true)));
+  EXPECT_EQ(broker().sessions(), 2);
+  // once one ends, a new client fits again
+  cfg.global_max_clients = -1;
+  reconfigure();
+  accepted(open(mk5("e")));
+  EXPECT_EQ(broker().sessions(), 3);
+}
+
 }  // namespace
 }  // namespace petrel::broker::coretest

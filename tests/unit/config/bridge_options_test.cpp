@@ -526,8 +526,18 @@ TEST(ConfigBridge, Mqtt5AndSocketOptions) {
   EXPECT_TRUE(has_warning(r, "t.conf:4: option 'bridge_receive_maximum': has no effect: MQTT 5 only")) << all_warnings(r);
 }
 
+TEST(ConfigBridge, TcpUserTimeout) {
+  auto r = parse(kBridge + "bridge_tcp_user_timeout 5000\n");
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_EQ(r.config.bridges.at(0).tcp_user_timeout_ms, 5000u);
+  EXPECT_EQ(parse(kBridge).config.bridges.at(0).tcp_user_timeout_ms, 0u);
+  auto bad = parse(kBridge + "bridge_tcp_user_timeout -1\n");
+  ASSERT_EQ(bad.errors.size(), 1u) << all_errors(bad);
+  EXPECT_NE(format_error(bad.errors[0]).find("t.conf:4: option 'bridge_tcp_user_timeout'"), std::string::npos);
+}
+
 TEST(ConfigBridge, NotSupportedYetBridgeOptions) {
-  for (const char* line : {"bridge_require_ocsp true", "bridge_tcp_user_timeout 5000"}) {
+  for (const char* line : {"bridge_require_ocsp true"}) {
     auto r = parse(kBridge + line + "\n");
     std::string name = std::string(line).substr(0, std::string(line).find(' '));
     ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);

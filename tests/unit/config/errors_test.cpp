@@ -39,9 +39,9 @@ TEST(ConfigErrors, UnknownOptionFarFromEverythingHasNoSuggestion) {
 }
 
 TEST(ConfigErrors, NotSupportedYetOptionsAreRefusedByName) {
-  for (const char* line : {"memory_limit 1000000", "log_facility 5", "user mosquitto",
+  for (const char* line : {"memory_limit 1000000", "user mosquitto",
                            "auth_plugin /usr/lib/x.so", "plugin_opt_foo bar", "auth_opt_db mysql",
-                           "bridge_require_ocsp true", "bridge_tcp_user_timeout 5000",
+                           "bridge_require_ocsp true",
                            "http_dir /www", "websockets_log_level 255", "tls_keyform pem",
                            "check_retain_source false"}) {
     auto r = parse(std::string(line) + "\n");

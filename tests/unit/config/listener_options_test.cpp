@@ -310,5 +310,54 @@ TEST(ConfigSecurity, AuthFilesArePerListenerWithPerListenerSettings) {
   EXPECT_EQ(sec.psk_file, "/etc/k");
 }
 
+TEST(ConfigListener, AcceptProtocolVersionsIsAListOfLevels) {
+  Config c = parse_ok("listener 1883\naccept_protocol_versions 4,5\nlistener 1884\naccept_protocol_versions 3, 4\n"
+                      "listener 1885\n");
+  EXPECT_EQ(c.listeners[0].accept_protocol_versions, 0b110);
+  EXPECT_EQ(c.listeners[1].accept_protocol_versions, 0b011);
+  EXPECT_EQ(c.listeners[2].accept_protocol_versions, Listener::kAllProtocolVersions);
+  EXPECT_EQ(protocol_versions_text(0b110), "4,5");
+  for (const char* bad : {"4,6", "311", "five", "4,,x"}) {
+    auto r = parse(std::string("listener 1883\naccept_protocol_versions ") + bad + "\n");
+    EXPECT_TRUE(has_error(r, "t.conf:2: option 'accept_protocol_versions': expected a list of 3, 4 and 5")) << bad;
+  }
+  EXPECT_TRUE(has_error(parse("listener 1883\naccept_protocol_versions\n"), "t.conf:2: option 'accept_protocol_versions': missing value"));
+}
+
+TEST(ConfigListener, ListenerAllowAnonymousAndAutoIdPrefixOverrideTheSecuritySettings) {
+  Config c = parse_ok("allow_anonymous false\nauto_id_prefix g-\nlistener 1883\nlistener_allow_anonymous true\n"
+                      "listener_auto_id_prefix l-\nlistener 1884\n");
+  EXPECT_TRUE(anonymous_allowed(c, c.listeners[0]));
+  EXPECT_EQ(auto_id_prefix_for(c, c.listeners[0]), "l-");
+  EXPECT_FALSE(anonymous_allowed(c, c.listeners[1]));
+  EXPECT_EQ(auto_id_prefix_for(c, c.listeners[1]), "g-");
+  // and over per_listener_settings too
+  Config p = parse_ok("per_listener_settings true\nlistener 1883\nallow_anonymous true\nlistener_allow_anonymous false\n");
+  EXPECT_FALSE(anonymous_allowed(p, p.listeners[0]));
+  EXPECT_TRUE(has_error(parse("listener 1883\nlistener_allow_anonymous perhaps\n"), "t.conf:2: option 'listener_allow_anonymous'"));
+  EXPECT_TRUE(has_error(parse("listener 1883\nlistener_auto_id_prefix a\nlistener_auto_id_prefix b\n"),
+                        "t.conf:3: option 'listener_auto_id_prefix': given more than once"));
+}
+
+TEST(ConfigListener, BindInterfaceAndCertificateDateChecksAreStored) {
+  Config c = parse_ok("listener 1883\nbind_interface lo\ndisable_client_cert_date_checks true\n");
+  EXPECT_EQ(c.listeners[0].bind_interface, "lo");
+  EXPECT_TRUE(c.listeners[0].disable_client_cert_date_checks);
+}
+
+TEST(ConfigGeneral, ClientIdPrefixesAndGlobalLimits) {
+  Config c = parse_ok("clientid_prefixes plant-\nglobal_max_connections 100\nglobal_max_clients 0\n");
+  EXPECT_EQ(c.clientid_prefixes, "plant-");
+  EXPECT_EQ(c.global_max_connections, 100);
+  EXPECT_EQ(c.global_max_clients, 0);
+  Config d = parse_ok("sys_interval 10\n");
+  EXPECT_EQ(d.global_max_connections, -1);
+  EXPECT_EQ(d.global_max_clients, -1);
+  auto r = parse("global_max_clients -5\nglobal_max_connections lots\n");
+  EXPECT_TRUE(has_warning(r, "negative value -5 means no limit")) << test::all_warnings(r);
+  EXPECT_EQ(r.config.global_max_clients, -1);
+  EXPECT_TRUE(has_error(r, "t.conf:2: option 'global_max_connections': expected -1 (no limit) or an integer"));
+}
+
 }  // namespace
 }  // namespace petrel::config

@@ -123,5 +123,12 @@ TEST(ConfigLogging, LogLevelErrors) {
   EXPECT_TRUE(has_warning(r, "t.conf:2: option 'log_level': given again"));
 }
 
+TEST(ConfigLogging, LogFacilityIsLocal0To7) {
+  EXPECT_EQ(parse_ok("log_dest syslog\nlog_facility 3\n").log.syslog_local, 3);
+  EXPECT_EQ(parse_ok("log_dest syslog\n").log.syslog_local, -1);
+  auto r = parse("log_facility 8\n");
+  EXPECT_TRUE(has_error(r, "t.conf:1: option 'log_facility'")) << test::all_errors(r);
+}
+
 }  // namespace
 }  // namespace petrel::config

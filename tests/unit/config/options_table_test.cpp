@@ -27,7 +27,7 @@ TEST(ConfigOptionTable, SortedUniqueAndDocumented) {
     if (d.status == Status::kSupported) {
       EXPECT_NE(d.parse, nullptr) << d.name << " is supported but has no parser";
     }
-    if (d.scope == Scope::kBridge && d.name != "bridge_require_ocsp" && d.name != "bridge_tcp_user_timeout") {
+    if (d.scope == Scope::kBridge && d.name != "bridge_require_ocsp") {
       EXPECT_EQ(d.status, Status::kSupported) << d.name;
     }
   }
@@ -110,7 +110,7 @@ TEST(ConfigOptionTable, ScopesAndSecurityFlag) {
   EXPECT_EQ(find_option("primary_holddown")->scope, Scope::kBridge);
   EXPECT_EQ(find_option("bridges_only")->scope, Scope::kGlobal);
   EXPECT_EQ(find_option("bridge_require_ocsp")->status, Status::kNotSupportedYet);
-  EXPECT_EQ(find_option("bridge_tcp_user_timeout")->status, Status::kNotSupportedYet);
+  EXPECT_EQ(find_option("bridge_tcp_user_timeout")->status, Status::kSupported);
   EXPECT_TRUE(find_option("allow_anonymous")->per_listener_security);
   EXPECT_TRUE(find_option("password_file")->per_listener_security);
   EXPECT_FALSE(find_option("max_keepalive")->per_listener_security);

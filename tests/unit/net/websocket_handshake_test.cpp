@@ -3,6 +3,7 @@
 
 #include <random>
 #include <string>
+#include <vector>
 
 #include "net/websocket_handshake.h"
 
@@ -149,6 +150,23 @@ TEST(WebSocketHandshake, ArbitraryInputIsSafe) {
       EXPECT_EQ(r.response.rfind("HTTP/1.1 4", 0), 0u);
     }
   }
+}
+
+TEST(WebSocketHandshake, WebsocketsOriginAllowsListedOriginsOnly) {
+  const std::vector<std::string> origins = {"https://scada.plant.example", "http://10.0.0.5:8080"};
+  const std::string listed = request("Sec-WebSocket-Protocol: mqtt\r\n", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+                                     "Origin: HTTPS://SCADA.plant.example\r\n");
+  EXPECT_EQ(parse_upgrade_request(listed, 0, origins).status, Status::kAccepted);
+  const std::string other = request("Sec-WebSocket-Protocol: mqtt\r\n", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+                                    "Origin: https://evil.example\r\n");
+  UpgradeResult r = parse_upgrade_request(other, 0, origins);
+  ASSERT_EQ(r.status, Status::kRejected);
+  EXPECT_EQ(r.response.rfind("HTTP/1.1 403 Forbidden\r\n", 0), 0u) << r.response;
+  EXPECT_EQ(r.error, "Origin 'https://evil.example' is not allowed (websockets_origin)");
+  // No Origin: not a browser, nothing to protect against.
+  EXPECT_EQ(parse_upgrade_request(request(), 0, origins).status, Status::kAccepted);
+  // No list: any Origin.
+  EXPECT_EQ(parse_upgrade_request(other, 0).status, Status::kAccepted);
 }
 
 }  // namespace
