@@ -12,6 +12,7 @@ void append_logging_options(std::vector<OptionDescriptor>& out);   // options_lo
 void append_listener_options(std::vector<OptionDescriptor>& out);  // options_listener.cpp
 void append_security_options(std::vector<OptionDescriptor>& out);  // options_listener.cpp
 void append_unsupported_options(std::vector<OptionDescriptor>& out);  // options_unsupported.cpp
+void append_no_effect_options(std::vector<OptionDescriptor>& out);    // options_unsupported.cpp
 void append_persistence_options(std::vector<OptionDescriptor>& out);  // options_persistence.cpp
 void append_tls_options(std::vector<OptionDescriptor>& out);       // options_tls.cpp
 void append_bridge_options(std::vector<OptionDescriptor>& out);    // options_bridge.cpp

@@ -16,6 +16,7 @@ std::vector<OptionDescriptor> build_table() {
   append_listener_options(t);
   append_security_options(t);
   append_unsupported_options(t);
+  append_no_effect_options(t);
   append_persistence_options(t);
   append_tls_options(t);
   append_bridge_options(t);
@@ -82,6 +83,7 @@ std::string_view status_name(Status status) {
     case Status::kSupported: return "supported";
     case Status::kNotSupportedYet: return "not supported yet";
     case Status::kObsolete: return "obsolete (ignored)";
+    case Status::kNoEffect: return "accepted, no effect";
   }
   return "supported";
 }

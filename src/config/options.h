@@ -25,6 +25,8 @@ enum class Status {
   kSupported,        // parsed and in effect
   kNotSupportedYet,  // recognised, refused with "option 'x' is not supported yet"
   kObsolete,         // accepted and ignored with a warning, as Mosquitto 2 does
+  kNoEffect,         // a valid value is accepted; Petrel differs on purpose and warns with
+                     // the option's doc line, which says why (docs/migration.md too)
 };
 
 using OptionParser = void (*)(ParseState& state, const Directive& directive);

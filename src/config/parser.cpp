@@ -110,6 +110,8 @@ void process_directive(ParseState& s, const Directive& d) {
     s.error_raw(d, fmt::format("option '{}' is not supported yet", d.name));
   } else if (opt->status == Status::kObsolete) {
     s.warn(d, "obsolete option, ignored");
+  } else if (opt->status == Status::kNoEffect) {
+    s.warn(d, fmt::format("accepted, no effect in Petrel: {}", opt->doc));
   }
   if (opt->parse) opt->parse(s, d);
 }

@@ -11,6 +11,7 @@ namespace {
 
 using test::has_error;
 using test::parse;
+using test::has_warning;
 
 TEST(ConfigErrors, FormatError) {
   EXPECT_EQ(format_error({"a.conf", 3, "option 'x': bad", "x"}), "a.conf:3: option 'x': bad");
@@ -42,13 +43,25 @@ TEST(ConfigErrors, NotSupportedYetOptionsAreRefusedByName) {
   for (const char* line : {"memory_limit 1000000", "user mosquitto",
                            "auth_plugin /usr/lib/x.so", "plugin_opt_foo bar", "auth_opt_db mysql",
                            "bridge_require_ocsp true",
-                           "http_dir /www", "websockets_log_level 255", "tls_keyform pem",
+                           "http_dir /www", "tls_keyform pem",
                            "check_retain_source false"}) {
     auto r = parse(std::string(line) + "\n");
     std::string name = std::string(line).substr(0, std::string(line).find(' '));
     ASSERT_FALSE(r.errors.empty()) << line;
     EXPECT_EQ(format_error(r.errors[0]), "t.conf:1: option '" + name + "' is not supported yet") << line;
   }
+}
+
+TEST(ConfigErrors, NoEffectOptionsAreAcceptedWithAWarningThatSaysWhy) {
+  auto r = parse("allow_duplicate_messages true\nlistener 1883\npacket_buffer_size 8192\n");
+  EXPECT_TRUE(r.errors.empty()) << test::all_errors(r);
+  EXPECT_TRUE(has_warning(r, "t.conf:1: option 'allow_duplicate_messages': accepted, no effect in Petrel: Petrel always "
+                             "sends a client one copy")) << test::all_warnings(r);
+  EXPECT_TRUE(has_warning(r, "t.conf:3: option 'packet_buffer_size': accepted, no effect in Petrel"));
+  // the value is still checked
+  auto bad = parse("auth_plugin_deny_special_chars perhaps\nwebsockets_log_level -3\n");
+  EXPECT_TRUE(has_error(bad, "t.conf:1: option 'auth_plugin_deny_special_chars'")) << test::all_errors(bad);
+  EXPECT_TRUE(has_error(bad, "t.conf:2: option 'websockets_log_level'"));
 }
 
 TEST(ConfigErrors, EveryErrorIsCollectedInOrder) {
