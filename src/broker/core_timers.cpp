@@ -32,6 +32,25 @@ void WorkerCore::tick() {
     next_sys_ms_ = now + int64_t(cfg_->sys_interval) * 1000;
     publish_sys();
   }
+  if (index_ == 0 && cfg_->retain_expiry_interval > 0) {
+    if (next_retain_sweep_ms_ == 0 || now >= next_retain_sweep_ms_) {
+      if (next_retain_sweep_ms_ != 0) sweep_expired_retained(now);
+      next_retain_sweep_ms_ = now + int64_t(cfg_->retain_expiry_interval) * 60'000;
+    }
+  } else {
+    next_retain_sweep_ms_ = 0;
+  }
+}
+
+void WorkerCore::sweep_expired_retained(int64_t now) {
+  const std::vector<std::string> topics = broker_.retained().expire(now);
+  if (topics.empty()) return;
+  // Out of the durable store too (the lazy removal on access leaves that to the next load).
+  if (store_) {
+    for (const std::string& t : topics) journal_retained(t, nullptr);
+  }
+  PETREL_LOG(broker_.log(), kLogInfo, "Removed {} expired retained message{} (retain_expiry_interval).",
+             topics.size(), topics.size() == 1 ? "" : "s");
 }
 
 void WorkerCore::remove_expired_session(Session* s) {

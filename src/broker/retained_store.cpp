@@ -92,6 +92,20 @@ class MemoryRetainedStore final : public RetainedStore {
     return found;
   }
 
+  std::vector<std::string> expire(int64_t now_ms) override {
+    std::vector<std::string> topics;
+    std::lock_guard lk(mu_);
+    std::vector<const RetainedNode*> stack{root_.get()};
+    while (!stack.empty()) {
+      const RetainedNode* n = stack.back();
+      stack.pop_back();
+      if (n->msg && is_expired(*n->msg, now_ms)) topics.push_back(n->msg->topic);
+      for (const auto& [level, child] : n->children) stack.push_back(child.get());
+    }
+    for (const std::string& t : topics) erase_locked(t);
+    return topics;
+  }
+
   size_t count() const override { return count_.load(std::memory_order_relaxed); }
   size_t bytes() const override { return bytes_.load(std::memory_order_relaxed); }
 

@@ -46,6 +46,9 @@ class RetainedStore {
     match(filter, now_ms, [&](const RetainedPtr& m) { out.push_back(m); });
     return out;
   }
+  // Removes every expired message (retain_expiry_interval's sweep, for topics nobody
+  // subscribes to); returns their topics.
+  virtual std::vector<std::string> expire(int64_t now_ms) = 0;
   virtual size_t count() const = 0;
   virtual size_t bytes() const = 0;
 };

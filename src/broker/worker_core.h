@@ -225,6 +225,7 @@ class WorkerCore {
   // Ends a client's connection from the broker's side: DISCONNECT with reason (v5, with
   // the reason string when given and wanted), the will if publish_will, the link closed
   // after its output. May destroy s.
+  void sweep_expired_retained(int64_t now);
   void disconnect_client(Session* s, uint8_t reason, const std::string* why, bool publish_will);
   void send_reason_string_ack(Session* s, protocol::PacketType t, uint16_t id, uint8_t reason,
                               const char* why);
@@ -344,6 +345,7 @@ class WorkerCore {
   const Message* last_batch_msg_ = nullptr;
 
   int64_t next_sys_ms_ = 0;
+  int64_t next_retain_sweep_ms_ = 0;  // 0: no sweep scheduled (retain_expiry_interval off)
   LoadAvg load_;
 
   // ---- the durable store ----

@@ -243,6 +243,9 @@ struct Config {
   uint8_t max_qos = 2;          // largest Listener::max_qos (the per-listener value rules)
   bool retain_available = true;
   uint16_t max_topic_alias = 10;  // largest Listener::max_topic_alias (per-listener rules)
+  // retain_expiry_interval: every this many minutes, remove retained messages whose
+  // Message Expiry Interval has passed (otherwise they go when next touched); 0 = off.
+  uint32_t retain_expiry_interval = 0;
   int64_t persistent_client_expiration = -1;  // seconds; -1 = never
   uint32_t sys_interval = 10;                 // seconds; 0 = disabled
   bool set_tcp_nodelay = false;

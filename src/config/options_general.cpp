@@ -131,6 +131,8 @@ void append_general_options(std::vector<OptionDescriptor>& out) {
     {"connection_messages", G, bool_field<&Config::connection_messages>, "true|false", "true",
      "Log clients connecting and disconnecting", S},
     {"pid_file", G, text_field<&Config::pid_file>, "PATH", "none", "Write the process id to this file", S},
+    {"retain_expiry_interval", G, int_field<&Config::retain_expiry_interval, 0, 35791394>, "MINUTES", "0 (off)",
+     "Every MINUTES, remove expired retained messages nobody has touched (otherwise they go when next read or replaced)", S},
     {"clientid_prefixes", G, text_field<&Config::clientid_prefixes>, "PREFIX", "none",
      "Only allow client ids starting with this prefix (others get 0x87 not authorised)", S},
     {"global_max_connections", G, limit_field<&Config::global_max_connections>, "-1 | 0..2147483647", "-1 (no limit)",

@@ -204,5 +204,39 @@ TEST_F(CoreRetained, RetainNotAvailableRejectsRetainedPublish_MQTT_3_2_2_14) {
   EXPECT_EQ(broker().retained().count(), 0u);
 }
 
+TEST_F(CoreRetained, RetainExpiryIntervalSweepsExpiredMessagesNobodyReads) {
+  cfg.retain_expiry_interval = 1;  // minutes
+  Client& pub = connected(mk5("sweep"));
+  Pub p;
+  p.topic = "tags/expiring";
+  p.payload = "v";
+  p.retain = true;
+  p.expiry = 30;
+  publish(pub, p);
+  publish(pub, "tags/kept", "v", 0, true);
+  advance(0);  // the first tick schedules the sweep a minute ahead
+  EXPECT_EQ(broker().retained().count(), 2u);
+  advance(31'000);
+  EXPECT_EQ(broker().retained().count(), 2u) << "expired, but not swept before the interval";
+  advance(30'000);
+  EXPECT_EQ(broker().retained().count(), 1u) << "swept without anybody subscribing";
+  Client& sub = connected("reader");
+  auto rx = subscribe(sub, "tags/#", 0);
+  ASSERT_EQ(rx.size(), 2u);
+  EXPECT_EQ(rx[1].pub.topic, "tags/kept");
+}
+
+TEST_F(CoreRetained, WithoutRetainExpiryIntervalExpiredMessagesStayUntilTouched) {
+  Client& pub = connected(mk5("lazy"));
+  Pub p;
+  p.topic = "tags/expiring";
+  p.payload = "v";
+  p.retain = true;
+  p.expiry = 1;
+  publish(pub, p);
+  advance(120'000);
+  EXPECT_EQ(broker().retained().count(), 1u);
+}
+
 }  // namespace
 }  // namespace petrel::broker::coretest
