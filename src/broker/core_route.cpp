@@ -114,7 +114,7 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
       merge_targets(scratch_ids_, x.sub_id);
     }
     if (!any) continue;
-    qos = std::min(qos, p.qos);
+    if (!cfg_->upgrade_outgoing_qos) qos = std::min(qos, p.qos);  // else the subscription's (non-standard)
     const bool retain = rap && p.retain;  // [MQTT-3.3.1-12,13]
     const int w = session_worker(key);
     ++delivered;
@@ -506,7 +506,7 @@ void WorkerCore::send_retained_chunk(Session* s) {
         p.left.pop_back();
         continue;
       }
-      const uint8_t qos = std::min(r.qos, p.opts.qos);
+      const uint8_t qos = cfg_->upgrade_outgoing_qos ? p.opts.qos : std::min(r.qos, p.opts.qos);
       // QoS 1/2 wait here while the in-flight window is full or messages are queued
       // (pump_queue continues), instead of filling the queue up to its limit.
       if (qos > 0 && (window_full(s, r.payload.size()) || !s->queue.empty())) return;

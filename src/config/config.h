@@ -240,6 +240,9 @@ struct Config {
   int64_t max_queued_messages = 1000;  // 0 = unlimited
   uint64_t max_queued_bytes = 0;       // 0 = unlimited
   bool queue_qos0_messages = false;
+  // upgrade_outgoing_qos: deliver at the subscription's QoS even when the message was
+  // published at a lower one (non-standard: MQTT 3.1.1 and 5 forbid it; off by default).
+  bool upgrade_outgoing_qos = false;
   uint8_t max_qos = 2;          // largest Listener::max_qos (the per-listener value rules)
   bool retain_available = true;
   uint16_t max_topic_alias = 10;  // largest Listener::max_topic_alias (per-listener rules)

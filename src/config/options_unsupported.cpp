@@ -53,7 +53,6 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     {"memory_limit", G, nullptr, "BYTES", "none", "Hard heap limit", N},
     {"plugin", G, nullptr, "PATH", "none", "Load a broker plugin", N},
     {"plugin_opt_*", G, nullptr, "VALUE", "none", "Option for the most recent plugin", N},
-    {"upgrade_outgoing_qos", G, nullptr, "true|false", "false", "Deliver at the subscription QoS (non-standard)", N},
     {"user", G, nullptr, "USERNAME", "mosquitto", "Drop privileges to this user when started as root", N},
     // Listener.
     {"enable_proxy_protocol", L, nullptr, "1|2", "off", "Expect a PROXY protocol header", N},

@@ -29,6 +29,22 @@ def test_qos_matrix_both_directions(b, version):
 
 
 @v3_v5
+def test_upgrade_outgoing_qos_delivers_at_the_subscription_qos(broker, version):
+    """Mosquitto's non-standard upgrade_outgoing_qos: the subscription's QoS wins."""
+    b = broker(extra=["upgrade_outgoing_qos true"])
+    s = b.connect("s", version=version)
+    for sq in range(3):
+        assert s.subscribe([(f"u/{sq}", sq)]).codes == [sq]
+    p = b.connect("p", version=version)
+    for pq in range(3):
+        for sq in range(3):
+            p.publish(f"u/{sq}", f"{pq}{sq}".encode(), qos=pq)
+    got = s.collect(idle=0.7)
+    seen = sorted((g.payload.decode(), g.qos) for g in got)
+    assert seen == sorted((f"{pq}{sq}", sq) for pq in range(3) for sq in range(3))
+
+
+@v3_v5
 def test_outgoing_packet_ids_unique_and_nonzero_MQTT_2_2_1_3(b, version):
     s = b.connect("s", version=version)
     s.subscribe([("ids/t", 2)])

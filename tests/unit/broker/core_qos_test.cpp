@@ -486,5 +486,27 @@ TEST_F(CoreQos, SmallMessageDoesNotOvertakeOneWaitingForInflightBytes_MQTT_4_6_0
   EXPECT_EQ(payloads(sub.pubs()), (std::vector<std::string>{"bbbbbbbb", "c"}));
 }
 
+TEST_F(CoreQos, UpgradeOutgoingQosDeliversAtTheSubscriptionQos) {
+  Client& sub = connected("up-sub");
+  subscribe(sub, "up/#", 2);
+  Client& pub = connected("up-pub");
+  publish(pub, "up/a", "zero", 0);
+  auto rx = sub.pubs();
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_EQ(rx[0].qos, 0) << "by default never above the published QoS [MQTT-3.8.4-8]";
+  cfg.upgrade_outgoing_qos = true;
+  reconfigure();
+  publish(pub, "up/a", "upgraded", 0, true);
+  rx = sub.pubs();
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_EQ(rx[0].qos, 2);
+  EXPECT_EQ(rx[0].payload, "upgraded");
+  // and a retained message delivered on subscribe
+  Client& late = connected("up-late");
+  auto got = subscribe(late, "up/+", 1);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].pub.qos, 1);
+}
+
 }  // namespace
 }  // namespace petrel::broker::coretest
