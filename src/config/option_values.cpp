@@ -52,6 +52,7 @@ std::string websockets_origins(const Listener& l) {
   for (const auto& o : l.websockets_origins) out += (out.empty() ? "" : "\n") + (o.empty() ? std::string("\"\"") : o);
   return out;
 }
+std::string keyform(const Listener&) { return "pem"; }  // the only form Petrel accepts
 std::string accept_protocol_versions(const Listener& l) { return protocol_versions_text(l.accept_protocol_versions); }
 std::string listener_allow_anonymous(const Listener& l) {
   return l.listener_allow_anonymous ? text_of(*l.listener_allow_anonymous) : std::string();
@@ -252,6 +253,7 @@ const std::map<std::string_view, Values>& values_table() {
       {"ciphers", {reload, L(listener<&Listener::ciphers>)}},
       {"ciphers_tls1.3", {reload, L(listener<&Listener::ciphers_tls13>)}},
       {"dhparamfile", {reload, L(listener<&Listener::dhparamfile>)}},
+      {"tls_keyform", {reload, L(keyform)}},
       {"tls_version", {reload, L(listener<&Listener::tls_version>)}},
       {"psk_hint", {reload, L(listener<&Listener::psk_hint>)}},
       {"require_certificate", {restart, L(listener<&Listener::require_certificate>)}},

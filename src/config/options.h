@@ -27,6 +27,8 @@ enum class Status {
   kObsolete,         // accepted and ignored with a warning, as Mosquitto 2 does
   kNoEffect,         // a valid value is accepted; Petrel differs on purpose and warns with
                      // the option's doc line, which says why (docs/migration.md too)
+  kRefused,          // refused on purpose, with the option's doc line saying why and what
+                     // to do instead (docs/migration.md too)
 };
 
 using OptionParser = void (*)(ParseState& state, const Directive& directive);

@@ -21,6 +21,15 @@ void check_count(ParseState& s, const Directive& d) {
 
 }  // namespace
 
+// tls_keyform: Petrel loads PEM keys; an engine key is refused like tls_engine.
+void parse_tls_keyform(ParseState& s, const Directive& d) {
+  std::string v;
+  if (!s.choice(d, {"pem", "engine"}, v)) return;
+  if (v == "engine") {
+    s.error(d, "engine keys are not available in Petrel (OpenSSL 3 deprecates engines): give keyfile a PEM key");
+  }
+}
+
 void append_no_effect_options(std::vector<OptionDescriptor>& out) {
   constexpr auto X = Status::kNoEffect;
   constexpr auto G = Scope::kGlobal;
@@ -36,6 +45,13 @@ void append_no_effect_options(std::vector<OptionDescriptor>& out) {
      "a libwebsockets setting; Petrel's WebSocket code is its own and logs with log_type websockets", X},
     {"packet_buffer_size", L, check_count, "BYTES", "4096",
      "Petrel reads into one buffer per worker thread, sized for throughput, not one per connection", X},
+    {"tls_keyform", L, parse_tls_keyform, "pem|engine", "pem", "Form of keyfile: Petrel reads PEM keys (engine: refused)",
+     Status::kSupported},
+    // OpenSSL engines: deprecated in OpenSSL 3, which Debian 12 ships; Petrel's keys are PEM files.
+    {"tls_engine", L, nullptr, "ENGINE", "none",
+     "OpenSSL engines are deprecated in OpenSSL 3; give keyfile a PEM key (hardware keys: not supported)", Status::kRefused},
+    {"tls_engine_kpass_sha1", L, nullptr, "HEX", "none",
+     "it belongs to tls_engine, which Petrel does not offer (OpenSSL 3 deprecates engines)", Status::kRefused},
   });
 }
 
@@ -58,9 +74,6 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     {"enable_proxy_protocol", L, nullptr, "1|2", "off", "Expect a PROXY protocol header", N},
     {"http_dir", L, nullptr, "DIR", "none", "Serve files over HTTP on a websockets listener", N},
     {"proxy_protocol_v2_require_tls", L, nullptr, "true|false", "false", "Require TLS information in PROXY v2 headers", N},
-    {"tls_engine", L, nullptr, "ENGINE", "none", "OpenSSL engine", N},
-    {"tls_engine_kpass_sha1", L, nullptr, "HEX", "none", "SHA1 of the engine key password", N},
-    {"tls_keyform", L, nullptr, "pem|engine|uri", "pem", "Form of keyfile", N},
   });
 }
 

@@ -108,6 +108,8 @@ void process_directive(ParseState& s, const Directive& d) {
   }
   if (opt->status == Status::kNotSupportedYet) {
     s.error_raw(d, fmt::format("option '{}' is not supported yet", d.name));
+  } else if (opt->status == Status::kRefused) {
+    s.error_raw(d, fmt::format("option '{}' is not available in Petrel: {}", d.name, opt->doc));
   } else if (opt->status == Status::kObsolete) {
     s.warn(d, "obsolete option, ignored");
   } else if (opt->status == Status::kNoEffect) {

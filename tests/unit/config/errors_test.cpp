@@ -43,7 +43,7 @@ TEST(ConfigErrors, NotSupportedYetOptionsAreRefusedByName) {
   for (const char* line : {"memory_limit 1000000", "user mosquitto",
                            "auth_plugin /usr/lib/x.so", "plugin_opt_foo bar", "auth_opt_db mysql",
                            "bridge_require_ocsp true",
-                           "http_dir /www", "tls_keyform pem",
+                           "http_dir /www",
                            "check_retain_source false"}) {
     auto r = parse(std::string(line) + "\n");
     std::string name = std::string(line).substr(0, std::string(line).find(' '));
@@ -62,6 +62,16 @@ TEST(ConfigErrors, NoEffectOptionsAreAcceptedWithAWarningThatSaysWhy) {
   auto bad = parse("auth_plugin_deny_special_chars perhaps\nwebsockets_log_level -3\n");
   EXPECT_TRUE(has_error(bad, "t.conf:1: option 'auth_plugin_deny_special_chars'")) << test::all_errors(bad);
   EXPECT_TRUE(has_error(bad, "t.conf:2: option 'websockets_log_level'"));
+}
+
+TEST(ConfigErrors, RefusedOptionsSayWhyAndWhatToDoInstead) {
+  auto r = parse("listener 8883\ntls_engine pkcs11\ntls_keyform engine\n");
+  ASSERT_EQ(r.errors.size(), 2u) << test::all_errors(r);
+  EXPECT_EQ(format_error(r.errors[0]),
+            "t.conf:2: option 'tls_engine' is not available in Petrel: OpenSSL engines are deprecated in OpenSSL 3; "
+            "give keyfile a PEM key (hardware keys: not supported)");
+  EXPECT_TRUE(has_error(r, "t.conf:3: option 'tls_keyform': engine keys are not available in Petrel"));
+  EXPECT_TRUE(parse("listener 8883\ntls_keyform pem\n").errors.empty());
 }
 
 TEST(ConfigErrors, EveryErrorIsCollectedInOrder) {
