@@ -57,16 +57,7 @@ constexpr int64_t kMaxPayload = 268435455;
 // -1 (or any negative value, as Mosquitto reads it) = no limit; else a count.
 template <auto Field>
 void limit_field(ParseState& s, const Directive& d) {
-  std::string tok;
-  const char* expected = "-1 (no limit) or an integer 0..2147483647";
-  if (!s.one_token(d, expected, tok)) return;
-  auto v = parse_int_value(tok);
-  if (!v || *v > std::numeric_limits<int32_t>::max()) {
-    s.error(d, fmt::format("expected {}, got '{}'", expected, tok));
-    return;
-  }
-  if (*v < -1) s.warn(d, fmt::format("negative value {} means no limit; using -1", *v));
-  s.config.*Field = *v < 0 ? -1 : static_cast<int>(*v);
+  s.limit(d, s.config.*Field);
 }
 
 void parse_max_packet_size(ParseState& s, const Directive& d) { s.packet_size(d, s.config.max_packet_size); }

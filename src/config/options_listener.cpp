@@ -70,16 +70,8 @@ void parse_socket_domain(ParseState& s, const Directive& d) {
 }
 
 void parse_max_connections(ParseState& s, const Directive& d) {
-  std::string tok;
-  const char* expected = "-1 (no limit) or an integer 0..2147483647";
-  if (!s.one_token(d, expected, tok)) return;
-  auto v = parse_int_value(tok);
-  if (!v || *v > std::numeric_limits<int32_t>::max()) {
-    s.error(d, fmt::format("expected {}, got '{}'", expected, tok));
-    return;
-  }
-  if (*v < -1) s.warn(d, fmt::format("negative value {} means no limit; using -1", *v));
-  s.listener(d).max_connections = *v < 0 ? -1 : static_cast<int>(*v);
+  int v = -1;
+  if (s.limit(d, v)) s.listener(d).max_connections = v;
 }
 
 void parse_max_qos(ParseState& s, const Directive& d) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "config/values.h"
 
 namespace petrel::config {
@@ -88,6 +90,20 @@ bool ParseState::one_token(const Directive& d, std::string_view expected, std::s
     return false;
   }
   out = w[0];
+  return true;
+}
+
+bool ParseState::limit(const Directive& d, int& out) {
+  std::string tok;
+  const char* expected = "-1 (no limit) or an integer 0..2147483647";
+  if (!one_token(d, expected, tok)) return false;
+  auto v = parse_int_value(tok);
+  if (!v || *v > std::numeric_limits<int32_t>::max()) {
+    error(d, fmt::format("expected {}, got '{}'", expected, tok));
+    return false;
+  }
+  if (*v < -1) warn(d, fmt::format("negative value {} means no limit; using -1", *v));
+  out = *v < 0 ? -1 : static_cast<int>(*v);
   return true;
 }
 

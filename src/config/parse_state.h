@@ -48,6 +48,9 @@ class ParseState {
   bool boolean(const Directive& d, bool& out);
   // A packet size limit: 0 (no limit) or 20..268435460 (MQTT's largest packet).
   bool packet_size(const Directive& d, uint32_t& out);
+  // A count limit: -1 (no limit) or 0..2147483647; below -1 warns and means -1, as Mosquitto
+  // reads any negative value (max_connections, global_max_*).
+  bool limit(const Directive& d, int& out);
   // The whole rest of the line (may hold spaces). `key` scopes duplicate detection:
   // Mosquitto refuses a second value for the same string option in the same scope.
   bool text(const Directive& d, const std::string& key, std::string& out);

@@ -62,22 +62,42 @@ def test_bench_persistent_subscribers_keep_their_sessions(b, mqtt):
             assert ack.session_present == kept, (cid, ack)
 
 
-class TopicCorruptingRelay:
-    """Forwards bytes both ways; from the broker to the client it rewrites the topic of
-    the Nth PUBLISH of every connection, keeping its length, to one with a '+' (a
-    wildcard is not allowed in a PUBLISH topic [MQTT-3.3.2-2])."""
+def split_packets(buf: bytes) -> tuple[list[tuple[bytearray, int]], bytes]:
+    """The complete MQTT packets at the start of buf, each with the length of its fixed
+    header, and the bytes left over (a partial packet)."""
+    out = []
+    while len(buf) >= 2:
+        length, mult, i = 0, 1, 1
+        while i < len(buf) and buf[i] & 0x80:
+            length += (buf[i] & 0x7F) * mult
+            mult *= 128
+            i += 1
+        if i >= len(buf):
+            break
+        length += (buf[i] & 0x7F) * mult
+        end = i + 1 + length
+        if len(buf) < end:
+            break
+        out.append((bytearray(buf[:end]), i + 1))
+        buf = buf[end:]
+    return out, buf
 
-    def __init__(self, broker_port: int, nth: int):
-        self.broker_port = broker_port
-        self.nth = nth
-        self.corrupted = 0
+
+class LoopbackServer:
+    """Accepts on a random loopback port; on_accept(conn) runs for each connection.
+    close() stops accepting, closes every socket and joins every thread."""
+
+    def __init__(self):
         self.srv = socket.create_server(("127.0.0.1", 0))
         self.srv.settimeout(0.2)  # here, not in the thread: close() may come first
         self.port = self.srv.getsockname()[1]
         self.stop = threading.Event()
-        self.threads: list[threading.Thread] = []
         self.socks: list[socket.socket] = []
-        t = threading.Thread(target=self.accept, daemon=True)
+        self.threads: list[threading.Thread] = []
+        self.spawn(self.accept)
+
+    def spawn(self, target, *args):
+        t = threading.Thread(target=target, args=args, daemon=True)
         t.start()
         self.threads.append(t)
 
@@ -87,12 +107,39 @@ class TopicCorruptingRelay:
                 c, _ = self.srv.accept()
             except OSError:
                 continue
-            u = socket.create_connection(("127.0.0.1", self.broker_port))
-            self.socks += [c, u]
-            for target, args in ((self.up, (c, u)), (self.down, (u, c))):
-                t = threading.Thread(target=target, args=args, daemon=True)
-                t.start()
-                self.threads.append(t)
+            self.socks.append(c)
+            self.on_accept(c)
+
+    def on_accept(self, conn: socket.socket):
+        raise NotImplementedError
+
+    def close(self):
+        self.stop.set()
+        for s in self.socks + [self.srv]:
+            try:
+                s.close()
+            except OSError:
+                pass
+        for t in self.threads:
+            t.join(timeout=2)
+
+
+class TopicCorruptingRelay(LoopbackServer):
+    """Forwards bytes both ways; from the broker to the client it rewrites the topic of
+    the Nth PUBLISH of every connection, keeping its length, to one with a '+' (a
+    wildcard is not allowed in a PUBLISH topic [MQTT-3.3.2-2])."""
+
+    def __init__(self, broker_port: int, nth: int):
+        self.broker_port = broker_port
+        self.nth = nth
+        self.corrupted = 0
+        super().__init__()
+
+    def on_accept(self, c):
+        u = socket.create_connection(("127.0.0.1", self.broker_port))
+        self.socks.append(u)
+        self.spawn(self.up, c, u)
+        self.spawn(self.down, u, c)
 
     @staticmethod
     def up(src, dst):
@@ -107,45 +154,20 @@ class TopicCorruptingRelay:
         publishes = 0
         try:
             while data := src.recv(65536):
-                buf += data
+                packets, buf = split_packets(buf + data)
                 out = bytearray()
-                while True:
-                    if len(buf) < 2:
-                        break
-                    length, mult, i = 0, 1, 1
-                    while i < len(buf) and buf[i] & 0x80:
-                        length += (buf[i] & 0x7F) * mult
-                        mult *= 128
-                        i += 1
-                    if i >= len(buf):
-                        break
-                    length += (buf[i] & 0x7F) * mult
-                    end = i + 1 + length
-                    if len(buf) < end:
-                        break
-                    pkt = bytearray(buf[:end])
-                    buf = buf[end:]
-                    if pkt[0] >> 4 == 3:
+                for pkt, hdr in packets:
+                    if pkt[0] >> 4 == mq.PUBLISH:
                         publishes += 1
                         if publishes == self.nth:
-                            tlen = pkt[i + 1] << 8 | pkt[i + 2]
+                            tlen = pkt[hdr] << 8 | pkt[hdr + 1]
                             if tlen:
-                                pkt[i + 3 + tlen - 1] = ord("+")
+                                pkt[hdr + 2 + tlen - 1] = ord("+")
                                 self.corrupted += 1
                     out += pkt
                 dst.sendall(bytes(out))
         except OSError:
             pass
-
-    def close(self):
-        self.stop.set()
-        for s in self.socks + [self.srv]:
-            try:
-                s.close()
-            except OSError:
-                pass
-        for t in self.threads:
-            t.join(timeout=2)
 
 
 @pytest.mark.parametrize("qos", [0, 1])
@@ -188,66 +210,32 @@ def test_bench_topic_aliases_need_mqtt5(b):
     assert p.returncode == 2 and "--topic-alias-max needs --mqtt 5" in p.stderr, p
 
 
-class AliasAbusingBroker:
+class AliasAbusingBroker(LoopbackServer):
     """A fake MQTT 5 broker: CONNACK to every CONNECT, SUBACK to every SUBSCRIBE, then to
     the subscriber one PUBLISH whose Topic Alias it never set (topic empty, alias 3)."""
 
     def __init__(self):
-        self.srv = socket.create_server(("127.0.0.1", 0))
-        self.srv.settimeout(0.2)
-        self.port = self.srv.getsockname()[1]
         self.sent_bad = threading.Event()
-        self.stop = threading.Event()
-        self.socks: list[socket.socket] = []
-        self.threads = [threading.Thread(target=self.accept, daemon=True)]
-        self.threads[0].start()
+        super().__init__()
 
-    def accept(self):
-        while not self.stop.is_set():
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                continue
-            self.socks.append(c)
-            t = threading.Thread(target=self.serve, args=(c,), daemon=True)
-            t.start()
-            self.threads.append(t)
+    def on_accept(self, c):
+        self.spawn(self.serve, c)
 
     def serve(self, c: socket.socket):
         buf = b""
         try:
             while data := c.recv(65536):
-                buf += data
-                while len(buf) >= 2:
-                    length, mult, i = 0, 1, 1
-                    while i < len(buf) and buf[i] & 0x80:
-                        length += (buf[i] & 0x7F) * mult
-                        mult *= 128
-                        i += 1
-                    if i >= len(buf) or len(buf) < i + 1 + (length + (buf[i] & 0x7F) * mult):
-                        break
-                    length += (buf[i] & 0x7F) * mult
-                    pkt, buf = buf[:i + 1 + length], buf[i + 1 + length:]
+                packets, buf = split_packets(buf + data)
+                for pkt, hdr in packets:
                     kind = pkt[0] >> 4
                     if kind == mq.CONNECT:
                         c.sendall(bytes([0x20, 3, 0, 0, 0]))
                     elif kind == mq.SUBSCRIBE:
-                        pid = pkt[i + 1:i + 3]
-                        c.sendall(bytes([0x90, 4]) + pid + bytes([0, 0]))
+                        c.sendall(bytes([0x90, 4]) + pkt[hdr:hdr + 2] + bytes([0, 0]))
                         c.sendall(mq.publish(b"", b"x" * 16, props={"topic_alias": 3}))
                         self.sent_bad.set()
         except OSError:
             pass
-
-    def close(self):
-        self.stop.set()
-        for s in self.socks + [self.srv]:
-            try:
-                s.close()
-            except OSError:
-                pass
-        for t in self.threads:
-            t.join(timeout=2)
 
 
 def test_bench_reports_a_topic_alias_the_broker_never_set(b):
