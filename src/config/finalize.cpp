@@ -134,6 +134,9 @@ void apply_security_defaults(ParseState& s) {
   fill(c.security);
   for (auto& l : c.listeners) {
     if (c.per_listener_settings) {
+      for (const auto& [field, value] : s.global_plugin_files) {
+        if ((l.security.*field).empty()) l.security.*field = value;
+      }
       fill(l.security);
     } else {
       l.security = c.security;

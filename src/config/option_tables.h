@@ -14,6 +14,7 @@ void append_security_options(std::vector<OptionDescriptor>& out);  // options_li
 void append_unsupported_options(std::vector<OptionDescriptor>& out);  // options_unsupported.cpp
 void append_no_effect_options(std::vector<OptionDescriptor>& out);    // options_unsupported.cpp
 void append_persistence_options(std::vector<OptionDescriptor>& out);  // options_persistence.cpp
+void append_plugin_options(std::vector<OptionDescriptor>& out);       // options_plugins.cpp
 void append_tls_options(std::vector<OptionDescriptor>& out);       // options_tls.cpp
 void append_bridge_options(std::vector<OptionDescriptor>& out);    // options_bridge.cpp
 // Sets effect, read, secret and alias_of of every option (option_values.cpp).

@@ -18,6 +18,7 @@ std::vector<OptionDescriptor> build_table() {
   append_unsupported_options(t);
   append_no_effect_options(t);
   append_persistence_options(t);
+  append_plugin_options(t);
   append_tls_options(t);
   append_bridge_options(t);
   attach_option_values(t);

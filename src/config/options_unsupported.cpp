@@ -61,14 +61,9 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
   constexpr auto L = Scope::kListener;
   out.insert(out.end(), {
     // Global.
-    {"auth_opt_*", G, nullptr, "VALUE", "none", "Option for the most recent plugin (old name of plugin_opt_*)", N},
-    {"auth_plugin", G, nullptr, "PATH", "none", "Load an authentication plugin (old name of plugin)", N},
     {"check_retain_source", G, nullptr, "true|false", "true", "Re-check the publisher's access before sending a retained message", N},
     {"enable_control_api", G, nullptr, "true|false", "false", "Enable the $CONTROL/broker/v1 API", N},
-    {"global_plugin", G, nullptr, "PATH", "none", "Load a plugin for every listener", N},
     {"memory_limit", G, nullptr, "BYTES", "none", "Hard heap limit", N},
-    {"plugin", G, nullptr, "PATH", "none", "Load a broker plugin", N},
-    {"plugin_opt_*", G, nullptr, "VALUE", "none", "Option for the most recent plugin", N},
     {"user", G, nullptr, "USERNAME", "mosquitto", "Drop privileges to this user when started as root", N},
     // Listener.
     {"enable_proxy_protocol", L, nullptr, "1|2", "off", "Expect a PROXY protocol header", N},

@@ -15,6 +15,9 @@
 
 namespace petrel::config {
 
+// The plugin a plugin_opt_* line belongs to (options_plugins.cpp).
+enum class PluginKind { kNone, kPasswordFile, kAclFile, kPersistSqlite, kDynamicSecurity, kOther };
+
 class ParseState {
  public:
   Config config;  // global settings; listeners are assembled by finish_config()
@@ -82,6 +85,15 @@ class ParseState {
   std::vector<bool> bridge_failed;     // per config.bridges: its `connection` line had an error
                                        // (dropped by finish_config, its options are still parsed)
   std::string bridges_only_where;      // the `bridges_only true` line, if any
+
+  // The last plugin line: its kind, whether its files apply to every listener (global_plugin,
+  // or plugin without per_listener_settings) and where it was.
+  PluginKind plugin = PluginKind::kNone;
+  bool plugin_every_listener = true;
+  std::string plugin_where;
+  // Files a global_plugin named while per_listener_settings is true: given to every
+  // listener that names none itself (finish_config).
+  std::vector<std::pair<std::string SecuritySettings::*, std::string>> global_plugin_files;
 
   int depth = 0;                       // include nesting (include_dir only at depth 0)
   std::string main_file;

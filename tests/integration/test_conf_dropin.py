@@ -186,3 +186,38 @@ def test_log_facility_logs_to_local_n(broker_bin, tmp_path):
             p.terminate()
             p.wait(timeout=RUN_TIMEOUT)
         rx.close()
+
+
+MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
+
+
+def test_password_and_acl_file_plugins_are_honoured(broker, tmp_path):
+    """Mosquitto 2.1's way (what NixOS writes): the bundled plugins with plugin_opt_*."""
+    pw = tmp_path / "passwd"
+    subprocess.run([MOSQUITTO_PASSWD, "-c", "-b", str(pw), "alice", "s3cret"], check=True, timeout=RUN_TIMEOUT)
+    acl = tmp_path / "acl"
+    acl.write_text("user alice\ntopic readwrite plant/#\n")
+    b = broker(anonymous=False, extra=[
+        "global_plugin /usr/lib/x86_64-linux-gnu/mosquitto_password_file.so",
+        f"plugin_opt_password_file {pw}",
+        "global_plugin /usr/lib/x86_64-linux-gnu/mosquitto_acl_file.so",
+        f"plugin_opt_acl_file {acl}",
+    ])
+    refused_with(b, V5, "bad", 0x86, username="alice", password=b"wrong")
+    refused_with(b, V311, "anon", 0x05)
+    c = b.connect("alice", version=V5, username="alice", password=b"s3cret")
+    assert c.subscribe([("plant/#", 1)]).codes == [1]
+    assert c.subscribe([("office/#", 1)]).codes[0] >= 0x80
+    c.publish("plant/press", b"ok", qos=1)
+    assert c.recv_publish().payload == b"ok"
+
+
+def test_other_plugins_are_refused_by_name(broker_bin, tmp_path):
+    conf = tmp_path / "plugin.conf"
+    conf.write_text("listener 18830 127.0.0.1\nplugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so\n"
+                    "plugin_opt_config_file /var/lib/mosquitto/dynamic-security.json\n")
+    p = subprocess.run([broker_bin, "-c", str(conf), "--test-config"], capture_output=True, text=True,
+                       timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+    out = p.stdout + p.stderr
+    assert p.returncode != 0
+    assert f"{conf}:2" in out and "Petrel has no Dynamic Security plugin" in out, out

@@ -41,7 +41,6 @@ TEST(ConfigErrors, UnknownOptionFarFromEverythingHasNoSuggestion) {
 
 TEST(ConfigErrors, NotSupportedYetOptionsAreRefusedByName) {
   for (const char* line : {"memory_limit 1000000", "user mosquitto",
-                           "auth_plugin /usr/lib/x.so", "plugin_opt_foo bar", "auth_opt_db mysql",
                            "bridge_require_ocsp true",
                            "http_dir /www",
                            "check_retain_source false"}) {
