@@ -67,6 +67,16 @@ class Broker {
   void add_session() { sessions_.fetch_add(1, std::memory_order_relaxed); }
   void remove_session() { sessions_.fetch_sub(1, std::memory_order_relaxed); }
   int64_t sessions() const { return sessions_.load(std::memory_order_relaxed); }
+  // memory_limit: worker 0 measures the heap a few times a second (note_heap); while it is
+  // over the limit every worker refuses new messages and connections (memory_over).
+  bool memory_over() const { return memory_over_.load(std::memory_order_relaxed); }
+  void set_memory_over(bool on) { memory_over_.store(on, std::memory_order_relaxed); }
+  void note_heap(uint64_t bytes) {
+    heap_.store(bytes, std::memory_order_relaxed);
+    if (bytes > heap_max_.load(std::memory_order_relaxed)) heap_max_.store(bytes, std::memory_order_relaxed);
+  }
+  uint64_t heap() const { return heap_.load(std::memory_order_relaxed); }
+  uint64_t heap_maximum() const { return heap_max_.load(std::memory_order_relaxed); }
   // Any thread: relaxed reads of every worker's counters (a consistent-enough picture).
   StatusCounters snapshot();
 
@@ -80,6 +90,8 @@ class Broker {
   int64_t start_wall_;
   std::atomic<uint64_t> clients_max_{0};
   std::atomic<int64_t> sessions_{0};
+  std::atomic<bool> memory_over_{false};
+  std::atomic<uint64_t> heap_{0}, heap_max_{0};  // written by worker 0 only
 };
 
 inline int session_worker(SessionKey k) { return static_cast<int>(k >> 56); }

@@ -240,6 +240,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   }
   const bool internal = link.listener_index() == kInternalListener;
   const bool own = internal || link.listener_index() == kAdminListener;
+  if (!own && broker_.memory_over()) return refuse(link, c, rc::kServerBusy, "the broker is over its memory_limit");
   if (!own && !cfg.clientid_prefixes.empty() && !c.client_id.starts_with(cfg.clientid_prefixes)) {
     return refuse(link, c, rc::kNotAuthorized, "client id does not start with clientid_prefixes");
   }

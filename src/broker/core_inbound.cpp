@@ -184,6 +184,20 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
     why = "not authorised to publish on this topic";
     stats_.publish_denied.add();
     PETREL_LOG(broker_.log(), kLogDebug, "Denied PUBLISH from {} on {}.", s->client_id, topic);
+  } else if (broker_.memory_over() && s->listener != kInternalListener && !(p.retain && p.payload.empty())) {
+    // memory_limit: refused before it costs anything (clearing a retained message frees
+    // memory, so it passes). v5: 0x97; 3.x has no refusal, so the client is disconnected
+    // and sends it again once it reconnects (as Mosquitto does).
+    stats_.pub_dropped.add();
+    if (p.qos == 0) return true;
+    if (!s->is_v5()) {
+      PETREL_LOG(broker_.log(), kLogNotice, "Client {} from {} disconnected: the broker is over memory_limit.",
+                 s->client_id, s->link->peer());
+      disconnect_client(s, rc::kQuotaExceeded, nullptr, true);  // the will is published [MQTT-3.1.2-8]
+      return false;
+    }
+    ack_reason = rc::kQuotaExceeded;
+    why = "the broker is over its memory_limit";
   } else if (store_ && p.qos > 0 && !store_->healthy() && would_store(p, topic, s)) {
     // The store fails (disk full): a message it would have to hold is refused before it
     // goes anywhere. v5: 0x97; 3.x has no refusal, so no acknowledgement (the client

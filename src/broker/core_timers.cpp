@@ -1,5 +1,6 @@
 // WorkerCore: timers (keepalive, will delay, session expiry) and shutdown.
 #include "broker/worker_core.h"
+#include "common/heap.h"
 #include "protocol/reason_codes.h"
 
 namespace petrel::broker {
@@ -32,6 +33,7 @@ void WorkerCore::tick() {
     next_sys_ms_ = now + int64_t(cfg_->sys_interval) * 1000;
     publish_sys();
   }
+  if (index_ == 0) check_memory();
   if (index_ == 0 && cfg_->retain_expiry_interval > 0) {
     if (next_retain_sweep_ms_ == 0 || now >= next_retain_sweep_ms_) {
       if (next_retain_sweep_ms_ != 0) sweep_expired_retained(now);
@@ -39,6 +41,28 @@ void WorkerCore::tick() {
     }
   } else {
     next_retain_sweep_ms_ = 0;
+  }
+}
+
+void WorkerCore::check_memory() {
+  const uint64_t limit = cfg_->memory_limit;
+  if (limit == 0) {
+    if (broker_.memory_over()) broker_.set_memory_over(false);
+    return;
+  }
+  const uint64_t heap = heap_in_use();
+  broker_.note_heap(heap);
+  const bool over = broker_.memory_over();
+  if (!over && heap > limit) {
+    broker_.set_memory_over(true);
+    PETREL_LOG(broker_.log(), kLogWarning,
+               "Warning: heap at {} bytes is over memory_limit {}: refusing new messages and connections "
+               "until it is back under {}.", heap, limit, limit - limit / 20);
+  } else if (over && heap <= limit - limit / 20) {
+    broker_.set_memory_over(false);
+    heap_trim();  // let the resident size follow the heap down
+    PETREL_LOG(broker_.log(), kLogNotice, "Heap at {} bytes, back under memory_limit {}: accepting again.", heap,
+               limit);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "broker/worker_core.h"
+#include "common/heap.h"
 
 namespace petrel::broker {
 
@@ -41,6 +42,10 @@ void WorkerCore::publish_sys() {
   num("$SYS/broker/retained messages/count", st.retained_count);
   num("$SYS/broker/store/messages/count", st.retained_count);
   num("$SYS/broker/store/messages/bytes", st.retained_bytes);
+  // Mosquitto's heap topics (it has them when built with memory tracking).
+  if (cfg_->memory_limit == 0) broker_.note_heap(heap_in_use());  // else the tick keeps it fresh
+  num("$SYS/broker/heap/current", broker_.heap());
+  num("$SYS/broker/heap/maximum", broker_.heap_maximum());
 
   // Load averages: the rate per minute over the last interval, damped with the factor
   // exp(-interval / window) for windows of 1, 5 and 15 minutes.

@@ -226,6 +226,7 @@ class WorkerCore {
   // the reason string when given and wanted), the will if publish_will, the link closed
   // after its output. May destroy s.
   void sweep_expired_retained(int64_t now);
+  void check_memory();  // worker 0's tick: memory_limit
   void disconnect_client(Session* s, uint8_t reason, const std::string* why, bool publish_will);
   void send_reason_string_ack(Session* s, protocol::PacketType t, uint16_t id, uint8_t reason,
                               const char* why);

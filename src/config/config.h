@@ -263,6 +263,11 @@ struct Config {
   // create one more is refused with 0x89 Server busy; resuming an existing one never is).
   int global_max_connections = -1;
   int global_max_clients = -1;
+  // memory_limit: bytes of heap above which new messages and connections are refused
+  // (QoS 1/2 from MQTT 5 clients: 0x97; from 3.x clients: disconnected, as Mosquitto does;
+  // QoS 0: dropped; CONNECT: 0x89), until the heap is back under 95% of it. Checked
+  // by worker 0 four times a second. 0 = no limit.
+  uint64_t memory_limit = 0;
   std::string pid_file;
   LogSettings log;
   bool log_type_set = false;  // log_type given at least once (replaces the default mask)

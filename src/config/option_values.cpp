@@ -191,6 +191,7 @@ const std::map<std::string_view, Values>& values_table() {
       {"pid_file", {live, G(global<&Config::pid_file>)}},
       {"clientid_prefixes", {live, G(global<&Config::clientid_prefixes>)}},
       {"retain_expiry_interval", {live, G(global<&Config::retain_expiry_interval>)}},
+      {"memory_limit", {live, G(global<&Config::memory_limit>)}},
       {"upgrade_outgoing_qos", {live, G(global<&Config::upgrade_outgoing_qos>)}},
       {"global_max_connections", {live, G(global<&Config::global_max_connections>)}},
       {"global_max_clients", {live, G(global<&Config::global_max_clients>)}},

@@ -126,6 +126,8 @@ void append_general_options(std::vector<OptionDescriptor>& out) {
      "Deliver every message at its subscription's QoS, even above the QoS it was published with (against the MQTT specification)", S},
     {"retain_expiry_interval", G, int_field<&Config::retain_expiry_interval, 0, 35791394>, "MINUTES", "0 (off)",
      "Every MINUTES, remove expired retained messages nobody has touched (otherwise they go when next read or replaced)", S},
+    {"memory_limit", G, int_field<&Config::memory_limit, 0, std::numeric_limits<int64_t>::max()>, "BYTES", "0 (no limit)",
+     "Heap bytes above which new messages and connections are refused until it is back under 95% (checked 4 times a second)", S},
     {"clientid_prefixes", G, text_field<&Config::clientid_prefixes>, "PREFIX", "none",
      "Only allow client ids starting with this prefix (others get 0x87 not authorised)", S},
     {"global_max_connections", G, limit_field<&Config::global_max_connections>, "-1 | 0..2147483647", "-1 (no limit)",

@@ -221,3 +221,40 @@ def test_other_plugins_are_refused_by_name(broker_bin, tmp_path):
     out = p.stdout + p.stderr
     assert p.returncode != 0
     assert f"{conf}:2" in out and "Petrel has no Dynamic Security plugin" in out, out
+
+
+def heap_now(b) -> int:
+    c = b.connect("heap-reader", version=V311)
+    c.subscribe([("$SYS/broker/heap/current", 0)])
+    value = int(c.recv_publish(timeout=10).payload)
+    c.disconnect()
+    return value
+
+
+def test_memory_limit_refuses_then_recovers(broker):
+    """Over memory_limit (reloaded at run time, from the heap $SYS reports): MQTT 5 QoS 1
+    gets 0x97, a 3.x client is disconnected, a new client 0x89; cleared, all is accepted
+    again."""
+    b = broker(extra=["sys_interval 1"])
+    limit = heap_now(b) + (24 << 20)
+    b.conf_path.write_text(b.conf_path.read_text().replace("sys_interval 1", f"sys_interval 1\nmemory_limit {limit}"))
+    b.signal(signal.SIGHUP)
+    wait_until(lambda: "Configuration change from SIGHUP" in b.log(), what="the reload's outcome in the log")
+    pub = b.connect("filler", version=V5)
+    big = b"x" * (1 << 20)
+    refused_at = None
+    for i in range(200):  # 200 MiB at most
+        ack = pub.publish(f"fill/{i}", big, qos=1, retain=True)
+        if ack.rc == 0x97:
+            refused_at = i
+            break
+    assert refused_at is not None and refused_at >= 10, refused_at
+    assert "over memory_limit" in b.log()
+    old = b.client(V311)
+    old.connect("old-device", expect_rc=0x03)
+    old.expect_closed()
+    # clearing the retained messages frees the heap: accepted again
+    for i in range(refused_at):
+        pub.publish(f"fill/{i}", b"", qos=1, retain=True)
+    wait_until(lambda: pub.publish("fill/again", b"small", qos=1).rc < 0x80, timeout=10, what="accepted again")
+    assert "back under memory_limit" in b.log()

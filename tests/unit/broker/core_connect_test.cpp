@@ -537,5 +537,32 @@ TEST_F(CoreConnect, GlobalMaxClientsCountsSessionsNotConnections) {
   EXPECT_EQ(broker().sessions(), 3);
 }
 
+TEST_F(CoreConnect, MemoryLimitRefusesNewMessagesAndConnectionsWhileOver) {
+  Client& v5 = connected(mk5("mem5"));
+  Client& v3 = connected("mem3");
+  Client& sub = connected("mem-sub");
+  subscribe(sub, "m/#", 1);
+  cfg.memory_limit = 1;  // any heap is over it
+  reconfigure();
+  advance(250);  // worker 0's tick measures the heap
+  ASSERT_TRUE(broker().memory_over());
+  publish(v5, "m/a", "refused", 1);
+  auto rx = v5.take();
+  ASSERT_EQ(rx.size(), 1u);
+  EXPECT_EQ(rx[0].ack().reason, rc::kQuotaExceeded);
+  publish(v5, "m/a", "dropped", 0);
+  EXPECT_TRUE(sub.pubs().empty()) << "nothing routed while over";
+  publish(v3, "m/a", "v3", 1);
+  EXPECT_FALSE(v3.open()) << "a 3.x client has no refusal: it is disconnected and sends again later";
+  Client& late = open(mk5("late"));
+  EXPECT_EQ(refused(late).reason, rc::kServerBusy);
+  cfg.memory_limit = uint64_t(1) << 50;
+  reconfigure();
+  advance(250);
+  EXPECT_FALSE(broker().memory_over());
+  publish(v5, "m/a", "accepted", 1);
+  EXPECT_EQ(payloads(sub.pubs()), std::vector<std::string>{"accepted"});
+}
+
 }  // namespace
 }  // namespace petrel::broker::coretest

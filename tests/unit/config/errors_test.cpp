@@ -40,7 +40,7 @@ TEST(ConfigErrors, UnknownOptionFarFromEverythingHasNoSuggestion) {
 }
 
 TEST(ConfigErrors, NotSupportedYetOptionsAreRefusedByName) {
-  for (const char* line : {"memory_limit 1000000", "user mosquitto",
+  for (const char* line : {"user mosquitto",
                            "bridge_require_ocsp true",
                            "http_dir /www",
                            "check_retain_source false"}) {
