@@ -76,6 +76,11 @@ struct Listener {
   // websockets_origin (repeatable): browsers' Origin values a websockets listener accepts;
   // empty = any. A request without Origin (not from a browser) is always accepted.
   std::vector<std::string> websockets_origins;
+  // enable_proxy_protocol 1|2: every connection starts with a PROXY protocol header of
+  // that version (0 = none); proxy_protocol_v2_require_tls: the v2 header must say the
+  // client used TLS to the proxy.
+  int proxy_protocol = 0;
+  bool proxy_protocol_v2_require_tls = false;
   // Accept client certificates outside their validity dates (the chain must still verify).
   bool disable_client_cert_date_checks = false;
 

@@ -240,6 +240,8 @@ const std::map<std::string_view, Values>& values_table() {
       {"mount_point", {restart, L(listener<&Listener::mount_point>)}},
       {"bind_interface", {restart, L(listener<&Listener::bind_interface>)}},
       {"accept_protocol_versions", {live, L(accept_protocol_versions)}},
+      {"enable_proxy_protocol", {restart, L(listener<&Listener::proxy_protocol>)}},
+      {"proxy_protocol_v2_require_tls", {restart, L(listener<&Listener::proxy_protocol_v2_require_tls>)}},
       {"websockets_origin", {reload, L(websockets_origins)}},
       {"listener_allow_anonymous", {live, L(listener_allow_anonymous)}},
       {"listener_auto_id_prefix", {live, L(listener_auto_id_prefix)}},

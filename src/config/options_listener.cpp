@@ -129,6 +129,11 @@ void parse_accept_protocol_versions(ParseState& s, const Directive& d) {
   s.listener(d).accept_protocol_versions = *bits;
 }
 
+void parse_enable_proxy_protocol(ParseState& s, const Directive& d) {
+  int64_t v = 0;
+  if (s.integer(d, 1, 2, v)) s.listener(d).proxy_protocol = static_cast<int>(v);
+}
+
 void parse_listener_allow_anonymous(ParseState& s, const Directive& d) {
   bool v = false;
   if (s.boolean(d, v)) s.listener(d).listener_allow_anonymous = v;
@@ -200,6 +205,11 @@ void append_listener_options(std::vector<OptionDescriptor>& out) {
     {"mount_point", L, parse_mount_point, "TOPIC-PREFIX", "none", "Prefix the topics of this listener's clients", N},
     {"bind_interface", L, listener_text<&Listener::bind_interface>, "DEVICE", "none",
      "Bind the listener to a network interface (SO_BINDTODEVICE): only connections arriving on it are accepted", S},
+    {"enable_proxy_protocol", L, parse_enable_proxy_protocol, "1|2", "off",
+     "Every connection starts with a PROXY protocol header of this version (HAProxy, nginx): the client's address "
+     "comes from it, and (v2) the TLS and client certificate the proxy verified", S},
+    {"proxy_protocol_v2_require_tls", L, listener_bool<&Listener::proxy_protocol_v2_require_tls>, "true|false", "false",
+     "With enable_proxy_protocol 2: refuse a connection whose header says the client did not use TLS to the proxy", S},
     {"accept_protocol_versions", L, parse_accept_protocol_versions, "3,4,5", "3,4,5",
      "MQTT versions this listener accepts (3 = 3.1, 4 = 3.1.1, 5 = 5.0); others get CONNACK 0x01 / 0x84", S},
     {"listener_allow_anonymous", L, parse_listener_allow_anonymous, "true|false", "allow_anonymous",

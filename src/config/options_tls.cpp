@@ -86,6 +86,10 @@ void validate_listener(ParseState& s, Listener& l) {
   if (!l.psk_hint.empty() && l.security.psk_file.empty()) {
     fail("psk_hint", "needs a psk_file with the PSK identities and keys");
   }
+  if (l.proxy_protocol_v2_require_tls && l.proxy_protocol != 2) {
+    s.warnings.push_back(fmt::format("{}: option 'proxy_protocol_v2_require_tls': has no effect without "
+                                     "enable_proxy_protocol 2", where("proxy_protocol_v2_require_tls")));
+  }
   if (!l.websockets_origins.empty() && l.protocol != ListenerProtocol::kWebsockets) {
     s.warnings.push_back(fmt::format("{}: option 'websockets_origin': has no effect: this listener's protocol "
                                      "is not websockets", where("websockets_origin")));
@@ -105,8 +109,10 @@ void validate_listener(ParseState& s, Listener& l) {
   unused("ciphers_tls1.3", !l.ciphers_tls13.empty());
   unused("dhparamfile", !l.dhparamfile.empty());
   unused("tls_version", !l.tls_version.empty());
-  unused("require_certificate", l.require_certificate);
-  unused("use_identity_as_username", l.use_identity_as_username);
+  // Behind a PROXY v2 proxy that terminates TLS, these take the certificate the proxy verified.
+  const bool proxied_tls = l.proxy_protocol == 2;
+  unused("require_certificate", l.require_certificate && !proxied_tls);
+  unused("use_identity_as_username", l.use_identity_as_username && !proxied_tls);
   unused("use_subject_as_username", l.use_subject_as_username);
 }
 

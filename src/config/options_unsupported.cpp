@@ -65,9 +65,7 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     {"enable_control_api", G, nullptr, "true|false", "false", "Enable the $CONTROL/broker/v1 API", N},
     {"user", G, nullptr, "USERNAME", "mosquitto", "Drop privileges to this user when started as root", N},
     // Listener.
-    {"enable_proxy_protocol", L, nullptr, "1|2", "off", "Expect a PROXY protocol header", N},
     {"http_dir", L, nullptr, "DIR", "none", "Serve files over HTTP on a websockets listener", N},
-    {"proxy_protocol_v2_require_tls", L, nullptr, "true|false", "false", "Require TLS information in PROXY v2 headers", N},
   });
 }
 

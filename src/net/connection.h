@@ -39,7 +39,10 @@ class Connection final : public broker::Link {
   // A delayed close whose time has come (checked by the worker's tick).
   bool close_due(int64_t now) const { return close_requested_ && hold_output_until_ms_ && now >= hold_output_until_ms_; }
   void release_held_output();
-  const std::string& peer() const override { return peer_; }
+  // The client's address: from the PROXY protocol header when the listener expects one.
+  const std::string& peer() const override {
+    return tx_ && !tx_->identity().proxied_peer.empty() ? tx_->identity().proxied_peer : peer_;
+  }
   int listener_index() const override { return listener_; }
   size_t pending_bytes() const override { return io_ ? io_->out.size() - io_->out_off : 0; }
   void set_queue_pressure(bool on) override;

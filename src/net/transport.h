@@ -30,6 +30,7 @@ struct PeerIdentity {
   std::string cert_cn;       // TLS client certificate subject CN
   std::string cert_subject;  // full subject (RFC 2253)
   std::string psk_identity;  // TLS-PSK identity
+  std::string proxied_peer;  // the client's address from a PROXY protocol header, if any
 };
 
 class Transport {

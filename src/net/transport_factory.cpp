@@ -1,5 +1,8 @@
 #include "net/transport_factory.h"
 
+#include <optional>
+
+#include "net/proxy_protocol.h"
 #include "net/tls_context.h"
 #include "net/tls_transport.h"
 #include "net/websocket_transport.h"
@@ -8,31 +11,30 @@ namespace petrel::net {
 
 namespace {
 
-// TLS or TLS-PSK: every connection gets its own SSL from the listener's context.
-class TlsFactory final : public TransportFactory {
+// Every connection of a listener gets its own stack, innermost first: TLS (its own SSL from
+// the listener's context), the PROXY protocol header reader (before TLS: the proxy's
+// header comes first on the wire), WebSocket framing.
+class ListenerFactory final : public TransportFactory {
  public:
-  explicit TlsFactory(std::shared_ptr<const TlsContext> ctx) : ctx_(std::move(ctx)) {}
-  std::unique_ptr<Transport> make() override { return std::make_unique<TlsTransport>(ctx_); }
-
- private:
-  std::shared_ptr<const TlsContext> ctx_;
-};
-
-// WebSockets over plain TCP (no context) or over TLS.
-class WebSocketFactory final : public TransportFactory {
- public:
-  WebSocketFactory(std::shared_ptr<const TlsContext> ctx, size_t header_limit, std::vector<std::string> origins)
+  ListenerFactory(std::shared_ptr<const TlsContext> ctx, std::optional<ProxyOptions> proxy, bool websockets,
+                  size_t header_limit, std::vector<std::string> origins)
       : ctx_(std::move(ctx)),
+        proxy_(proxy),
+        websockets_(websockets),
         header_limit_(header_limit),
         origins_(std::make_shared<const std::vector<std::string>>(std::move(origins))) {}
   std::unique_ptr<Transport> make() override {
-    std::unique_ptr<Transport> inner;
-    if (ctx_) inner = std::make_unique<TlsTransport>(ctx_);
-    return std::make_unique<WebSocketTransport>(std::move(inner), header_limit_, origins_);
+    std::unique_ptr<Transport> t;
+    if (ctx_) t = std::make_unique<TlsTransport>(ctx_);
+    if (proxy_) t = std::make_unique<ProxyTransport>(std::move(t), *proxy_);
+    if (websockets_) t = std::make_unique<WebSocketTransport>(std::move(t), header_limit_, origins_);
+    return t;
   }
 
  private:
   std::shared_ptr<const TlsContext> ctx_;
+  std::optional<ProxyOptions> proxy_;
+  bool websockets_;
   size_t header_limit_;
   std::shared_ptr<const std::vector<std::string>> origins_;
 };
@@ -51,7 +53,12 @@ std::shared_ptr<TransportFactory> make_transport_factory(const config::Listener&
   error.clear();
   const bool tls = !l.certfile.empty() || !l.keyfile.empty() || !l.psk_hint.empty();
   const bool websockets = l.protocol == config::ListenerProtocol::kWebsockets;
-  if (!tls && !websockets) return nullptr;  // plain MQTT over TCP: Connection's fast path
+  std::optional<ProxyOptions> proxy;
+  if (l.proxy_protocol) {
+    // Without TLS of its own, require_certificate means: the proxy verified one (v2).
+    proxy = ProxyOptions{l.proxy_protocol, l.proxy_protocol_v2_require_tls, l.require_certificate && !tls};
+  }
+  if (!tls && !websockets && !proxy) return nullptr;  // plain MQTT over TCP: Connection's fast path
   std::shared_ptr<const TlsContext> ctx;
   if (tls) {
     auto made = TlsContext::create(l);
@@ -61,10 +68,12 @@ std::shared_ptr<TransportFactory> make_transport_factory(const config::Listener&
     }
     ctx = std::move(*made);
   }
-  const char* what = websockets ? (ctx ? "MQTT over WebSockets over TLS" : "MQTT over WebSockets") : "MQTT over TLS";
-  PETREL_LOG(log, kLogInfo, "{}: {}{}.", listener_name(l), what, ctx ? " (" + ctx->describe() + ")" : std::string());
-  if (websockets) return std::make_shared<WebSocketFactory>(std::move(ctx), l.websockets_headers_size, l.websockets_origins);
-  return std::make_shared<TlsFactory>(std::move(ctx));
+  const char* what = websockets ? (ctx ? "MQTT over WebSockets over TLS" : "MQTT over WebSockets")
+                                : (ctx ? "MQTT over TLS" : "MQTT");
+  PETREL_LOG(log, kLogInfo, "{}: {}{}{}.", listener_name(l), what, ctx ? " (" + ctx->describe() + ")" : std::string(),
+             proxy ? fmt::format(", behind a proxy (PROXY protocol v{})", l.proxy_protocol) : std::string());
+  return std::make_shared<ListenerFactory>(std::move(ctx), proxy, websockets, l.websockets_headers_size,
+                                           l.websockets_origins);
 }
 
 }  // namespace petrel::net
