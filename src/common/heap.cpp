@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <cstddef>
+
 #if defined(__SANITIZE_ADDRESS__)
 #define PETREL_HEAP_SANITIZER 1
 #elif defined(__has_feature)
@@ -11,7 +13,9 @@
 #endif
 
 #ifdef PETREL_HEAP_SANITIZER
-#include <sanitizer/allocator_interface.h>
+// The sanitizer runtime's count (sanitizer/allocator_interface.h, which GCC does not always
+// install with its runtime: declared here).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 namespace petrel {
