@@ -59,7 +59,7 @@ TEST(ProxyProtocol, V1Incomplete) {
 }
 
 TEST(ProxyProtocol, V1Malformed) {
-  for (const std::string bad : {std::string("\x10\x0c\x00\x04MQTT", 8), std::string("PROXY TCP4 300.0.2.7 198.51.100.1 1 2\r\n"),
+  for (const std::string& bad : {std::string("\x10\x0c\x00\x04MQTT", 8), std::string("PROXY TCP4 300.0.2.7 198.51.100.1 1 2\r\n"),
                                 std::string("PROXY TCP4 192.0.2.7 198.51.100.1 99999 1883\r\n"),
                                 std::string("PROXY TCP9 a b 1 2\r\n"), std::string("PROXY TCP4 192.0.2.7\r\n"),
                                 "PROXY TCP4 " + std::string(120, '1')}) {
