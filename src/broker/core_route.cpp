@@ -92,6 +92,9 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
 
   match_targets(topic, from);
   view.serial = ++serial_;
+  // A delivery's QoS is at most the published one; upgrade_outgoing_qos (non-standard)
+  // lets the subscription's QoS stand.
+  const uint8_t qos_cap = cfg_->upgrade_outgoing_qos ? 2 : p.qos;
   size_t delivered = 0;
   for (size_t i = 0; i < targets_.size();) {
     // One delivery per session: overlapping subscriptions merge into the highest QoS and
@@ -114,7 +117,7 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
       merge_targets(scratch_ids_, x.sub_id);
     }
     if (!any) continue;
-    if (!cfg_->upgrade_outgoing_qos) qos = std::min(qos, p.qos);  // else the subscription's (non-standard)
+    qos = std::min(qos, qos_cap);
     const bool retain = rap && p.retain;  // [MQTT-3.3.1-12,13]
     const int w = session_worker(key);
     ++delivered;
