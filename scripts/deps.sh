@@ -6,14 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-build}
 pkgs=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libfmt-dev libssl-dev openssl libargon2-dev
-      zlib1g-dev libsqlite3-dev)
+      zlib1g-dev libsqlite3-dev libsystemd-dev)
 # The admin pages' libraries (web/ui/package-lock.json) are installed with npm; a machine
 # that already has node and npm (for instance a newer Node.js than Debian's) keeps its own.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 if [ "$what" = test ]; then
   pkgs+=(googletest libgtest-dev libgmock-dev libbenchmark-dev mosquitto mosquitto-clients
-         python3 python3-pytest python3-pytest-xdist python3-paho-mqtt python3-prometheus-client procps
+         groff-base man-db python3 python3-pytest python3-pytest-xdist python3-paho-mqtt python3-prometheus-client procps
          softhsm2 libengine-pkcs11-openssl  # a PKCS#11 token for the --tls-engine tests
          chromium chromium-driver python3-selenium)  # the admin pages in a real browser
 fi

@@ -244,7 +244,7 @@ Result<void> AdminService::ensure_generated_password(const config::Config& cfg) 
   return {};
 }
 
-Result<void> AdminService::start(const config::Config& cfg) {
+Result<void> AdminService::open(const config::Config& cfg) {
   if (cfg.http_listeners.empty()) return {};
   if (auto g = ensure_generated_password(cfg); !g) {
     // The embedded default's admin is a convenience: the broker runs without it.
@@ -262,10 +262,15 @@ Result<void> AdminService::start(const config::Config& cfg) {
     }
     return o.error();
   }
+  opened_ = true;
+  return {};
+}
+
+void AdminService::serve() {
+  if (!opened_) return;
   http_->start();
   started_ = true;
   rt_.on_sample([this](const StatusSample& s) { publish_sample(s); });
-  return {};
 }
 
 Result<void> AdminService::apply(const config::Config& next, const config::ConfigDiff& diff) {

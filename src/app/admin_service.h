@@ -68,8 +68,11 @@ class AdminService {
   AdminService(const AdminService&) = delete;
   AdminService& operator=(const AdminService&) = delete;
 
-  // Startup: admin users (a generated password for the embedded default), endpoints.
-  Result<void> start(const config::Config& cfg);
+  // Startup, in two steps around the privilege drop: open() reads the admin users (a
+  // generated password for the embedded default) and binds the endpoints (a port below
+  // 1024 needs root); serve() then answers requests, once everything they read exists.
+  Result<void> open(const config::Config& cfg);
+  void serve();
   // The fallible part of Runtime::apply: the new admin users are loaded, then the
   // endpoints replaced (new ones bound first). On error nothing changed.
   Result<void> apply(const config::Config& next, const config::ConfigDiff& diff);
@@ -106,6 +109,7 @@ class AdminService {
   web::Auth auth_;
   std::unique_ptr<web::HttpServer> http_;
   bool started_ = false;
+  bool opened_ = false;   // open() bound the endpoints; serve() starts answering
   // Live status streams: fed once a second from the control thread.
   std::mutex streams_mu_;
   std::vector<std::shared_ptr<web::EventStream>> status_streams_;

@@ -15,7 +15,10 @@ std::string usage_text() {
       "       petrel -c config_file --import-mosquitto FILE\n"
       "       petrel [-c config_file] --persistence-check [FILE] | --persistence-recover [FILE]\n\n"
       " -c, --config-file FILE  read the configuration (mosquitto.conf syntax) from FILE.\n"
-      "                         Without it petrel listens on loopback port 1883 only.\n"
+      "                         Without it petrel runs the configuration the web admin\n"
+      "                         saved in its state directory, or else its embedded\n"
+      "                         default: MQTT on loopback port 1883, the admin on\n"
+      "                         127.0.0.1:8080.\n"
       " -d, --daemon            run in the background.\n"
       " -p, --port PORT         listen on PORT instead of 1883 (local-only mode; repeatable).\n"
       " -v, --verbose           log everything (overrides log_type).\n"
@@ -31,7 +34,8 @@ std::string usage_text() {
       "     --persistence-recover [FILE]\n"
       "                         move a damaged store file aside (FILE.damaged-<time>) and\n"
       "                         copy what is readable into a new one; exit 0 when done.\n"
-      "     --options-reference print the configuration reference (Markdown) and exit.\n"
+      "     --options-reference\n"
+      "                         print the configuration reference (Markdown) and exit.\n"
       "     --version           print the version and exit.\n"
       " -h, --help              this text.\n",
       PETREL_VERSION);

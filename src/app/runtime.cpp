@@ -3,16 +3,20 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <map>
 
 #include "app/admin_service.h"
 #include "app/persistence.h"
+#include "app/privileges.h"
 #include "auth/file_security.h"
 #include "config/diff.h"
 #include "config/parser.h"
@@ -56,7 +60,7 @@ std::string ApplyReport::summary() const {
 
 Runtime::Runtime(Logger& log, CommandLine cl, std::string config_path, config::Config initial)
     : log_(log), cl_(std::move(cl)), config_path_(std::move(config_path)), running_(std::move(initial)),
-      sampler_(control_io_) {}
+      sampler_(control_io_), watchdog_timer_(control_io_) {}
 
 Runtime::~Runtime() = default;
 
@@ -143,6 +147,33 @@ bool Runtime::open_store(const config::Config& cfg) {
   return true;
 }
 
+bool Runtime::drop_privileges_and_check(const config::Config& cfg) {
+  // The embedded default, and the admin's saved copy of it, were not given with -c.
+  auto dropped = drop_privileges(cfg, !cl_.config_file.empty(), config_path());
+  if (!dropped) {
+    start_error(dropped.error().message);
+    return false;
+  }
+  for (const auto& n : dropped->notes) {
+    PETREL_LOG(log_, n.rfind("Warning", 0) == 0 ? kLogWarning : kLogNotice, "{}", n);
+  }
+  if (!dropped->dropped) return true;
+  // What petrel reads or writes again later must be usable by the user it became: said
+  // now, naming each file, rather than at the first SIGHUP or bridge connection.
+  const auto check = check_runtime_files(cfg, config_path(), dropped->user);
+  for (const auto& w : check.warnings) PETREL_LOG(log_, kLogWarning, "Warning: {}", w);
+  const auto& errors = check.errors;
+  for (const auto& e : errors) start_error(e);
+  if (!errors.empty()) {
+    start_error(fmt::format("{} file{} cannot be used by user '{}' (the `user` option): make {} readable (or "
+                            "writable) by that user or group, or name another user",
+                            errors.size(), errors.size() == 1 ? "" : "s", dropped->user,
+                            errors.size() == 1 ? "it" : "them"));
+    return false;
+  }
+  return true;
+}
+
 bool Runtime::start() {
   const config::Config cfg = running();
   server_ = std::make_unique<net::Server>(cfg, log_);
@@ -157,9 +188,8 @@ bool Runtime::start() {
   }
   for (const auto& w : warnings) PETREL_LOG(log_, kLogWarning, "Warning: {}", w);
   server_->set_security(*security);
-  // The store before the listeners: its error is fatal, and what it holds is in place
-  // before the first client connects or the first bridge subscribes.
-  if (!open_store(cfg)) return false;
+  // Listeners (MQTT and admin) are bound while petrel may still be root (ports below
+  // 1024, keys only root reads); accepting starts only at the end.
   std::string err;
   if (!server_->open_listeners(err)) {
     start_error(err);
@@ -167,11 +197,16 @@ bool Runtime::start() {
   }
   bridges_ = std::make_unique<bridge::BridgeManager>(
       log_, [this](const std::string& peer) { return server_->open_internal(peer); });
-  admin_ = std::make_unique<AdminService>(*this);  // serves at once: everything it reads exists
-  if (auto started = admin_->start(running()); !started) {
-    start_error(started.error().message);
+  admin_ = std::make_unique<AdminService>(*this);
+  if (auto opened = admin_->open(running()); !opened) {
+    start_error(opened.error().message);
     return false;
   }
+  if (!drop_privileges_and_check(cfg)) return false;
+  // The store after the drop, so its files belong to the user petrel runs as; before the
+  // workers start, the bridges subscribe and the first client is accepted.
+  if (!open_store(cfg)) return false;
+  admin_->serve();  // everything it reads exists now
   server_->start_workers();
   if (cfg.bridges_only) {
     PETREL_LOG(log_, kLogNotice, "Bridges-only mode: no client listener; {} bridge{} forward between remote brokers.",
@@ -195,6 +230,8 @@ int Runtime::run() {
   // The signals are caught from the start: a SIGHUP that comes while the bridges
   // subscribe (up to 10 s) waits for the handler instead of killing the process.
   asio::signal_set signals(control_io_, SIGINT, SIGTERM, SIGHUP);
+  signals.add(SIGUSR1);
+  signals.add(SIGUSR2);
   if (!start()) {
     log_.set_topic_sink(nullptr);
     if (admin_) admin_->stop();
@@ -205,19 +242,38 @@ int Runtime::run() {
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                                int sig) {
     if (ec) return;
-    if (sig == SIGHUP) {
-      reload("SIGHUP");
+    if (sig == SIGHUP || sig == SIGUSR1 || sig == SIGUSR2) {
+      if (sig == SIGHUP) {
+        notify_.reloading();
+        // Log files first (logrotate renamed the old one), so the reload's lines land in
+        // the new file.
+        if (std::string e = log_.reopen(); !e.empty()) PETREL_LOG(log_, kLogError, "Error: {}.", e);
+        reload("SIGHUP");
+        notify_.reloaded(status_line(latest_sample()));
+      } else if (sig == SIGUSR1) {
+        dump_state();
+      } else {
+        dump_subscriptions();
+      }
       signals.async_wait(on_signal);
       return;
     }
+    notify_.stopping();
     PETREL_LOG(log_, kLogNotice, "petrel version {} terminating", PETREL_VERSION);
     control_io_.stop();
   };
   signals.async_wait(on_signal);
   sample();
   arm_sampler();
+  notify_.ready(status_line(latest_sample()));
+  if (notify_.watchdog_interval().count() > 0) {
+    PETREL_LOG(log_, kLogInfo, "systemd watchdog: every worker is checked each {} ms.",
+               std::chrono::duration_cast<std::chrono::milliseconds>(notify_.watchdog_interval()).count() / 2);
+    arm_watchdog();
+  }
   control_io_.run();
   sampler_.cancel();
+  watchdog_timer_.cancel();
   admin_->stop();
   bridges_->stop();
   server_->stop();
@@ -225,6 +281,86 @@ int Runtime::run() {
   if (store_) store_->close();
   log_.set_topic_sink(nullptr);
   return 0;
+}
+
+std::string Runtime::status_line(const StatusSample& s) const {
+  const auto& c = s.counters;
+  return fmt::format("{} client{} connected, {} subscription{}, {} retained; {:.0f} msg/s in, {:.0f} msg/s out",
+                     c.clients_connected, c.clients_connected == 1 ? "" : "s", c.subscriptions,
+                     c.subscriptions == 1 ? "" : "s", c.retained_count, s.msgs_in, s.msgs_out);
+}
+
+void Runtime::arm_watchdog() {
+  watchdog_timer_.expires_after(notify_.watchdog_interval() / 2);
+  watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (!watchdog_probe_pending_) {
+      // queue_totals runs on every worker and answers once all of them did: the ping
+      // means each worker's loop is turning, not only this control thread.
+      watchdog_probe_pending_ = true;
+      server_->queue_totals([this](uint64_t, uint64_t) {
+        asio::post(control_io_, [this] {
+          watchdog_probe_pending_ = false;
+          notify_.watchdog();
+        });
+      });
+    } else {
+      PETREL_LOG(log_, kLogWarning, "Watchdog: a worker has not answered for {} ms; not telling systemd it is alive.",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(notify_.watchdog_interval()).count() / 2);
+    }
+    arm_watchdog();
+  });
+}
+
+void Runtime::dump_state() {
+  const auto c = server_->broker().snapshot();  // now, not the last second's sample
+  PETREL_LOG(log_, kLogNotice,
+             "State (SIGUSR1): up {} s; {} client{} connected, {} session{}, {} subscription{} ({} shared), "
+             "{} retained message{} ({} bytes); {} PUBLISH received, {} sent, {} dropped; RSS {} bytes.",
+             c.uptime_s, c.clients_connected, c.clients_connected == 1 ? "" : "s", c.sessions,
+             c.sessions == 1 ? "" : "s", c.subscriptions, c.subscriptions == 1 ? "" : "s", c.shared_subscriptions,
+             c.retained_count, c.retained_count == 1 ? "" : "s", c.retained_bytes, c.pub_received, c.pub_sent,
+             c.pub_dropped, rss_bytes());
+  server_->queue_totals([this](uint64_t queued, uint64_t inflight) {
+    PETREL_LOG(log_, kLogNotice, "State (SIGUSR1): {} message{} queued for sessions, {} in flight.", queued,
+               queued == 1 ? "" : "s", inflight);
+  });
+  if (!store_) {
+    PETREL_LOG(log_, kLogNotice, "State (SIGUSR1): no persistence store (persistence false): nothing to write.");
+    return;
+  }
+  const auto before = std::chrono::steady_clock::now();
+  store_->flush([this, before](bool ok) {
+    // On the store thread: only the log (which locks itself) is touched.
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - before);
+    if (ok) {
+      PETREL_LOG(log_, kLogNotice, "State (SIGUSR1): everything pending is committed to the store ({} ms).",
+                 ms.count());
+    } else {
+      PETREL_LOG(log_, kLogError, "State (SIGUSR1): persistence commit failed; the store is unhealthy.");
+    }
+  });
+}
+
+void Runtime::dump_subscriptions() {
+  broker::ClientQuery q;
+  q.include_internal = true;
+  q.limit = SIZE_MAX;
+  server_->query_clients(q, [this](std::vector<broker::ClientInfo> all) {
+    std::map<std::string, std::vector<std::string>> by_filter;
+    for (const auto& c : all)
+      for (const auto& sub : c.subscriptions)
+        by_filter[sub.filter].push_back(fmt::format("{} (QoS {})", c.client_id, sub.qos));
+    PETREL_LOG(log_, kLogNotice, "Subscriptions (SIGUSR2): {} filter{} from {} session{}.", by_filter.size(),
+               by_filter.size() == 1 ? "" : "s", all.size(), all.size() == 1 ? "" : "s");
+    for (auto& [filter, clients] : by_filter) {
+      std::sort(clients.begin(), clients.end());
+      PETREL_LOG(log_, kLogNotice, "  {}: {}", filter, fmt::join(clients, ", "));
+    }
+    const auto c = server_->broker().snapshot();
+    PETREL_LOG(log_, kLogNotice, "Retained (SIGUSR2): {} message{}, {} bytes.", c.retained_count,
+               c.retained_count == 1 ? "" : "s", c.retained_bytes);
+  });
 }
 
 // ---- the apply path -------------------------------------------------------------------------
@@ -252,6 +388,7 @@ ApplyReport Runtime::apply(const config::Config& requested, const std::string& o
   // Some settings only take effect at startup; the running configuration keeps saying
   // what is really in effect.
   if (next.threads != before.threads) next.threads = before.threads;
+  next.user = before.user;  // privileges are dropped once, at startup
   next.persistence = before.persistence;  // the store is opened at startup only
   const config::ConfigDiff diff = config::diff_configs(before, requested);
   for (const auto& line : diff.describe()) report.changes.push_back(line);
@@ -366,6 +503,7 @@ void Runtime::sample() {
     while (samples_.size() > kHistorySeconds) samples_.pop_front();
   }
   for (auto& fn : sample_listeners_) fn(s);
+  notify_.status(status_line(s));
 }
 
 StatusSample Runtime::latest_sample() const {

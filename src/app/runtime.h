@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "app/options.h"
+#include "app/service_notify.h"
 #include "broker/broker.h"
 #include "bridge/manager.h"
 #include "common/log.h"
@@ -100,14 +101,26 @@ class Runtime {
  private:
   bool start();
   // Opens the durable store, loads it into the server and journals into it from now on
-  // (before the listeners open, the workers start and the bridges connect).
+  // (after the privilege drop; before the workers start and the bridges connect).
   bool open_store(const config::Config& cfg);
+  // Started as root: becomes `user` (app/privileges.h) and checks that the files read again
+  // later are usable by it. False (logged) when either fails.
+  bool drop_privileges_and_check(const config::Config& cfg);
   // A startup error: logged, and on stderr too when the log goes elsewhere (a file, syslog),
   // so whoever started petrel sees why it stopped.
   void start_error(const std::string& message);
   void sample();
   void arm_sampler();
   void write_pid_file(const std::string& path);
+  // The systemd status line: clients, subscriptions and message rates.
+  std::string status_line(const StatusSample& s) const;
+  // WATCHDOG=1 each half interval, only when every worker finished a turn since the last
+  // one (a worker stuck in a loop stops the pings, and systemd restarts the service).
+  void arm_watchdog();
+  // SIGUSR1: commit what the store holds pending and log a state summary.
+  void dump_state();
+  // SIGUSR2: log every subscription by filter, with its clients, and the retained count.
+  void dump_subscriptions();
 
   Logger& log_;
   CommandLine cl_;
@@ -116,6 +129,9 @@ class Runtime {
   mutable std::mutex mu_;  // running_, config_path_, samples_
   boost::asio::io_context control_io_{1};
   boost::asio::steady_timer sampler_;
+  ServiceNotifier notify_;
+  boost::asio::steady_timer watchdog_timer_;
+  bool watchdog_probe_pending_ = false;
   // Declared before server_ so that it is destroyed after it: the workers journal into it.
   std::unique_ptr<persist::SqliteStore> store_;
   std::unique_ptr<net::Server> server_;

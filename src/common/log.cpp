@@ -4,6 +4,8 @@
 
 #include <syslog.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 namespace petrel {
@@ -61,6 +63,16 @@ std::string Logger::configure(const LogSettings& s) {
   }
   settings_ = s;
   mask_.store(s.dests == kDestNone ? kLogNone : s.levels, std::memory_order_relaxed);
+  return {};
+}
+
+std::string Logger::reopen() {
+  std::lock_guard lk(mu_);
+  if (!(settings_.dests & kDestFile)) return {};
+  std::FILE* nf = std::fopen(settings_.file_path.c_str(), "a");
+  if (!nf) return fmt::format("cannot open log file '{}': {}", settings_.file_path, std::strerror(errno));
+  if (file_) std::fclose(file_);
+  file_ = nf;
   return {};
 }
 

@@ -72,6 +72,11 @@ class Logger {
   // Applies new settings (startup and SIGHUP). Returns an error text when a log file cannot
   // be opened (the previous destination stays in force), empty on success.
   std::string configure(const LogSettings& s);
+  // Opens the log file again under its configured name (SIGHUP, so logrotate's rename
+  // works): the old descriptor is closed only once the new one is open. Returns an error
+  // text naming the file when it cannot be opened (logging goes on to the old file), empty
+  // on success or when no file is configured.
+  std::string reopen();
   // Sink for log_dest topic: the app wires it to publish on $SYS/broker/log/<level>.
   void set_topic_sink(std::function<void(uint32_t, std::string_view)> sink);
   // From the last kRecentLines lines written (whatever the destinations), those of a level

@@ -274,6 +274,10 @@ struct Config {
   // by worker 0 four times a second. 0 = no limit.
   uint64_t memory_limit = 0;
   std::string pid_file;
+  // `user`: started as root, drop to this user once listeners are open and certificates
+  // read (empty: Mosquitto's default, mosquitto, then nobody; the embedded default keeps
+  // the starting user unless it names one). See app/privileges.h.
+  std::string user;
   LogSettings log;
   bool log_type_set = false;  // log_type given at least once (replaces the default mask)
 

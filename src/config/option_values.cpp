@@ -189,6 +189,7 @@ const std::map<std::string_view, Values>& values_table() {
       {"set_tcp_nodelay", {live, G(global<&Config::set_tcp_nodelay>)}},
       {"connection_messages", {live, G(global<&Config::connection_messages>)}},
       {"pid_file", {live, G(global<&Config::pid_file>)}},
+      {"user", {process, G(global<&Config::user>)}},
       {"clientid_prefixes", {live, G(global<&Config::clientid_prefixes>)}},
       {"retain_expiry_interval", {live, G(global<&Config::retain_expiry_interval>)}},
       {"memory_limit", {live, G(global<&Config::memory_limit>)}},

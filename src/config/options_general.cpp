@@ -122,6 +122,8 @@ void append_general_options(std::vector<OptionDescriptor>& out) {
     {"connection_messages", G, bool_field<&Config::connection_messages>, "true|false", "true",
      "Log clients connecting and disconnecting", S},
     {"pid_file", G, text_field<&Config::pid_file>, "PATH", "none", "Write the process id to this file", S},
+    {"user", G, text_field<&Config::user>, "USERNAME", "mosquitto",
+     "Started as root: become this user once listeners are open and certificates read (mosquitto, else nobody; root stays root; without a configuration file petrel keeps the starting user)", S},
     {"upgrade_outgoing_qos", G, bool_field<&Config::upgrade_outgoing_qos>, "true|false", "false",
      "Deliver every message at its subscription's QoS, even above the QoS it was published with (against the MQTT specification)", S},
     {"retain_expiry_interval", G, int_field<&Config::retain_expiry_interval, 0, 35791394>, "MINUTES", "0 (off)",

@@ -63,7 +63,6 @@ void append_unsupported_options(std::vector<OptionDescriptor>& out) {
     // Global.
     {"check_retain_source", G, nullptr, "true|false", "true", "Re-check the publisher's access before sending a retained message", N},
     {"enable_control_api", G, nullptr, "true|false", "false", "Enable the $CONTROL/broker/v1 API", N},
-    {"user", G, nullptr, "USERNAME", "mosquitto", "Drop privileges to this user when started as root", N},
     // Listener.
     {"http_dir", L, nullptr, "DIR", "none", "Serve files over HTTP on a websockets listener", N},
   });

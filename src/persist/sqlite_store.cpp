@@ -90,6 +90,15 @@ void SqliteStore::submit(Batch batch, DurableCallback on_durable) {
   if (wake) cv_.notify_one();
 }
 
+void SqliteStore::flush(DurableCallback on_durable) {
+  {
+    std::lock_guard lk(mu_);
+    flush_requested_ = true;
+  }
+  submit(Batch{}, std::move(on_durable));
+  cv_.notify_one();
+}
+
 void SqliteStore::run() {
   std::deque<Pending> group;
   for (;;) {
@@ -98,8 +107,10 @@ void SqliteStore::run() {
       cv_.wait(lk, [&] { return !pending_.empty() || stopping_; });
       if (options_.sync == SyncMode::kInterval && !stopping_) {
         const auto deadline = pending_.front().at + options_.interval;
-        cv_.wait_until(lk, deadline, [&] { return stopping_ || pending_ops_ >= options_.group_max_ops; });
+        cv_.wait_until(lk, deadline,
+                       [&] { return stopping_ || flush_requested_ || pending_ops_ >= options_.group_max_ops; });
       }
+      flush_requested_ = false;
       if (pending_.empty()) break;  // stopping, everything written
       // Whole batches up to group_max_ops operations (at least one batch).
       size_t ops = 0;

@@ -62,6 +62,7 @@ class SqliteStore final : public Store {
 
   Result<Snapshot> load() override;
   void submit(Batch batch, DurableCallback on_durable) override;
+  void flush(DurableCallback on_durable) override;
   uint64_t new_message_id() override { return next_message_id_.fetch_add(1, std::memory_order_relaxed); }
   bool healthy() const override { return healthy_.load(std::memory_order_relaxed); }
   StoreStats stats() const override;
@@ -96,6 +97,7 @@ class SqliteStore final : public Store {
   std::deque<Pending> pending_;
   size_t pending_ops_ = 0;
   bool stopping_ = false;
+  bool flush_requested_ = false;  // flush(): commit without waiting for the interval
   bool closed_ = false;                 // under mu_: submit() refuses
   std::thread thread_;
 

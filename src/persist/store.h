@@ -218,6 +218,9 @@ class Store {
   // (post to the caller's thread) and must not call close(). After close(), the callback
   // runs at once with ok=false.
   virtual void submit(Batch batch, DurableCallback on_durable) = 0;
+  // Commits whatever is pending now, even under SyncMode::kInterval (SIGUSR1); `on_durable`
+  // runs once everything submitted before the call is committed (ok) or failed.
+  virtual void flush(DurableCallback on_durable) { submit(Batch{}, std::move(on_durable)); }
   // A fresh id for a SharedMessage (thread-safe, never reused by this store).
   virtual uint64_t new_message_id() = 0;
   // False while writes fail (disk full, I/O error); true again after the next commit.

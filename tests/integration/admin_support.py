@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 import rawmqtt as mq
-from conftest import START_TIMEOUT, Broker, free_port, wait_port
+from conftest import START_TIMEOUT, Broker, free_port, keep_root, wait_port
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "Adm1n-pass-for-tests"
@@ -398,7 +398,7 @@ def start_admin(factory, lines=(), mqtt_lines=(), http_lines=(), users: dict[str
         b.listeners = [("127.0.0.1", free_port()), ("127.0.0.1", free_port())]
         text = admin_config(factory, b.listeners[0][1], b.listeners[1][1], state_dir, password_file,
                             lines, mqtt_lines, http_lines, anonymous)
-        b.conf_path.write_text(text)
+        b.conf_path.write_text(keep_root(text))
         cmd = [factory.binary, "-c", str(b.conf_path)] + (["-v"] if verbose else []) + list(args)
         with open(b.log_path, "wb") as logf:
             b.proc = factory._spawn(cmd, logf)

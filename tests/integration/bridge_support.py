@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 import rawmqtt as mq
-from conftest import START_TIMEOUT, Broker, free_port, wait_port
+from conftest import START_TIMEOUT, Broker, free_port, keep_root, wait_port
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 V31, V311, V5 = mq.V31, mq.V311, mq.V5
@@ -137,7 +137,7 @@ class Remote(Broker):
 
     def start(self, wait: bool = True) -> "Remote":
         assert not self.alive(), f"{self.name} is already running"
-        self.conf_path.write_text(self.config_text())
+        self.conf_path.write_text(keep_root(self.config_text()))
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             with open(self.log_path, "ab") as logf:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import signal
 import socket
@@ -114,6 +115,21 @@ def listening(port: int) -> bool | None:
             if len(fields) > 3 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 return True
     return False if found_proc else None
+
+
+# Started as root, petrel (like Mosquitto) becomes `user` (default mosquitto) once its
+# listeners are open, and refuses to start when that user cannot read the files it reads
+# again later. The tests' files are private to root (pytest's temporary directories), so
+# every configuration a test starts a broker with keeps root, deliberately.
+KEEP_ROOT = "user root"
+
+
+def keep_root(text: str) -> str:
+    """`text` with `user root` appended (a global option may come anywhere), unless it names
+    a user itself."""
+    if re.search(r"(?m)^\s*user\s", text):
+        return text
+    return text + ("" if not text or text.endswith("\n") else "\n") + KEEP_ROOT + "\n"
 
 
 def wait_port(host: str, port: int, timeout: float, proc: subprocess.Popen | None = None) -> bool:
@@ -269,11 +285,11 @@ class BrokerFactory:
             b = Broker(self.kind, self.binary, self.workdir, name)
             b.listeners = [(h, free_port(h)) for h in hosts]
             if raw_config is not None:
-                text = raw_config.format(**{f"port{i}": p for i, (_, p) in enumerate(b.listeners)})
+                text = keep_root(raw_config.format(**{f"port{i}": p for i, (_, p) in enumerate(b.listeners)}))
             else:
                 if isinstance(extra, str):
                     extra = extra.splitlines()
-                text = self.config_text(b.listeners, list(extra), listener_extra, anonymous)
+                text = keep_root(self.config_text(b.listeners, list(extra), listener_extra, anonymous))
             b.conf_path.write_text(text)
             cmd = [self.binary, "-c", str(b.conf_path), "-v"] + list(args or [])
             logf = open(b.log_path, "wb")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import rawmqtt as mq
-from conftest import START_TIMEOUT, Broker, free_port, wait_port
+from conftest import START_TIMEOUT, Broker, free_port, keep_root, wait_port
 
 # The broker's graceful stop (SIGTERM) commits what is pending and checkpoints the store;
 # under ASan on a loaded machine that can take a while.
@@ -66,7 +66,7 @@ class Durable(Broker):
 
     def start(self) -> "Durable":
         assert not self.alive(), f"{self.name} is already running"
-        self.conf_path.write_text(self.config_text())
+        self.conf_path.write_text(keep_root(self.config_text()))
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             with open(self.log_path, "ab") as logf:

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 import rawmqtt as mq
-from conftest import free_port
+from conftest import KEEP_ROOT, free_port
 from helpers import V31, V311, V5, persistent, sync, wait_until
 
 pytestmark = pytest.mark.petrel_only("Mosquitto 2.1 options; Debian 12's Mosquitto is 2.0.11")
@@ -167,7 +167,7 @@ def test_log_facility_logs_to_local_n(broker_bin, tmp_path):
     rx.bind(str(log_sock))
     rx.settimeout(10)
     conf = tmp_path / "syslog.conf"
-    conf.write_text(f"listener {free_port()} 127.0.0.1\nallow_anonymous true\nlog_dest syslog\nlog_facility 3\n")
+    conf.write_text(f"listener {free_port()} 127.0.0.1\nallow_anonymous true\nlog_dest syslog\nlog_facility 3\n{KEEP_ROOT}\n")
     script = f"mount -t tmpfs tmpfs /dev && ln -s {log_sock} /dev/log && exec {broker_bin} -c {conf}"
     p = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

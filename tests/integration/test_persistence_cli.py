@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import rawmqtt as mq
-from conftest import REPO_ROOT, free_port, wait_port
+from conftest import KEEP_ROOT, REPO_ROOT, free_port, keep_root, wait_port
 from helpers import V311
 
 pytestmark = pytest.mark.petrel_only("Petrel's durable store and its command-line tools")
@@ -129,7 +129,7 @@ def petrel_conf(tmp_path: Path, request, port: int, lines=(), name="petrel.conf"
                                     f"persistence_location {store_dir}/", *lines,
                                     f"listener {port} 127.0.0.1"]
     conf = tmp_path / name
-    conf.write_text("\n".join(text) + "\n")
+    conf.write_text(keep_root("\n".join(text) + "\n"))
     return conf
 
 
@@ -193,7 +193,7 @@ def test_debian_stock_conf_starts_and_serves(broker_bin, tmp_path, servers, requ
     conf.write_text(text)
     port = free_port()
     (root / "etc/mosquitto/conf.d/local.conf").write_text(
-        "\n".join(threads_line(request) + [f"listener {port} 127.0.0.1", "allow_anonymous true"]) + "\n")
+        "\n".join(threads_line(request) + [f"listener {port} 127.0.0.1", "allow_anonymous true", KEEP_ROOT]) + "\n")
     # What Mosquitto left in its persistence_location: not Petrel's, never touched.
     mosquitto_db = root / "var/lib/mosquitto/mosquitto.db"
     shutil.copyfile(MOSQUITTO_DB, mosquitto_db)
@@ -260,7 +260,7 @@ def test_unusable_store_is_a_clear_error_at_start(broker_bin, tmp_path, case):
         lines, expected = mosquitto_file_as_store(tmp_path)
     port = free_port()
     conf = tmp_path / "p.conf"
-    conf.write_text("\n".join(["persistence true", *lines, f"listener {port} 127.0.0.1"]) + "\n")
+    conf.write_text("\n".join(["persistence true", *lines, f"listener {port} 127.0.0.1", KEEP_ROOT]) + "\n")
     before = (tmp_path / "mosquitto.db").read_bytes() if case == "mosquitto-file-as-store" else None
     res = run([broker_bin, "-c", conf])
     out = res.stdout + res.stderr

@@ -40,7 +40,7 @@ TEST(ConfigErrors, UnknownOptionFarFromEverythingHasNoSuggestion) {
 }
 
 TEST(ConfigErrors, NotSupportedYetOptionsAreRefusedByName) {
-  for (const char* line : {"user mosquitto",
+  for (const char* line : {"enable_control_api true",
                            "bridge_require_ocsp true",
                            "http_dir /www",
                            "check_retain_source false"}) {
@@ -77,7 +77,7 @@ TEST(ConfigErrors, EveryErrorIsCollectedInOrder) {
   auto r = parse(
       "max_qos 5\n"             // 1: range
       "lisener 1883\n"          // 2: unknown
-      "user mosquitto\n"        // 3: not supported
+      "http_dir /www\n"         // 3: not supported
       "retain_available 2\n"    // 4: bad bool
       "listener 1883\n"         // 5: fine
       "max_keepalive\n"         // 6: missing value
