@@ -361,15 +361,18 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   s->client_max_packet = v5 ? c.props.maximum_packet_size.value_or(0) : 0;
   s->max_qos = cfg.max_qos;
   s->max_topic_alias = cfg.max_topic_alias;
+  s->mount_point.clear();
   if (int li = link.listener_index(); li >= 0 && li < static_cast<int>(cfg.listeners.size())) {
     s->max_qos = cfg.listeners[li].max_qos;  // per listener in mosquitto.conf
     s->max_topic_alias = cfg.listeners[li].max_topic_alias;
+    s->mount_point = cfg.listeners[li].mount_point;
   }
   uint16_t window = cfg.max_inflight_messages ? cfg.max_inflight_messages : 65535;
   if (v5 && c.props.receive_maximum) window = std::min<uint16_t>(window, *c.props.receive_maximum);
   s->send_window = window;
   s->will = c.will ? std::make_unique<protocol::Will>(std::move(*c.will)) : nullptr;
   if (s->will && s->will->qos > s->max_qos) s->will->qos = s->max_qos;
+  if (s->will && !s->mount_point.empty()) s->will->topic.insert(0, s->mount_point);
 
   // Session-scoped expiry.
   if (v5) {

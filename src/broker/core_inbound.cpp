@@ -147,6 +147,14 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
   } else if (topic.empty()) {
     return protocol_violation(s, rc::kProtocolError, "empty topic without alias");
   }
+  if (!s->mount_point.empty()) {
+    // The client's topics live under its listener's mount_point (aliases stay in the
+    // client's own names: they are resolved first).
+    if (s->mount_point.size() + topic.size() > 65535)
+      return protocol_violation(s, rc::kTopicNameInvalid, "topic too long under the listener's mount_point");
+    mount_scratch_.assign(s->mount_point).append(topic);
+    topic = mount_scratch_;
+  }
 
   stats_.pub_received.add();
   stats_.pub_bytes_received.add(p.payload.size());
@@ -293,6 +301,18 @@ bool WorkerCore::handle_ack(Session* s, const protocol::Ack& a) {
   }
 }
 
+// A filter from a client of a listener with a mount_point, in the broker's names: the
+// mount point goes before the filter, or after "$share/<group>/" in a shared one.
+static void mount_filter(const std::string& mount_point, std::string& filter) {
+  std::string_view group, inner;
+  if (protocol::split_shared(filter, group, inner)) {
+    const size_t at = filter.size() - inner.size();
+    filter.insert(at, mount_point);
+  } else {
+    filter.insert(0, mount_point);
+  }
+}
+
 bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
   protocol::Suback ack;
   ack.packet_id = sub.packet_id;
@@ -306,6 +326,8 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
     if (!protocol::valid_filter_syntax(t.filter))
       return protocol_violation(s, rc::kMalformedPacket, "malformed topic filter in SUBSCRIBE");
   }
+  if (!s->mount_point.empty())
+    for (auto& t : sub.topics) mount_filter(s->mount_point, t.filter);
   for (auto& t : sub.topics) {
     // Well formed but not a valid shared subscription ("$share/g", "$share//f"): refused.
     if (!protocol::valid_topic_filter(t.filter)) {
@@ -369,6 +391,8 @@ bool WorkerCore::handle_unsubscribe(Session* s, protocol::Unsubscribe& u) {
     if (!protocol::valid_filter_syntax(f))  // as in SUBSCRIBE
       return protocol_violation(s, rc::kMalformedPacket, "malformed topic filter in UNSUBSCRIBE");
   }
+  if (!s->mount_point.empty())
+    for (auto& f : u.filters) mount_filter(s->mount_point, f);
   for (auto& f : u.filters) {
     auto it = std::find_if(s->subs.begin(), s->subs.end(), [&](const SessionSub& x) { return x.filter == f; });
     bool existed = it != s->subs.end();

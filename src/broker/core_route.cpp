@@ -299,7 +299,8 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
   std::string& out = s->link->out();
   const size_t start = out.size();
   // A connection with topic aliases gets its own encoding (the alias differs per client).
-  const bool cacheable = sub_ids.empty() && !s->client_max_packet && !s->out_aliases;
+  // So does one under a mount_point (the topic loses its prefix).
+  const bool cacheable = sub_ids.empty() && !s->client_max_packet && !s->out_aliases && s->mount_point.empty();
   const int layout = (v5 ? 3 : 0) + qos;
   if (cacheable && cache_serial_ == v.serial && v.serial != 0 && cache_[layout].valid) {
     // Encoded once for this (message, version family, QoS): copy and patch.
@@ -317,6 +318,8 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
     p.qos = qos;
     p.retain = retain;
     p.topic = v.topic;
+    if (!s->mount_point.empty() && p.topic.size() > s->mount_point.size() && p.topic.starts_with(s->mount_point))
+      p.topic.remove_prefix(s->mount_point.size());
     p.packet_id = packet_id;
     p.message_expiry_interval = remaining;
     p.forward_props = v.props;
@@ -331,7 +334,7 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
     // An alias makes the packet smaller, or 3 bytes larger when it is a new mapping: only
     // aliased when that still fits (a mapping is recorded only when it is sent).
     if (s->out_aliases && (!s->client_max_packet || full + 3 <= s->client_max_packet)) {
-      OutAliases::Use a = s->out_aliases->use(v.topic);
+      OutAliases::Use a = s->out_aliases->use(p.topic);
       if (a.alias) {
         p.topic_alias = a.alias;
         if (a.known) p.topic = {};

@@ -81,6 +81,10 @@ class Session {
   bool queue_pressure = false;       // told the link its queue is long
   uint8_t max_qos = 2;               // the listener's max_qos
   uint16_t max_topic_alias = 10;     // the listener's max_topic_alias
+  // The listener's mount_point: prefixed to the topics and filters this client sends
+  // (PUBLISH, SUBSCRIBE, UNSUBSCRIBE, will) and taken off the topics it is sent. Its
+  // subscriptions only match topics under it, so every message it gets starts with it.
+  std::string mount_point;
   std::vector<std::string> aliases;  // incoming topic aliases, index = alias
   std::unique_ptr<OutAliases> out_aliases;  // aliases Petrel assigns (v5 clients that allow them)
   // The route cache entry of the last topic this client published to, valid while the

@@ -332,6 +332,7 @@ class WorkerCore {
   uint64_t route_epoch_ = 1;  // changes whenever route_cache_ entries may move (hints)
   std::vector<uint32_t> scratch_ids_;
   std::string publish_scratch_;  // decode_publish: properties that arrived interleaved
+  std::string mount_scratch_;    // handle_publish: mount_point + topic (reused, no allocation per message)
   uint64_t id_counter_ = 0;
 
   // Encode-once cache: the last message's PUBLISH per (v3/v5, QoS) layout.

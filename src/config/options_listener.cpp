@@ -183,7 +183,6 @@ void security_text(ParseState& s, const Directive& d) {
 
 void append_listener_options(std::vector<OptionDescriptor>& out) {
   constexpr auto S = Status::kSupported;
-  constexpr auto N = Status::kNotSupportedYet;
   constexpr auto L = Scope::kListener;
   out.insert(out.end(), {
     {"listener", L, parse_listener, "PORT [ADDRESS]", "-",
@@ -202,7 +201,9 @@ void append_listener_options(std::vector<OptionDescriptor>& out) {
      "Topic aliases Petrel assigns to the topics it sends each v5 client most (never more than the client allows; 0 = none)", S},
     {"protocol", L, parse_protocol, "mqtt|websockets|http_api", "mqtt",
      "Listener protocol: MQTT over TCP, MQTT over WebSockets (TLS too with certfile), or http_api: the admin API and pages (HTTPS with certfile/keyfile)", S},
-    {"mount_point", L, parse_mount_point, "TOPIC-PREFIX", "none", "Prefix the topics of this listener's clients", N},
+    {"mount_point", L, parse_mount_point, "TOPIC-PREFIX", "none",
+     "Put this listener's clients under a topic prefix: it is added to the topics and filters they send (and their "
+     "wills) and taken off the topics they receive, so they only see messages under it", S},
     {"bind_interface", L, listener_text<&Listener::bind_interface>, "DEVICE", "none",
      "Bind the listener to a network interface (SO_BINDTODEVICE): only connections arriving on it are accepted", S},
     {"enable_proxy_protocol", L, parse_enable_proxy_protocol, "1|2", "off",

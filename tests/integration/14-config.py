@@ -14,7 +14,7 @@ from helpers import V311, V5
 RUN_TIMEOUT = 10
 
 # A Mosquitto option Petrel recognises but does not implement yet. Adjust when it lands.
-NOT_YET_SUPPORTED = "mount_point site-7/"
+NOT_YET_SUPPORTED = "http_dir /var/www/petrel"
 
 
 def run(cmd, timeout=RUN_TIMEOUT):
