@@ -85,7 +85,7 @@ std::string_view status_name(Status status) {
     case Status::kNotSupportedYet: return "not supported yet";
     case Status::kObsolete: return "obsolete (ignored)";
     case Status::kNoEffect: return "accepted, no effect";
-    case Status::kRefused: return "refused (see docs/migration.md)";
+    case Status::kRefused: return "refused (see docs/migrating-from-mosquitto.md)";
   }
   return "supported";
 }

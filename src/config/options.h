@@ -26,9 +26,9 @@ enum class Status {
   kNotSupportedYet,  // recognised, refused with "option 'x' is not supported yet"
   kObsolete,         // accepted and ignored with a warning, as Mosquitto 2 does
   kNoEffect,         // a valid value is accepted; Petrel differs on purpose and warns with
-                     // the option's doc line, which says why (docs/migration.md too)
+                     // the option's doc line, which says why (docs/migrating-from-mosquitto.md too)
   kRefused,          // refused on purpose, with the option's doc line saying why and what
-                     // to do instead (docs/migration.md too)
+                     // to do instead (docs/migrating-from-mosquitto.md too)
 };
 
 using OptionParser = void (*)(ParseState& state, const Directive& directive);
