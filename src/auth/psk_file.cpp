@@ -44,9 +44,11 @@ Result<PskFile> PskFile::parse(std::string_view text, std::string_view name) {
     if (id.empty()) return diag.error(n, "empty identity");
     if (id.size() > kMaxIdentity) return diag.error(n, "identity longer than 256 bytes");
     if (hex.empty()) return diag.error(n, who + "empty key");
-    if (hex.size() % 2 != 0) return diag.error(n, who + "key has an odd number of hex digits");
     std::vector<uint8_t> key;
-    if (!decode_hex(hex, key)) return diag.error(n, who + "key is not hexadecimal");
+    // An odd number of digits has a leading 0 ("12345" is 01 23 45), as Mosquitto reads it
+    // (Debian's pskfile.example has such a key).
+    const std::string padded = hex.size() % 2 ? "0" + std::string(hex) : std::string();
+    if (!decode_hex(padded.empty() ? hex : std::string_view(padded), key)) return diag.error(n, who + "key is not hexadecimal");
     if (key.size() > kMaxKey) return diag.error(n, who + "key longer than 512 bytes");
     auto first = std::find_if(key.begin(), key.end(), [](uint8_t b) { return b != 0; });
     if (first == key.end()) return diag.error(n, who + "key is all zero");

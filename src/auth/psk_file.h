@@ -3,8 +3,10 @@
 //
 // Format: one `identity:hexkey` per line; blank lines and '#' comments skipped. Refused as
 // `file:line: what is wrong`: no ':', an empty identity, an identity over 256 bytes
-// (OpenSSL's PSK_MAX_IDENTITY_LEN), a key that is empty, not hex, of odd length, over
-// 512 bytes (PSK_MAX_PSK_LEN) or all zero, and a duplicate identity.
+// (OpenSSL's PSK_MAX_IDENTITY_LEN), a key that is empty, not hex, over 512 bytes
+// (PSK_MAX_PSK_LEN) or all zero, and a duplicate identity. An odd number of digits has a
+// leading 0 ("12345" is 01 23 45), as in Mosquitto 2.0.11 (checked with its pskfile.example
+// key: mosquitto_pub --psk 12345 and --psk 012345 connect, --psk 123450 is refused).
 //
 // Key bytes: every hex byte counts, leading zeros included — Mosquitto 2.0.11 does the same
 // (checked against the real broker: with key 0011..ff, mosquitto_pub --psk 0011..ff and

@@ -113,7 +113,7 @@ client::TransportOptions Bridge::transport_for(size_t i) const {
     tls.alpn = cfg_.alpn;
     if (!cfg_.psk.empty()) {
       tls.psk_identity = cfg_.identity;
-      tls.psk = client::hex_to_bytes(cfg_.psk).value_or(std::string());
+      tls.psk = client::psk_key_from_hex(cfg_.psk).value_or(std::string());
     }
     t.tls = std::move(tls);
   }

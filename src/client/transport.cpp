@@ -285,6 +285,14 @@ StreamFactory make_stream_factory(asio::any_io_executor ex, TransportOptions opt
   return [ex, opts = std::move(opts)](OpenHandler h) { async_open(ex, opts, std::move(h)); };
 }
 
+std::optional<std::string> psk_key_from_hex(std::string_view hex) {
+  if (hex.empty()) return std::nullopt;
+  if (hex.size() % 2 == 0) return hex_to_bytes(hex);
+  std::string padded = "0";
+  padded.append(hex);
+  return hex_to_bytes(padded);
+}
+
 std::optional<std::string> hex_to_bytes(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
   auto nibble = [](char c) -> int {

@@ -95,5 +95,9 @@ StreamFactory make_stream_factory(boost::asio::any_io_executor ex, TransportOpti
 
 // "00ff.." -> bytes; nullopt when the text is not an even number of hex digits.
 std::optional<std::string> hex_to_bytes(std::string_view hex);
+// A TLS-PSK key as Mosquitto reads one (psk_file, bridge_psk, --psk): hex digits, an odd
+// count meaning a leading 0 ("12345" is 01 23 45); leading zero bytes count. nullopt when
+// it is empty or not hex.
+std::optional<std::string> psk_key_from_hex(std::string_view hex);
 
 }  // namespace petrel::client

@@ -111,7 +111,7 @@ def test_psk_hint_without_psk_file_is_a_config_error(tbroker):
 @pytest.mark.petrel_only("error text")
 def test_broken_psk_file_stops_startup(tbroker, tmp_path):
     bad = tmp_path / "psk"
-    bad.write_text("test:abc\n")  # odd number of hex digits
+    bad.write_text("test:abcg\n")  # not hexadecimal
     b = tbroker([f"psk_file {bad}"], listener_extra=["psk_hint petrel"], wait=False)
     code = b.proc.wait(timeout=10)
     b.expect_exit = True

@@ -152,8 +152,8 @@ ParseResult finish(Config& cfg) {
     return err("Both certfile and keyfile must be provided if one of them is set.");
   if (!cfg.psk_hex.empty() && cfg.psk_identity.empty()) return err("--psk-identity required if --psk used.");
   if (cfg.psk_hex.empty() && !cfg.psk_identity.empty()) return err("--psk required if --psk-identity used.");
-  if (!cfg.psk_hex.empty() && !client::hex_to_bytes(cfg.psk_hex))
-    return err("Invalid --psk: the pre-shared key must be an even number of hexadecimal digits (no leading 0x).");
+  if (!cfg.psk_hex.empty() && !client::psk_key_from_hex(cfg.psk_hex))
+    return err("Invalid --psk: the pre-shared key must be hexadecimal digits (no leading 0x).");
   if (!cfg.psk_hex.empty() && (!cfg.cafile.empty() || !cfg.capath.empty()))
     return err("Only one of --psk or --cafile/--capath may be used at once.");
   if (cfg.password && !cfg.username && cfg.version != protocol::Version::kV5)

@@ -61,7 +61,7 @@ client::TransportOptions transport_options(const Config& cfg) {
       o.engine_kpass_sha1 = client::hex_to_bytes(cfg.tls_engine_kpass).value_or(std::string());
     if (!cfg.psk_hex.empty()) {
       o.psk_identity = cfg.psk_identity;
-      o.psk = client::hex_to_bytes(cfg.psk_hex).value_or(std::string());
+      o.psk = client::psk_key_from_hex(cfg.psk_hex).value_or(std::string());
     }
     t.tls = std::move(o);
   }

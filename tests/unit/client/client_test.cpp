@@ -379,6 +379,11 @@ TEST(HexToBytes, AcceptsEvenHexOnly) {
   EXPECT_EQ(hex_to_bytes("00ffA0"), std::string("\x00\xff\xa0", 3));
   EXPECT_FALSE(hex_to_bytes("abc").has_value());
   EXPECT_FALSE(hex_to_bytes("zz").has_value());
+  // A PSK key as Mosquitto reads it: an odd count of digits has a leading 0.
+  EXPECT_EQ(psk_key_from_hex("12345"), std::string("\x01\x23\x45", 3));
+  EXPECT_EQ(psk_key_from_hex("0012"), std::string("\x00\x12", 2));
+  EXPECT_FALSE(psk_key_from_hex("").has_value());
+  EXPECT_FALSE(psk_key_from_hex("12g").has_value());
 }
 
 }  // namespace
