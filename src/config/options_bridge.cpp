@@ -391,11 +391,14 @@ void parse_psk(ParseState& s, const Directive& d) {
     s.error(d, fmt::format("expected the key as hex digits, got '{}'", v));
     return;
   }
-  if (v.size() % 2 != 0) {
-    s.error(d, fmt::format("odd number of hex digits ({}): each key byte is two digits", v.size()));
-    return;
-  }
-  b->psk = v;
+  b->psk = v;  // an odd number of digits has a leading 0, as in Mosquitto (client::psk_key_from_hex)
+}
+
+void parse_require_ocsp(ParseState& s, const Directive& d) {
+  bool v = false;
+  if (!s.boolean(d, v)) return;
+  if (v) return accept_false_only(s, d);  // refused by name, with or without a bridge
+  current(s, d);                          // false: still a bridge option
 }
 
 void parse_tcp_keepalive(ParseState& s, const Directive& d) {
@@ -535,7 +538,8 @@ void append_bridge_options(std::vector<OptionDescriptor>& out) {
     {"primary_holddown", B, int_field<&Bridge::primary_holddown, 0, kMaxU32>, "SECONDS", "60",
      "Petrel: the primary must answer every probe this long before the bridge fails back "
      "(0 = on the first good probe)", S},
-    {"bridge_require_ocsp", B, nullptr, "true|false", "false", "Require OCSP from the remote", N},
+    {"bridge_require_ocsp", B, parse_require_ocsp, "true|false", "false",
+     "Require OCSP from the remote; only false (the default) is accepted", N},
     {"bridge_tcp_user_timeout", B, int_field<&Bridge::tcp_user_timeout_ms, 0, 2147483647>, "MILLISECONDS", "0 (system)",
      "TCP_USER_TIMEOUT of the bridge socket: drop the connection when sent data stays unacknowledged this long", S},
     {"bridges_only", Scope::kGlobal, parse_bridges_only, "true|false", "false",

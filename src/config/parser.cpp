@@ -107,7 +107,11 @@ void process_directive(ParseState& s, const Directive& d) {
     return;
   }
   if (opt->status == Status::kNotSupportedYet) {
-    s.error_raw(d, fmt::format("option '{}' is not supported yet", d.name));
+    // Some accept the one value that asks for nothing Petrel lacks (their parse function
+    // says which, and refuses the others by name); the rest are refused whatever the value.
+    if (opt->parse) opt->parse(s, d);
+    else s.error_raw(d, fmt::format("option '{}' is not supported yet", d.name));
+    return;
   } else if (opt->status == Status::kRefused) {
     s.error_raw(d, fmt::format("option '{}' is not available in Petrel: {}", d.name, opt->doc));
   } else if (opt->status == Status::kObsolete) {
