@@ -189,7 +189,7 @@ bool Runtime::start() {
   for (const auto& w : warnings) PETREL_LOG(log_, kLogWarning, "Warning: {}", w);
   server_->set_security(*security);
   // Listeners (MQTT and admin) are bound while petrel may still be root (ports below
-  // 1024, keys only root reads); accepting starts only at the end.
+  // 1024, keys only root reads); MQTT listeners listen and accept only at the end.
   std::string err;
   if (!server_->open_listeners(err)) {
     start_error(err);
@@ -222,7 +222,10 @@ bool Runtime::start() {
     PETREL_LOG(log_, kLogWarning, "Bridges: not every bridge has subscribed locally after 10 s; "
                "accepting clients anyway.");
   }
-  server_->start_accepting();
+  if (std::string err; !server_->start_accepting(err)) {
+    start_error(err);
+    return false;
+  }
   return true;
 }
 
@@ -235,6 +238,7 @@ int Runtime::run() {
   if (!start()) {
     log_.set_topic_sink(nullptr);
     if (admin_) admin_->stop();
+    if (bridges_) bridges_->stop();  // started when only the last step (listen) failed
     if (server_) server_->stop();
     if (store_) store_->close();
     return 1;

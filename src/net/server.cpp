@@ -53,7 +53,7 @@ bool same_key(const config::Listener& a, const config::Listener& b) {
 
 // Resolves a listener's addresses and binds a socket on each (not yet accepting).
 Result<std::vector<std::unique_ptr<Server::Acceptor>>> bind_listener(asio::io_context& io, const config::Listener& l,
-                                                                     int slot) {
+                                                                     int slot, bool listen_now) {
   std::vector<tcp::endpoint> eps;
   if (l.bind_address.empty()) {
     if (l.socket_domain == config::SocketDomain::kIpv4) eps.emplace_back(tcp::v4(), l.port);
@@ -112,7 +112,7 @@ Result<std::vector<std::unique_ptr<Server::Acceptor>>> bind_listener(asio::io_co
       }
       a->acc.bind(ep, ec);
     }
-    if (!ec) a->acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec && listen_now) a->acc.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Error{0, fmt::format("listener on {} port {}: {}", ep.address().to_string(), l.port, ec.message())};
     a->where = fmt::format("{} port {}", ep.address().to_string(), a->acc.local_endpoint().port());
     out.push_back(std::move(a));
@@ -169,7 +169,10 @@ bool Server::open_listeners(std::string& error) {
     // A listener never runs half-configured: a TLS/WebSocket setup error stops startup.
     slot.transport = make_transport_factory(slot.cfg, log_, error);
     if (!error.empty()) return false;
-    auto bound = detail::bind_listener(io, slot.cfg, static_cast<int>(li));
+    // Bound now (a port below 1024 needs root, which may be dropped next), listening only
+    // from start_accepting: until then a client is refused at once, never left waiting in
+    // the backlog of a broker that is still restoring its store or starting its bridges.
+    auto bound = detail::bind_listener(io, slot.cfg, static_cast<int>(li), /*listen_now=*/false);
     if (!bound) {
       error = bound.error().message;
       return false;
@@ -188,13 +191,26 @@ void Server::start_workers() {
   for (auto& w : workers_) w->start();
 }
 
-void Server::start_accepting() {
+bool Server::start_accepting(std::string& error) {
+  for (auto& slot : slots_) {
+    for (auto& a : slot->acceptors) {
+      boost::system::error_code ec;
+      // Another process may have bound the same port meanwhile (SO_REUSEADDR lets two
+      // sockets bind; only one can listen).
+      a->acc.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        error = fmt::format("listener on {}: {}", a->where, ec.message());
+        return false;
+      }
+    }
+  }
   for (auto& slot : slots_) {
     for (auto& a : slot->acceptors) {
       Acceptor* ap = a.get();
       asio::post(workers_[0]->io(), [this, ap] { accept_on(*ap); });
     }
   }
+  return true;
 }
 
 void Server::accept_on(Acceptor& a) {

@@ -71,7 +71,9 @@ class Server final : public broker::Hub {
   // Starting takes two steps: the workers first (internal connections work), then
   // accepting network clients (once the bridges' local subscriptions are in place).
   void start_workers();
-  void start_accepting();
+  // Listens on every listener bound by open_listeners and accepts; false (error set) when
+  // a port cannot be listened on.
+  bool start_accepting(std::string& error);
   void stop();       // graceful: DISCONNECT v5 clients, close, join threads
 
   // A live change in two steps. prepare() does everything that can fail, on the caller's

@@ -57,10 +57,13 @@ class PreparedListeners {
 
 namespace detail {
 bool same_key(const config::Listener& a, const config::Listener& b);
-// Resolves a listener's addresses and binds a socket on each (not yet accepting); the
-// error names the address and port.
+// Resolves a listener's addresses and binds a socket on each (not yet accepting); with
+// listen_now it also listens (a listener added by a reload), otherwise listen() waits for
+// Server::start_accepting, so no client's connection is taken before the broker is ready.
+// The error names the address and port.
 Result<std::vector<std::unique_ptr<Server::Acceptor>>> bind_listener(boost::asio::io_context& io,
-                                                                     const config::Listener& l, int slot);
+                                                                     const config::Listener& l, int slot,
+                                                                     bool listen_now = true);
 }  // namespace detail
 
 }  // namespace petrel::net
