@@ -208,7 +208,7 @@ int import_mosquitto_command(const CommandLine& cl, const std::string& config_pa
     subscriptions += s.subscriptions.size();
     queued += s.outgoing.size();
   }
-  for (const auto& r : snap.retained) batch.put_retained(r.msg);
+  for (const auto& r : snap.retained) batch.put_retained(r);
   size_t bridge_queued = 0;
   for (const auto& [name, queue] : snap.bridge_queues) {
     for (const auto& q : queue) batch.bridge_push(name, 0, q.msg);

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace petrel::persist {
@@ -26,7 +27,16 @@ struct MessageRecord {
 };
 
 struct RetainedRecord {
+  RetainedRecord() = default;
+  explicit RetainedRecord(MessageRecord m) : msg(std::move(m)) {}  // no publisher
   MessageRecord msg;            // msg.topic is the retained topic
+  // Who published it, for check_retain_source (Mosquitto keeps the same three): the
+  // publisher's client id ("" = the broker itself or a bridge: never checked), its user
+  // name ("" = none) and the port of the listener it came in on (0 = none or unknown: the
+  // global security settings apply).
+  std::string source_client_id;
+  std::string source_username;
+  uint16_t source_port = 0;
   bool operator==(const RetainedRecord&) const = default;
 };
 

@@ -115,16 +115,15 @@ std::optional<std::string> read_cfg(Cursor& c, bool& seen) {
 std::optional<std::string> read_base_msg(Cursor& c, Records& out) {
   uint64_t store_id = 0, expiry = 0;
   uint32_t payloadlen = 0;
-  uint16_t source_mid = 0, source_id_len = 0, source_username_len = 0, topic_len = 0, port = 0;
+  uint16_t source_mid = 0, source_id_len = 0, source_username_len = 0, topic_len = 0;
   BaseMsg m;
   uint8_t retain = 0;
-  std::string ignored;
   if (!c.le64(store_id) || !c.le64(expiry) || !c.be32(payloadlen) || !c.be16(source_mid) ||
       !c.be16(source_id_len) || !c.be16(source_username_len) || !c.be16(topic_len) ||
-      !c.be16(port) || !c.u8(m.qos) || !c.u8(retain))
+      !c.be16(m.source_port) || !c.u8(m.qos) || !c.u8(retain))
     return "message chunk shorter than its fixed part";
   if (payloadlen > kMaxPayload) return "message payload length " + std::to_string(payloadlen) + " too large";
-  if (!c.bytes(source_id_len, ignored) || !c.bytes(source_username_len, ignored) ||
+  if (!c.bytes(source_id_len, m.source_id) || !c.bytes(source_username_len, m.source_username) ||
       !c.bytes(topic_len, m.topic) || !c.bytes(payloadlen, m.payload))
     return "message lengths exceed the chunk";
   if (topic_len == 0) return "message " + std::to_string(store_id) + " has no topic";

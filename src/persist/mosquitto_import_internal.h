@@ -24,6 +24,11 @@ struct BaseMsg {
   int64_t expiry_time = 0;   // unix seconds, 0 = never
   uint8_t qos = 0;
   bool retain = false;
+  // The publisher (Mosquitto's source_id, source_username, source_port): kept with a
+  // retained message for check_retain_source.
+  std::string source_id;
+  std::string source_username;
+  uint16_t source_port = 0;
 };
 
 // A persistent client (its session).

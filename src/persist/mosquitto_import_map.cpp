@@ -158,6 +158,11 @@ class Builder {
       RetainedRecord rec{to_record(*m, now_)};
       rec.msg.topic = topic;
       rec.msg.retain = true;
+      if (!valid_string(m->source_id) || !valid_string(m->source_username))
+        return "retained message " + quoted(topic) + " has a publisher whose client id or user name is not valid";
+      rec.source_client_id = m->source_id;
+      rec.source_username = m->source_username;
+      rec.source_port = m->source_port;
       out_.retained.push_back(std::move(rec));
     }
     std::sort(out_.retained.begin(), out_.retained.end(),

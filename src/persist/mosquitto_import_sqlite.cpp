@@ -363,7 +363,8 @@ Err payload(Row& row, int payload_col, int len_col, std::string& out) {
 
 Err read_base_msgs(Db& db, Records& out) {
   return each_row(db, "base_msgs",
-                  "SELECT store_id, expiry_time, topic, payload, payloadlen, qos, retain, properties FROM base_msgs",
+                  "SELECT store_id, expiry_time, topic, payload, payloadlen, qos, retain, properties, source_id, "
+                  "source_username, source_port FROM base_msgs",
                   [&](Row& row) -> Err {
                     const int64_t id = row.integer(0, kI64Min, kI64Max);
                     const std::string what = "message " + std::to_string(id) + ": ";
@@ -374,6 +375,9 @@ Err read_base_msgs(Db& db, Records& out) {
                     m.qos = uint8_t(row.integer(5, 0, 2));
                     m.retain = row.integer(6, 0, 1) != 0;
                     if (auto e = props_from_json(row, 7, m.props)) return what + *e;
+                    m.source_id = row.text(8);
+                    m.source_username = row.text(9);
+                    m.source_port = uint16_t(row.integer(10, 0, 65535));
                     if (row.error()) return std::nullopt;
                     if (!out.msgs.emplace(uint64_t(id), std::move(m)).second) return what + "appears twice";
                     return std::nullopt;

@@ -26,7 +26,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   if (auto r = sqlite::configure(d, path, options.cache_kib); !r) return r.error();
   if (*version == 0) {
     if (auto r = sqlite::create_schema(d, path); !r) return r.error();
-  } else if (options.check_at_open) {
+  } else if (auto up = sqlite::upgrade_schema(d, path, *version); !up) {
+    return up.error();
+  } else if (!up->empty() && options.logger) {
+    PETREL_LOG(*options.logger, kLogNotice, "{}", *up);
+  }
+  if (*version != 0 && options.check_at_open) {
     auto lines = sqlite::quick_check(d, 5);
     if (lines.size() != 1 || lines[0] != "ok") {
       std::string what;

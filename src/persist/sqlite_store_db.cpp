@@ -204,6 +204,8 @@ CREATE TABLE retained(
   topic TEXT NOT NULL UNIQUE,
   qos INTEGER NOT NULL, retain INTEGER NOT NULL,
   expiry_wall_s INTEGER NOT NULL, expiry_interval INTEGER NOT NULL,
+  source_port INTEGER NOT NULL DEFAULT 0,
+  source_client_id TEXT NOT NULL DEFAULT '', source_username TEXT NOT NULL DEFAULT '',
   props BLOB NOT NULL, payload BLOB NOT NULL);
 CREATE TABLE sessions(
   id INTEGER PRIMARY KEY,
@@ -253,6 +255,42 @@ COMMIT;
     return fail(fmt::format("persistence file {}: cannot create the store's tables: {}", path, why));
   }
   return {};
+}
+
+bool has_column(sqlite3* db, const char* table, const char* column) {
+  Stmt s;
+  if (s.prepare(db, fmt::format("SELECT 1 FROM pragma_table_info('{}') WHERE name = '{}'", table, column), false) !=
+      SQLITE_OK) {
+    return false;
+  }
+  return s.step() == SQLITE_ROW;
+}
+
+Result<std::string> upgrade_schema(sqlite3* db, const std::string& path, int64_t version) {
+  if (version >= kSchemaVersion) return std::string();
+  // Version 1 -> 2: the retained messages' publisher. Rows stored before it have none, so
+  // check_retain_source does not check them (as Mosquitto does with a message that has no
+  // source id).
+  const std::string sql = fmt::format(R"sql(
+BEGIN;
+ALTER TABLE retained ADD COLUMN source_port INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE retained ADD COLUMN source_client_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE retained ADD COLUMN source_username TEXT NOT NULL DEFAULT '';
+UPDATE petrel_meta SET value = {version} WHERE key = 'schema_version';
+COMMIT;
+)sql",
+                                      fmt::arg("version", kSchemaVersion));
+  const int rc = exec(db, sql.c_str());
+  if (rc != SQLITE_OK) {
+    std::string why = errmsg(db);
+    exec(db, "ROLLBACK");
+    return fail(fmt::format("persistence file {}: cannot upgrade it from schema version {} to {}: {} (the file is "
+                            "unchanged)",
+                            path, version, kSchemaVersion, why));
+  }
+  return fmt::format("persistence file {}: upgraded from schema version {} to {} (retained messages now keep "
+                     "their publisher, for check_retain_source; those stored before have none)",
+                     path, version, kSchemaVersion);
 }
 
 Result<void> configure(sqlite3* db, const std::string& path, size_t cache_kib) {
@@ -319,6 +357,15 @@ MessageRecord read_message(const Stmt& s, int first) {
   return m;
 }
 
+RetainedRecord read_retained(const Stmt& s, int first) {
+  RetainedRecord r{read_message(s, first)};
+  r.source_client_id = s.str(first + 7);
+  r.source_username = s.str(first + 8);
+  const int64_t port = s.int64(first + 9);
+  r.source_port = port > 0 && port <= 65535 ? uint16_t(port) : 0;
+  return r;
+}
+
 SessionRecord read_session(const Stmt& s) {
   SessionRecord r;
   r.client_id = s.str(1);
@@ -362,8 +409,8 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path) {
   std::unordered_map<int64_t, size_t> by_id;  // session row id -> index in snap.sessions
   std::unordered_map<int64_t, size_t> outgoing_count;  // session row id -> its outgoing records
   const bool ok =
-      each_row(db, fmt::format("SELECT {} FROM retained ORDER BY topic", kMessageCols), err,
-               [&](const Stmt& s) { snap.retained.push_back(RetainedRecord{read_message(s, 0)}); }) &&
+      each_row(db, fmt::format("SELECT {}, {} FROM retained ORDER BY topic", kMessageCols, kRetainedSourceCols), err,
+               [&](const Stmt& s) { snap.retained.push_back(read_retained(s, 0)); }) &&
       each_row(db, fmt::format("SELECT {} FROM sessions ORDER BY client_id", kSessionCols), err,
                [&](const Stmt& s) {
                  SessionRecord r = read_session(s);

@@ -19,8 +19,9 @@ namespace petrel::persist::sqlite {
 // "PETR": PRAGMA application_id of a Petrel store (offset 68 of the file header).
 constexpr int32_t kApplicationId = 0x50455452;
 // The petrel_meta row 'schema_version'. A store with a higher version was written by a
-// newer Petrel and is refused; lower versions are migrated at open (none exist yet).
-constexpr int64_t kSchemaVersion = 1;
+// newer Petrel and is refused; lower versions are migrated at open (upgrade_schema).
+// Version 2 added the retained messages' publisher (source_* columns, check_retain_source).
+constexpr int64_t kSchemaVersion = 2;
 
 struct DbCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -88,6 +89,11 @@ Result<DbPtr> open_file(const std::string& path, bool create);
 // schema version; an error for a foreign or newer database.
 Result<int64_t> identify(sqlite3* db, const std::string& path);
 Result<void> create_schema(sqlite3* db, const std::string& path);
+// Brings a store of an older schema version up to kSchemaVersion in one transaction (the
+// file is unchanged if it fails). Returns what it did, for the log ("" = nothing to do).
+Result<std::string> upgrade_schema(sqlite3* db, const std::string& path, int64_t version);
+// True when `table` has a column `column` (a damaged file's recovery reads older schemas).
+bool has_column(sqlite3* db, const char* table, const char* column);
 // WAL, synchronous=FULL, cache, secure_delete=FAST, no automatic checkpoints.
 Result<void> configure(sqlite3* db, const std::string& path, size_t cache_kib);
 // PRAGMA quick_check's lines (["ok"] when sound); an error line when it cannot run.
@@ -102,6 +108,10 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path);
 inline constexpr const char* kMessageCols = "qos, retain, expiry_wall_s, expiry_interval, topic, props, payload";
 // Reads kMessageCols starting at column `first`.
 MessageRecord read_message(const Stmt& s, int first);
+// The retained table's publisher columns (schema version 2) and a row of kMessageCols
+// followed by them, starting at column `first`.
+inline constexpr const char* kRetainedSourceCols = "source_client_id, source_username, source_port";
+RetainedRecord read_retained(const Stmt& s, int first);
 // The sessions table's columns (id first) and a row of them as a session without its
 // subscriptions, outgoing records and QoS 2 ids (load() and --persistence-recover).
 inline constexpr const char* kSessionCols =

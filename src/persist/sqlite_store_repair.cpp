@@ -178,9 +178,16 @@ Snapshot read_what_remains(sqlite3* db, std::vector<std::string>& problems) {
   Snapshot snap;
   const std::string cols = sqlite::kMessageCols;
   auto none = [](Stmt&) {};
+  // A store of schema version 1 has no publisher columns: its retained messages have none.
+  const bool sources = sqlite::has_column(db, "retained", "source_client_id");
   note(problems, "retained messages",
-       KeyScan::run(db, "SELECT rowid, " + cols + " FROM retained WHERE rowid > ?1 ORDER BY rowid", none,
-                    [&](const Stmt& s) { snap.retained.push_back(RetainedRecord{sqlite::read_message(s, 1)}); }));
+       KeyScan::run(db,
+                    "SELECT rowid, " + cols + (sources ? std::string(", ") + sqlite::kRetainedSourceCols : "") +
+                        " FROM retained WHERE rowid > ?1 ORDER BY rowid",
+                    none, [&](const Stmt& s) {
+                      snap.retained.push_back(sources ? sqlite::read_retained(s, 1)
+                                                      : RetainedRecord{sqlite::read_message(s, 1)});
+                    }));
 
   std::vector<int64_t> session_ids;
   const Damage sessions = KeyScan::run(

@@ -44,7 +44,8 @@ int SqliteStore::Writer::prepare_all() {
       {&begin, "BEGIN"},
       {&commit, "COMMIT"},
       {&rollback, "ROLLBACK"},
-      {&put_retained, "INSERT OR REPLACE INTO retained(" + msg_cols + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+      {&put_retained, "INSERT OR REPLACE INTO retained(" + msg_cols + ", " + sqlite::kRetainedSourceCols +
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
       {&erase_retained, "DELETE FROM retained WHERE topic = ?1"},
       {&put_session,
        "INSERT INTO sessions(client_id, username, protocol_version, expiry_interval, disconnected_wall_s, "
@@ -123,7 +124,10 @@ void SqliteStore::Writer::note_message(uint64_t id, const std::shared_ptr<const 
 }
 
 int SqliteStore::Writer::apply(const op::PutRetained& o) {
-  bind_message(put_retained, 1, o.msg);
+  bind_message(put_retained, 1, o.rec.msg);
+  put_retained.bind_text(8, o.rec.source_client_id);
+  put_retained.bind_text(9, o.rec.source_username);
+  put_retained.bind(10, int64_t(o.rec.source_port));
   return done(put_retained.run());
 }
 

@@ -54,7 +54,7 @@ void Batch::replace_session(const SessionRecord& s) {
 }
 
 void Batch::add_snapshot(const Snapshot& snap) {
-  for (const auto& r : snap.retained) put_retained(r.msg);
+  for (const auto& r : snap.retained) put_retained(r);
   std::map<uint64_t, std::shared_ptr<const MessageRecord>> shared;
   for (const auto& s : snap.sessions) add_session(*this, s, shared);
   for (const auto& [bridge, queue] : snap.bridge_queues) {

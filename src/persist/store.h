@@ -67,7 +67,7 @@ struct OutgoingEntry {
 };
 
 namespace op {
-struct PutRetained { MessageRecord msg; };                   // by msg.topic; replaces
+struct PutRetained { RetainedRecord rec; };                  // by rec.msg.topic; replaces
 struct EraseRetained { std::string topic; };
 struct PutSession { SessionHeader header; };                 // creates or replaces the header
 struct EraseSession { std::string client_id; };              // and everything it holds
@@ -96,7 +96,8 @@ using Op = std::variant<op::PutRetained, op::EraseRetained, op::PutSession, op::
 // counts, see StoreStats::orphan_ops) an operation on a session it does not hold.
 class Batch {
  public:
-  void put_retained(MessageRecord msg) { ops_.emplace_back(op::PutRetained{std::move(msg)}); }
+  void put_retained(RetainedRecord rec) { ops_.emplace_back(op::PutRetained{std::move(rec)}); }
+  void put_retained(MessageRecord msg) { put_retained(RetainedRecord{std::move(msg)}); }  // no source
   void erase_retained(std::string topic) { ops_.emplace_back(op::EraseRetained{std::move(topic)}); }
 
   void put_session(SessionHeader h) { ops_.emplace_back(op::PutSession{std::move(h)}); }

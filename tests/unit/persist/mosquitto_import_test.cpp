@@ -152,6 +152,15 @@ void expect_readme_state(const Snapshot& s) {
   EXPECT_EQ(s.retained[0].msg, msg("cmd/config", R"({"rate":5})", 2, true, config_props()));
   EXPECT_EQ(s.retained[1].msg, msg("plant/line1/temp", "21.5", 1, true));
   EXPECT_EQ(s.retained[2].msg, msg("plant/line2/state", "running", 0, true));
+  // Each kept its publisher (check_retain_source): mosquitto_pub's generated client id,
+  // no user name, the port of the listener it used.
+  for (const auto& r : s.retained) {
+    EXPECT_TRUE(r.source_client_id.starts_with("auto-")) << r.source_client_id;
+    EXPECT_EQ(r.source_client_id.size(), 41u) << r.source_client_id;
+    EXPECT_EQ(r.source_username, "");
+    EXPECT_NE(r.source_port, 0);
+  }
+  EXPECT_NE(s.retained[0].source_client_id, s.retained[1].source_client_id);  // one mosquitto_pub each
 
   ASSERT_EQ(s.sessions.size(), 2u);
   const SessionRecord& a = s.sessions[0];
@@ -242,6 +251,10 @@ TEST(MosquittoImport, Sqlite21FixtureHoldsWhatTheReadmeSays) {
 
 TEST(MosquittoImport, BothFormatsGiveTheSameState) {
   Snapshot a = import_ok(kDb), b = import_ok(kSqlite);
+  // The publishers differ (each file was made by its own run of mosquitto_pub).
+  for (auto* s : {&a, &b}) {
+    for (auto& r : s->retained) r.source_client_id.clear(), r.source_port = 0;
+  }
   EXPECT_EQ(a.retained, b.retained);
   for (auto* s : {&a, &b}) {
     for (auto& sess : s->sessions) sess.disconnected_wall_s = 0;
@@ -403,6 +416,24 @@ TEST(MosquittoImport, SqliteWillOfAPersistentSession) {
   EXPECT_EQ(b->will->delay_interval, 30u);
   EXPECT_EQ(b->will_due_wall_s, 1'796'591'069);
   EXPECT_EQ(s.sessions.size(), 2u);
+}
+
+TEST(MosquittoImport, SqliteRetainedPublisherWithAUserName) {
+  TempDir dir;
+  const std::string db = sqlite_copy(dir);
+  sql(db, "UPDATE base_msgs SET source_id='dev-7', source_username='plant', source_port=8883 "
+          "WHERE topic='plant/line1/temp';");
+  Snapshot s = import_ok(db);
+  ASSERT_EQ(s.retained.size(), 3u);
+  EXPECT_EQ(s.retained[1].source_client_id, "dev-7");
+  EXPECT_EQ(s.retained[1].source_username, "plant");
+  EXPECT_EQ(s.retained[1].source_port, 8883);
+  // A message without a source (NULL columns) has none: it is never checked.
+  sql(db, "UPDATE base_msgs SET source_id=NULL, source_username=NULL, source_port=NULL "
+          "WHERE topic='plant/line1/temp';");
+  s = import_ok(db);
+  EXPECT_EQ(s.retained[1].source_client_id, "");
+  EXPECT_EQ(s.retained[1].source_port, 0);
 }
 
 TEST(MosquittoImport, SqliteExpiry) {
@@ -624,6 +655,9 @@ TEST(MosquittoImport, DamagedSqliteRows) {
       {"UPDATE subscriptions SET subscription_options=51;", "invalid options"},
       {"UPDATE subscriptions SET topic='a/#/b';", "not a valid topic filter"},
       {"UPDATE clients SET client_id=NULL WHERE client_id='sess-a';", "column client_id is missing"},
+      {"UPDATE base_msgs SET source_port=70000 WHERE topic='cmd/config';", "column source_port is out of range"},
+      {"UPDATE base_msgs SET source_id=CAST(X'C0AF' AS TEXT) WHERE topic='cmd/config';",
+       "has a publisher whose client id or user name is not valid"},
   };
   int n = 0;
   for (const auto& [statements, what] : cases) {

@@ -121,6 +121,66 @@ TEST(SqliteStoreOpen, ANewerSchemaVersionIsRefused) {
   EXPECT_NE(e.find("newer Petrel"), std::string::npos) << e;
 }
 
+int64_t schema_version(const std::string& path) {
+  sqlite3* db = nullptr;
+  int64_t v = -1;
+  if (sqlite3_open(path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM petrel_meta WHERE key = 'schema_version'", -1, &s, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+      v = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(db);
+  return v;
+}
+
+TEST(SqliteStoreOpen, AVersion1StoreIsUpgradedAndKeepsWhatItHolds) {
+  TempDir dir;
+  const std::string path = dir.file("v1.db");
+  {
+    auto store = open_store(path);
+    ASSERT_TRUE(store);
+    Batch b;
+    b.put_retained(message("old/t", "kept"));
+    ASSERT_TRUE(store->write(std::move(b)));
+  }
+  // The file as a Petrel of schema version 1 left it: retained messages without publishers.
+  make_sqlite(path,
+              "ALTER TABLE retained DROP COLUMN source_port; ALTER TABLE retained DROP COLUMN source_client_id; "
+              "ALTER TABLE retained DROP COLUMN source_username; "
+              "UPDATE petrel_meta SET value = 1 WHERE key = 'schema_version'");
+  ASSERT_EQ(schema_version(path), 1);
+  {
+    auto store = open_store(path);
+    ASSERT_TRUE(store);
+    auto snap = store->load();
+    ASSERT_TRUE(snap);
+    ASSERT_EQ(snap->retained.size(), 1u);
+    EXPECT_EQ(snap->retained[0].msg.payload, "kept");
+    EXPECT_EQ(snap->retained[0].source_client_id, "");  // none: never checked
+    RetainedRecord r{message("new/t", "v")};
+    r.source_client_id = "dev-1";
+    r.source_username = "plant";
+    r.source_port = 8883;
+    Batch b;
+    b.put_retained(r);
+    ASSERT_TRUE(store->write(std::move(b)));
+  }
+  EXPECT_EQ(schema_version(path), 2);
+  auto store = open_store(path);
+  ASSERT_TRUE(store);
+  auto snap = store->load();
+  ASSERT_TRUE(snap);
+  ASSERT_EQ(snap->retained.size(), 2u);
+  EXPECT_EQ(snap->retained[0].source_client_id, "dev-1");  // "new/t" sorts first
+  EXPECT_EQ(snap->retained[0].source_username, "plant");
+  EXPECT_EQ(snap->retained[0].source_port, 8883);
+  EXPECT_EQ(snap->retained[1].msg.payload, "kept");
+}
+
 TEST(SqliteStoreOpen, AMissingSchemaVersionIsDamage) {
   TempDir dir;
   const std::string path = dir.file("nover.db");

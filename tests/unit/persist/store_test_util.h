@@ -86,7 +86,7 @@ class Model {
 
   Snapshot snapshot() const {
     Snapshot s;
-    for (const auto& [topic, m] : retained_) s.retained.push_back(RetainedRecord{m});
+    for (const auto& [topic, r] : retained_) s.retained.push_back(r);
     for (const auto& [id, sess] : sessions_) {
       SessionRecord r;
       const SessionHeader& h = sess.header;
@@ -130,7 +130,7 @@ class Model {
     auto it = sessions_.find(id);
     return it == sessions_.end() ? nullptr : &it->second;
   }
-  void on(const op::PutRetained& o) { retained_[o.msg.topic] = o.msg; }
+  void on(const op::PutRetained& o) { retained_[o.rec.msg.topic] = o.rec; }
   void on(const op::EraseRetained& o) { retained_.erase(o.topic); }
   void on(const op::PutSession& o) { sessions_[o.header.client_id].header = o.header; }
   void on(const op::EraseSession& o) { sessions_.erase(o.client_id); }
@@ -178,7 +178,7 @@ class Model {
   void on(const op::BridgeClear& o) { bridges_.erase(o.bridge); }
   void on(const op::Probe&) {}
 
-  std::map<std::string, MessageRecord> retained_;
+  std::map<std::string, RetainedRecord> retained_;
   std::map<std::string, Sess> sessions_;
   std::map<std::string, std::map<uint64_t, MessageRecord>> bridges_;
 };
@@ -301,7 +301,13 @@ class BatchStream {
           auto m = message(topic, payload(), uint8_t(pick(0, 2)));
           m.retain = true;
           m.expiry_wall_s = pick(0, 1) ? 0 : pick(1, 1 << 30);
-          b.put_retained(m);
+          RetainedRecord r{m};
+          if (pick(0, 2)) {  // published by a client (check_retain_source), or by the broker
+            r.source_client_id = prefix_ + "pub-" + std::to_string(pick(0, 3));
+            r.source_username = pick(0, 1) ? "" : "user-" + std::to_string(pick(0, 3));
+            r.source_port = uint16_t(pick(0, 1) ? 0 : pick(1, 65535));
+          }
+          b.put_retained(std::move(r));
         }
         break;
       }
