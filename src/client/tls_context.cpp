@@ -6,6 +6,7 @@
 #include "client/tls_context.h"
 
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/ssl.h>
 #include <openssl/ui.h>
 #include <openssl/x509v3.h>
@@ -43,6 +44,88 @@ unsigned int psk_callback(SSL* ssl, const char* /*hint*/, char* identity,
 
 void keylog_callback(const SSL* ssl, const char* line) {
   if (const TlsContext* self = from_ssl(ssl)) self->keylog(line);
+}
+
+// The ex_data slot of an SSL that holds why its stapled OCSP response was refused (a
+// std::string, freed with the SSL).
+void free_reason(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<std::string*>(ptr); }
+int ocsp_slot() {
+  static const int slot = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_reason);
+  return slot;
+}
+
+std::string openssl_error();
+
+// Checks the OCSP response the server stapled to its certificate: present, successful,
+// signed by the certificate's issuer (or a responder it authorised) as far as our trust
+// store says, about this certificate, current (5 minutes of clock skew allowed), and
+// "good". Returns why not, or "".
+std::string check_stapled_ocsp(SSL* ssl) {
+  const unsigned char* der = nullptr;
+  const long len = SSL_get_tlsext_status_ocsp_resp(ssl, &der);
+  if (len <= 0 || der == nullptr) return "the server stapled no OCSP response";
+  std::unique_ptr<OCSP_RESPONSE, decltype(&OCSP_RESPONSE_free)> resp(d2i_OCSP_RESPONSE(nullptr, &der, len),
+                                                                     OCSP_RESPONSE_free);
+  if (!resp) return "the server's OCSP response cannot be parsed";
+  const int status = OCSP_response_status(resp.get());
+  if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    return std::string("the server's OCSP response says ") + OCSP_response_status_str(status);
+  }
+  std::unique_ptr<OCSP_BASICRESP, decltype(&OCSP_BASICRESP_free)> basic(OCSP_response_get1_basic(resp.get()),
+                                                                        OCSP_BASICRESP_free);
+  if (!basic) return "the server's OCSP response has no basic response";
+  STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
+  X509_STORE* store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+  if (OCSP_basic_verify(basic.get(), sent, store, 0) != 1) {
+    return "the server's OCSP response is not signed by its certificate's issuer or a responder the issuer "
+           "authorised (" + openssl_error() + ")";
+  }
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  X509* issuer = nullptr;
+  if (STACK_OF(X509)* verified = SSL_get0_verified_chain(ssl); verified && sk_X509_num(verified) > 1) {
+    issuer = sk_X509_value(verified, 1);
+  }
+  for (int i = 0; !issuer && leaf && sent && i < sk_X509_num(sent); ++i) {
+    X509* c = sk_X509_value(sent, i);
+    if (c != leaf && X509_check_issued(c, leaf) == X509_V_OK) issuer = c;
+  }
+  if (!leaf || !issuer) return "the issuer of the server's certificate is unknown, so its OCSP status cannot be matched";
+  std::unique_ptr<OCSP_CERTID, decltype(&OCSP_CERTID_free)> id(OCSP_cert_to_id(nullptr, leaf, issuer),
+                                                               OCSP_CERTID_free);
+  int cert_status = 0, reason = 0;
+  ASN1_GENERALIZEDTIME *revoked = nullptr, *this_update = nullptr, *next_update = nullptr;
+  if (!id || OCSP_resp_find_status(basic.get(), id.get(), &cert_status, &reason, &revoked, &this_update,
+                                   &next_update) != 1) {
+    return "the server's OCSP response is not about its certificate";
+  }
+  if (OCSP_check_validity(this_update, next_update, 300, -1) != 1) {
+    ERR_clear_error();
+    return "the server's OCSP response is out of date (or not valid yet)";
+  }
+  if (cert_status == V_OCSP_CERTSTATUS_REVOKED) {
+    // reason is -1 when the responder gave none.
+    return reason >= 0 ? std::string("the server's certificate is revoked (OCSP, reason: ") +
+                             OCSP_crl_reason_str(reason) + ")"
+                       : std::string("the server's certificate is revoked (OCSP)");
+  }
+  if (cert_status != V_OCSP_CERTSTATUS_GOOD) return "the server's certificate status is unknown to the OCSP responder";
+  return {};
+}
+
+// Client side: 1 accepts the handshake, 0 fails it (alert bad_certificate_status_response).
+int ocsp_callback(SSL* ssl, void*) {
+  std::string why = check_stapled_ocsp(ssl);
+  if (why.empty()) return 1;
+  auto* kept = static_cast<std::string*>(SSL_get_ex_data(ssl, ocsp_slot()));
+  if (!kept) {
+    kept = new std::string;
+    if (SSL_set_ex_data(ssl, ocsp_slot(), kept) != 1) {
+      delete kept;
+      return 0;
+    }
+  }
+  *kept = std::move(why);
+  return 0;
 }
 
 std::string openssl_error() {
@@ -157,6 +240,7 @@ bool TlsContext::load(std::string& error) {
     return false;
   }
   SSL_CTX_set_min_proto_version(ctx, min_version(v));
+  if (opts_.require_ocsp) SSL_CTX_set_tlsext_status_cb(ctx, ocsp_callback);
   if (!opts_.engine.empty() && !load_engine(error)) return false;
   if (opts_.is_psk()) {
     SSL_CTX_set_psk_client_callback(ctx, psk_callback);
@@ -363,6 +447,10 @@ bool TlsContext::prepare(SSL* ssl, const std::string& host, std::string& error) 
   const auto addr = boost::asio::ip::make_address(host, ec);
   const bool literal = !ec;
   if (!literal && !host.empty()) SSL_set_tlsext_host_name(ssl, host.c_str());
+  if (opts_.require_ocsp && SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp) != 1) {
+    error = "Cannot request the server's OCSP status";
+    return false;
+  }
   if (opts_.insecure || (opts_.is_psk() && opts_.cafile.empty() && opts_.capath.empty())) return true;
   if (literal) {
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
@@ -375,6 +463,11 @@ bool TlsContext::prepare(SSL* ssl, const std::string& host, std::string& error) 
     return false;
   }
   return true;
+}
+
+std::string TlsContext::ocsp_failure(const SSL* ssl) {
+  const auto* why = static_cast<const std::string*>(SSL_get_ex_data(ssl, ocsp_slot()));
+  return why ? *why : std::string();
 }
 
 unsigned int TlsContext::psk(char* identity, unsigned int max_identity, unsigned char* key,

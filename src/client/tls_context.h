@@ -25,8 +25,11 @@ class TlsContext {
 
   boost::asio::ssl::context& context() { return ctx_; }
   const TlsOptions& options() const { return opts_; }
-  // Per-connection setup: SNI and host name verification for host (unless insecure/PSK).
+  // Per-connection setup: SNI and host name verification for host (unless insecure/PSK),
+  // and the request for a stapled OCSP response (require_ocsp).
   bool prepare(SSL* ssl, const std::string& host, std::string& error) const;
+  // Why the stapled OCSP response of a failed handshake was refused ("" = it was not).
+  static std::string ocsp_failure(const SSL* ssl);
 
   // Called from the OpenSSL callbacks.
   unsigned int psk(char* identity, unsigned int max_identity, unsigned char* key,

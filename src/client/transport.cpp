@@ -230,6 +230,9 @@ class Opener : public std::enable_shared_from_this<Opener> {
   }
 
   void tls_failed(SslStream& s, const error_code& ec) {
+    if (std::string why = TlsContext::ocsp_failure(s.native_handle()); !why.empty()) {
+      return fail(TransportErrorKind::kTlsVerify, "TLS OCSP check failed: " + why);
+    }
     const long verify = SSL_get_verify_result(s.native_handle());
     if (verify != X509_V_OK) {
       return fail(TransportErrorKind::kTlsVerify,

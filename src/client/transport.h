@@ -29,6 +29,9 @@ struct TlsOptions {
   std::string engine_kpass_sha1;   // 20 bytes: SHA1 of the key password, handed to the
                                    // engine (SECRET_MODE=SHA1, PIN) before loading the key
   bool insecure = false;           // skip the host name check (the chain is still verified)
+  // The server must staple a current OCSP response saying its certificate is good
+  // (bridge_require_ocsp); otherwise the handshake fails, saying why.
+  bool require_ocsp = false;
   std::string version;             // "tlsv1.3", "tlsv1.2", "tlsv1.1" (minimum); empty = 1.2
   std::string ciphers;             // TLS <= 1.2 cipher list (OpenSSL syntax)
   std::string ciphersuites;        // TLS 1.3 suites (empty = OpenSSL default)
