@@ -69,8 +69,16 @@ std::string choose_subprotocol(const http::request_parser<http::empty_body>::val
 }
 
 UpgradeResult check_request(const http::request_parser<http::empty_body>& p, size_t consumed,
-                            const std::vector<std::string>& origins) {
+                            const std::vector<std::string>& origins, bool plain_http) {
   const auto& req = p.get();
+  if (plain_http && !http::token_list(req[http::field::upgrade]).exists("websocket")) {
+    UpgradeResult r;
+    r.status = UpgradeResult::Status::kPlainHttp;
+    r.consumed = consumed;
+    r.method.assign(req.method_string().data(), req.method_string().size());
+    r.target.assign(req.target().data(), req.target().size());
+    return r;
+  }
   if (req.method() != http::verb::get) {
     return reject(400, "Bad Request", fmt::format("upgrade request uses method {}, not GET",
                                                   std::string_view(req.method_string().data(), req.method_string().size())));
@@ -137,7 +145,7 @@ std::string websocket_accept_key(std::string_view client_key) {
 }
 
 UpgradeResult parse_upgrade_request(std::string_view data, size_t header_limit,
-                                    const std::vector<std::string>& origins) {
+                                    const std::vector<std::string>& origins, bool plain_http) {
   if (header_limit == 0) header_limit = kDefaultHeaderLimit;
   // Refuse at once what cannot be an HTTP request line (an MQTT CONNECT, a TLS hello)
   // instead of waiting for a header block that will never come.
@@ -165,7 +173,7 @@ UpgradeResult parse_upgrade_request(std::string_view data, size_t header_limit,
                   fmt::format("upgrade request headers over {} bytes (websockets_headers_size)", header_limit));
   }
   if (ec) return reject(400, "Bad Request", fmt::format("not an HTTP upgrade request ({})", ec.message()));
-  return check_request(p, used, origins);
+  return check_request(p, used, origins, plain_http);
 }
 
 }  // namespace petrel::net::ws

@@ -1,6 +1,7 @@
 #include "net/websocket_transport.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -24,14 +25,28 @@ IoResult socket_failure(std::string& error) {
 }
 }  // namespace
 
+// What a client may send after its HTTP request while the reply goes out (ignored); more
+// ends the connection.
+constexpr size_t kMaxIgnoredBytes = 64 * 1024;
+
 WebSocketTransport::WebSocketTransport(std::unique_ptr<Transport> inner, size_t header_limit,
-                                       std::shared_ptr<const std::vector<std::string>> origins)
+                                       std::shared_ptr<const std::vector<std::string>> origins,
+                                       std::shared_ptr<const HttpFiles> files)
     : inner_(std::move(inner)),
       header_limit_(header_limit ? header_limit : ws::kDefaultHeaderLimit),
-      origins_(std::move(origins)) {}
+      origins_(std::move(origins)),
+      files_(std::move(files)) {}
+
+WebSocketTransport::~WebSocketTransport() { close_file(); }
+
+void WebSocketTransport::close_file() {
+  if (file_fd_ >= 0) ::close(file_fd_);
+  file_fd_ = -1;
+  file_left_ = 0;
+}
 
 bool WebSocketTransport::has_pending_output() const {
-  return out_off_ < out_.size() || (inner_ && inner_->has_pending_output());
+  return out_off_ < out_.size() || file_fd_ >= 0 || (inner_ && inner_->has_pending_output());
 }
 
 bool WebSocketTransport::established() const {
@@ -81,6 +96,47 @@ IoResult WebSocketTransport::inner_write(int fd, const char* data, size_t len) {
 }
 
 bool WebSocketTransport::flush_output(int fd) {
+  if (!write_out(fd)) return false;
+  if (state_ != State::kServing) return true;
+  // A served file: the next chunk once the last one is out, until the socket is full.
+  while (file_fd_ >= 0 && out_off_ == out_.size()) {
+    if (!refill_from_file() || !write_out(fd)) return false;
+  }
+  if (file_fd_ < 0 && out_off_ == out_.size() && !sent_all_ && !has_pending_output()) {
+    // Everything is out: end our side, so the client sees the end of the reply at once.
+    sent_all_ = true;
+    if (inner_) inner_->shutdown(fd);
+    ::shutdown(fd, SHUT_WR);
+  }
+  return true;
+}
+
+bool WebSocketTransport::refill_from_file() {
+  const size_t want = size_t(std::min<uint64_t>(file_left_, kFileChunk));
+  out_.resize(want);
+  ssize_t n;
+  do {
+    n = ::read(file_fd_, out_.data(), want);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    // Shorter than when the reply's Content-Length was taken (or unreadable): the client
+    // cannot get what was promised, so the connection ends now.
+    error_ = "HTTP " + http_log_ + ": the file " + (n < 0 ? std::string("could not be read: ") + std::strerror(errno)
+                                                        : std::string("became shorter while being sent"));
+    out_.clear();
+    out_off_ = 0;
+    close_file();
+    state_ = State::kFailed;
+    return false;
+  }
+  out_.resize(size_t(n));
+  out_off_ = 0;
+  file_left_ -= uint64_t(n);
+  if (file_left_ == 0) close_file();
+  return true;
+}
+
+bool WebSocketTransport::write_out(int fd) {
   if (inner_ && inner_->has_pending_output()) {
     if (inner_->write(fd, nullptr, 0).status == IoStatus::kError) {
       error_ = inner_->error();
@@ -94,7 +150,8 @@ bool WebSocketTransport::flush_output(int fd) {
     out_off_ += r.n;
   }
   if (out_off_ == out_.size()) {
-    if (out_.capacity() > kKeepOutCapacity) std::string().swap(out_);
+    // A served file refills the same buffer chunk after chunk.
+    if (out_.capacity() > kKeepOutCapacity && state_ != State::kServing) std::string().swap(out_);
     else out_.clear();
     out_off_ = 0;
   } else if (out_off_ > out_.size() / 2) {
@@ -114,7 +171,47 @@ IoResult WebSocketTransport::fail(int fd, uint16_t close_code, std::string why) 
   return {IoStatus::kError, 0};
 }
 
+IoResult WebSocketTransport::serve(int fd, std::string_view method, std::string_view target) {
+  HttpFiles::Response r = files_->respond(method, target);
+  out_ += r.head;
+  out_ += r.body;
+  file_fd_ = r.fd;
+  file_left_ = r.length;
+  if (file_fd_ >= 0 && file_left_ == 0) close_file();  // an empty file
+  http_log_ = std::move(r.log);
+  std::string().swap(request_);
+  state_ = State::kServing;
+  if (!flush_output(fd)) {
+    if (error_.empty()) error_ = "HTTP " + http_log_ + ": the client left before the reply was sent";
+    close_file();
+    state_ = State::kFailed;
+    return {IoStatus::kError, 0};
+  }
+  return {IoStatus::kWouldBlock, 0};
+}
+
+IoResult WebSocketTransport::read_serving(int fd, char* buf, size_t cap) {
+  for (;;) {
+    IoResult r = inner_read(fd, buf, cap);
+    if (r.status == IoStatus::kWouldBlock) return r;
+    if (r.status == IoStatus::kOk) {
+      // One request per connection: what comes after it is not read.
+      ignored_ += r.n;
+      if (ignored_ <= kMaxIgnoredBytes) continue;
+      error_ = "HTTP " + http_log_ + ": the client kept sending while the reply went out";
+    } else if (sent_all_) {
+      error_ = "HTTP " + http_log_;  // served; the client closed
+    } else {
+      error_ = "HTTP " + http_log_ + ": the client left before the whole reply was sent";
+    }
+    close_file();
+    state_ = State::kFailed;
+    return {IoStatus::kError, 0};
+  }
+}
+
 IoResult WebSocketTransport::read(int fd, char* buf, size_t cap) {
+  if (state_ == State::kServing) return read_serving(fd, buf, cap);
   if (state_ == State::kFailed) return {IoStatus::kError, 0};
   if (state_ == State::kClosing) return {IoStatus::kClosed, 0};
   if (end_ != IoStatus::kOk) return {end_, 0};
@@ -131,8 +228,10 @@ IoResult WebSocketTransport::read_upgrade(int fd, char* buf, size_t cap) {
     if (r.status != IoStatus::kOk) return r;
     request_.append(buf, r.n);
     static const std::vector<std::string> kAny;
-    ws::UpgradeResult u = ws::parse_upgrade_request(request_, header_limit_, origins_ ? *origins_ : kAny);
+    ws::UpgradeResult u =
+        ws::parse_upgrade_request(request_, header_limit_, origins_ ? *origins_ : kAny, files_ != nullptr);
     if (u.status == ws::UpgradeResult::Status::kNeedMore) continue;
+    if (u.status == ws::UpgradeResult::Status::kPlainHttp) return serve(fd, u.method, u.target);
     out_ += u.response;
     if (u.status == ws::UpgradeResult::Status::kRejected) {
       // The HTTP refusal goes out now (and again, best effort, from shutdown()).
@@ -221,6 +320,10 @@ IoResult WebSocketTransport::read_frames(int fd, char* buf, size_t cap) {
 
 IoResult WebSocketTransport::write(int fd, const char* data, size_t len) {
   if (state_ == State::kFailed) return {IoStatus::kError, 0};
+  if (state_ == State::kServing) {
+    if (!flush_output(fd)) return {IoStatus::kError, 0};
+    return {data == nullptr || len == 0 ? IoStatus::kOk : IoStatus::kWouldBlock, 0};
+  }
   if (state_ == State::kClosing) return {IoStatus::kClosed, 0};
   if (!flush_output(fd)) return {IoStatus::kError, 0};
   if (data == nullptr || len == 0) return {IoStatus::kOk, 0};
@@ -242,6 +345,13 @@ IoResult WebSocketTransport::write(int fd, const char* data, size_t len) {
 }
 
 void WebSocketTransport::shutdown(int fd) {
+  if (files_ && (state_ == State::kServing || sent_all_ || !http_log_.empty())) {
+    // An HTTP exchange ends here: nothing more of the file is sent, and the TLS close
+    // went out already if the reply was complete.
+    close_file();
+    if (inner_ && !sent_all_) inner_->shutdown(fd);
+    return;
+  }
   if (state_ == State::kOpen) {
     // The broker ends the connection: say so in WebSocket terms before the socket closes.
     ws::append_close_frame(out_, ws::kCloseNormal);
