@@ -104,6 +104,9 @@ RuntimeFileCheck check_runtime_files(const config::Config& cfg, const std::strin
     add(files, l.keyfile, R_OK, "keyfile" + where + " (read again on reload)");
     add(files, l.crlfile, R_OK, "crlfile" + where + " (read again on reload)");
     add(files, l.dhparamfile, R_OK, "dhparamfile" + where + " (read again on reload)");
+    if (l.protocol == config::ListenerProtocol::kWebsockets) {
+      add(files, l.http_dir, R_OK | X_OK, "http_dir" + where + " (its files are read for every request)");
+    }
   }
   for (const auto& l : cfg.http_listeners) {
     const std::string where = fmt::format(" of the admin listener at {}", l.source);

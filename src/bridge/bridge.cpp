@@ -107,6 +107,7 @@ client::TransportOptions Bridge::transport_for(size_t i) const {
     tls.certfile = cfg_.certfile;
     tls.keyfile = cfg_.keyfile;
     tls.insecure = cfg_.insecure;
+    tls.require_ocsp = cfg_.require_ocsp;
     tls.version = cfg_.tls_version;
     tls.ciphers = cfg_.ciphers;
     tls.ciphersuites = cfg_.ciphers_tls13;

@@ -348,6 +348,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   s->username = c.username.value_or("");
   s->has_password = c.password.has_value();
   s->password = c.password.value_or("");
+  s->retain_source.reset();  // a new identity (user name, listener) for what it retains
   s->connected_wall_s = broker_.clock().wall_seconds();
   s->aliases.clear();
   s->out_aliases.reset();

@@ -217,6 +217,8 @@ bool WorkerCore::handle_publish(Session* s, uint8_t header, std::string_view bod
     ack_reason = rc::kQuotaExceeded;
     why = "the broker cannot store messages now";
     stats_.pub_dropped.add();
+  } else if (cfg.enable_control_api && topic == "$CONTROL/broker/v1") {
+    handle_control(s, p.payload);  // consumed: answered on .../response, not routed
   } else {
     size_t n = route(p, topic, s->key, s);
     if (n == 0) ack_reason = rc::kNoMatchingSubscribers;

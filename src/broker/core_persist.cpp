@@ -250,7 +250,8 @@ void WorkerCore::journal_retained(std::string_view topic, const RetainedMessage*
     batch_.erase_retained(std::string(topic));
     return;
   }
-  persist::MessageRecord m;
+  persist::RetainedRecord rec;
+  persist::MessageRecord& m = rec.msg;
   m.topic = r->topic;
   m.payload = r->payload;
   m.props = r->forward_props;
@@ -258,7 +259,14 @@ void WorkerCore::journal_retained(std::string_view topic, const RetainedMessage*
   m.retain = true;
   m.expiry_wall_s = wall_of(r->expiry_at_ms);
   m.expiry_interval = r->expiry_interval;
-  batch_.put_retained(std::move(m));
+  if (r->source) {
+    rec.source_client_id = r->source->client_id;
+    rec.source_username = r->source->username;
+    // The listener is found again by its port after a restart (as Mosquitto does).
+    const config::Listener* l = listener_config(r->source->listener);
+    rec.source_port = l ? l->port : 0;
+  }
+  batch_.put_retained(std::move(rec));
 }
 
 WorkerCore::HeldTurn& WorkerCore::hold_turn() {

@@ -85,6 +85,7 @@ size_t WorkerCore::route(const protocol::Publish& p, std::string_view topic, uin
       r->expiry_at_ms = expiry_at;
       r->expiry_interval = expiry;
       r->stored_at_ms = now;
+      r->source = retain_source_of(from);
       if (journal) journal_retained(topic, r.get());
       broker_.retained().set(std::move(r));
     }
@@ -508,7 +509,8 @@ void WorkerCore::send_retained_chunk(Session* s) {
       const RetainedMessage& r = *p.left.back();
       // Replaced or cleared since the list was taken: this subscription has had the newer
       // message (or the clear) live, or will have it; the old one is not sent after it.
-      if (r.is_superseded()) {
+      // Nor is one whose publisher has lost its write access since (check_retain_source).
+      if (r.is_superseded() || retain_source_denied(r)) {
         p.left.pop_back();
         continue;
       }
@@ -564,6 +566,14 @@ void WorkerCore::end_of_turn() {
   turn_hold_.reset();
 }
 
+RetainSourcePtr WorkerCore::retain_source_of(Session* s) {
+  if (!s || s->listener == kInternalListener) return nullptr;
+  if (!s->retain_source) {
+    s->retain_source = std::make_shared<const RetainSource>(RetainSource{s->client_id, s->username, s->listener});
+  }
+  return s->retain_source;
+}
+
 void WorkerCore::publish_internal(std::string_view topic, std::string_view payload, bool retain) {
   protocol::Publish p;
   p.topic = topic;
@@ -583,7 +593,7 @@ void WorkerCore::publish_will(Session* s, protocol::Will& w) {
   p.forward_props = props;
   p.message_expiry_interval = w.props.message_expiry_interval;
   PETREL_LOG(broker_.log(), kLogDebug, "Publishing will of {} on {}.", s->client_id, w.topic);
-  route(p, w.topic, s->key);
+  route(p, w.topic, s->key, s);  // s: the will's publisher, if it is retained
 }
 
 }  // namespace petrel::broker

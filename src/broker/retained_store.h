@@ -11,6 +11,16 @@
 
 namespace petrel::broker {
 
+// Who published a retained message, for check_retain_source: before the message is sent to
+// a new subscriber, this identity must still be allowed to publish on its topic. One per
+// publishing connection, shared by the retained messages it leaves (immutable).
+struct RetainSource {
+  std::string client_id;
+  std::string username;   // "" = none
+  int listener = -1;      // the listener it came in on (Session::listener; -1 = none known)
+};
+using RetainSourcePtr = std::shared_ptr<const RetainSource>;
+
 // An immutable retained message. Shared between workers (atomic refcount).
 struct RetainedMessage {
   std::string topic;
@@ -20,6 +30,9 @@ struct RetainedMessage {
   int64_t expiry_at_ms = 0;    // monotonic ms when it expires; 0 = never
   uint32_t expiry_interval = 0;  // the original interval (for the remaining-time math)
   int64_t stored_at_ms = 0;
+  // The publisher; null for what the broker publishes itself and what its trusted internal
+  // connections (bridges) publish: those are never checked.
+  RetainSourcePtr source;
   // Set by the store (under its lock) when this message stops being the topic's retained
   // message: replaced, cleared or expired out of it. A subscription's retained delivery
   // works from a list taken when it starts (WorkerCore::send_retained_chunk) and skips

@@ -92,6 +92,9 @@ class Session {
   const void* route_hint = nullptr;
   uint64_t route_hint_epoch = 0;
   std::unique_ptr<protocol::Will> will;
+  // This connection's identity as the publisher of retained messages (check_retain_source),
+  // made by the first one it publishes and shared by the rest; reset by each CONNECT.
+  RetainSourcePtr retain_source;
   // Retained deliveries of this connection's SUBSCRIBEs still in progress, oldest first
   // (empty unless a subscription matched more than one chunk, or its first chunk could
   // not go yet). Freed when the connection ends.

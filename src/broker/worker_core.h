@@ -197,6 +197,16 @@ class WorkerCore {
            !security_->allowed(s->listener, s->client_id, s->username, topic, access);
   }
   const config::Listener* listener_config(int listener) const;
+  // The publisher identity a retained message from s keeps (null for none: the broker, a
+  // bridge's trusted connection).
+  RetainSourcePtr retain_source_of(Session* s);
+  // check_retain_source: the retained message's publisher may no longer publish on its
+  // topic, so it is not sent to a new subscriber (it stays retained).
+  bool retain_source_denied(const RetainedMessage& r) const {
+    return r.source && cfg_->check_retain_source && security_ && security_->has_acl() &&
+           !security_->allowed(r.source->listener, r.source->client_id, r.source->username, r.topic,
+                               Access::kWrite);
+  }
   void takeover(Session* old);
   void end_connection(Session* s, bool publish_will);
   void schedule_or_publish_will(Session* s);
@@ -214,6 +224,9 @@ class WorkerCore {
 
   // inbound packets (core_inbound.cpp)
   bool handle_publish(Session* s, uint8_t header, std::string_view body);
+  // $CONTROL/broker/v1 (enable_control_api): answers on $CONTROL/broker/v1/response
+  // (core_control.cpp).
+  void handle_control(Session* s, std::string_view payload);
   bool handle_ack(Session* s, const protocol::Ack& a);
   bool handle_subscribe(Session* s, protocol::Subscribe& sub);
   bool handle_unsubscribe(Session* s, protocol::Unsubscribe& u);

@@ -62,6 +62,9 @@ class BridgeCheck {
       fail(fmt::format("cannot use both certificates and PSK (as in Mosquitto): {} and {}", named(cert_option),
                        named(psk_option)));
     }
+    if (b_.require_ocsp && !psk_option.empty()) {
+      fail(fmt::format("has {} but uses PSK: there is no certificate to check with OCSP", named("bridge_require_ocsp")));
+    }
     if (!b_.identity.empty() && b_.psk.empty()) fail(fmt::format("has {} but no bridge_psk", named("bridge_identity")));
     if (b_.identity.empty() && !b_.psk.empty()) fail(fmt::format("has {} but no bridge_identity", named("bridge_psk")));
     if (!b_.certfile.empty() && b_.keyfile.empty()) fail(fmt::format("has {} but no bridge_keyfile", named("bridge_certfile")));
@@ -73,6 +76,7 @@ class BridgeCheck {
       const char* why = "needs bridge_cafile, bridge_capath or bridge_tls_use_os_certs true: without a CA "
                         "the bridge does not use TLS (as in Mosquitto)";
       if (b_.insecure) fail(fmt::format("has {} but {}", named("bridge_insecure"), why));
+      if (b_.require_ocsp) fail(fmt::format("has {} but {}", named("bridge_require_ocsp"), why));
       if (!b_.certfile.empty()) fail(fmt::format("has {} but {}", named("bridge_certfile"), why));
     }
   }

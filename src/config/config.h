@@ -76,6 +76,9 @@ struct Listener {
   // websockets_origin (repeatable): browsers' Origin values a websockets listener accepts;
   // empty = any. A request without Origin (not from a browser) is always accepted.
   std::vector<std::string> websockets_origins;
+  // http_dir: a websockets listener also answers plain HTTP GET/HEAD requests with the
+  // files under this directory (net/http_files.h); empty = no plain HTTP.
+  std::string http_dir;
   // enable_proxy_protocol 1|2: every connection starts with a PROXY protocol header of
   // that version (0 = none); proxy_protocol_v2_require_tls: the v2 header must say the
   // client used TLS to the proxy.
@@ -157,6 +160,10 @@ struct Bridge {
   // TLS towards the remote (TLS is on when cafile, capath or psk is set, as in Mosquitto).
   std::string cafile, capath, certfile, keyfile;
   bool insecure = false;
+  // bridge_require_ocsp: the remote must staple an OCSP response saying its certificate is
+  // good (signed by its issuer or a responder it delegated, and current), or the TLS
+  // handshake fails.
+  bool require_ocsp = false;
   bool tls_use_os_certs = false;
   std::string tls_version;  // empty = tlsv1.2 minimum
   std::string ciphers, ciphers_tls13, alpn;
@@ -250,6 +257,14 @@ struct Config {
   bool upgrade_outgoing_qos = false;
   uint8_t max_qos = 2;          // largest Listener::max_qos (the per-listener value rules)
   bool retain_available = true;
+  // check_retain_source: before a retained message goes to a new subscriber, its publisher
+  // must still be allowed (ACL) to publish on its topic; otherwise it is not sent. Off by
+  // default, as Mosquitto 2.0 really is (its manual says true; its configuration starts
+  // zeroed), so a migrated broker sends the same messages.
+  bool check_retain_source = false;
+  // enable_control_api: answer $CONTROL/broker/v1 requests (listListeners, listPlugins),
+  // as Mosquitto 2.1 does; off by default.
+  bool enable_control_api = false;
   uint16_t max_topic_alias = 10;  // largest Listener::max_topic_alias (per-listener rules)
   // retain_expiry_interval: every this many minutes, remove retained messages whose
   // Message Expiry Interval has passed (otherwise they go when next touched); 0 = off.

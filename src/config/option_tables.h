@@ -11,11 +11,9 @@ void append_general_options(std::vector<OptionDescriptor>& out);   // options_ge
 void append_logging_options(std::vector<OptionDescriptor>& out);   // options_logging.cpp
 void append_listener_options(std::vector<OptionDescriptor>& out);  // options_listener.cpp
 void append_security_options(std::vector<OptionDescriptor>& out);  // options_listener.cpp
-void append_unsupported_options(std::vector<OptionDescriptor>& out);  // options_unsupported.cpp
 void append_no_effect_options(std::vector<OptionDescriptor>& out);    // options_unsupported.cpp
 // A "not supported yet" true|false option whose false asks for nothing Petrel lacks:
 // false is accepted, true refused by name (options_unsupported.cpp).
-void accept_false_only(ParseState& s, const Directive& d);
 void append_persistence_options(std::vector<OptionDescriptor>& out);  // options_persistence.cpp
 void append_plugin_options(std::vector<OptionDescriptor>& out);       // options_plugins.cpp
 void append_tls_options(std::vector<OptionDescriptor>& out);       // options_tls.cpp

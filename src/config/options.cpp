@@ -15,7 +15,6 @@ std::vector<OptionDescriptor> build_table() {
   append_logging_options(t);
   append_listener_options(t);
   append_security_options(t);
-  append_unsupported_options(t);
   append_no_effect_options(t);
   append_persistence_options(t);
   append_plugin_options(t);

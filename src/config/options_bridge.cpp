@@ -394,13 +394,6 @@ void parse_psk(ParseState& s, const Directive& d) {
   b->psk = v;  // an odd number of digits has a leading 0, as in Mosquitto (client::psk_key_from_hex)
 }
 
-void parse_require_ocsp(ParseState& s, const Directive& d) {
-  bool v = false;
-  if (!s.boolean(d, v)) return;
-  if (v) return accept_false_only(s, d);  // refused by name, with or without a bridge
-  current(s, d);                          // false: still a bridge option
-}
-
 void parse_tcp_keepalive(ParseState& s, const Directive& d) {
   // Linux limits: TCP_KEEPIDLE and TCP_KEEPINTVL 1..32767 s, TCP_KEEPCNT 1..127.
   const char* expected = "IDLE INTERVAL COUNT (seconds 1..32767, seconds 1..32767, probes 1..127)";
@@ -443,7 +436,6 @@ void parse_bridges_only(ParseState& s, const Directive& d) {
 
 void append_bridge_options(std::vector<OptionDescriptor>& out) {
   constexpr auto S = Status::kSupported;
-  constexpr auto N = Status::kNotSupportedYet;
   constexpr auto B = Scope::kBridge;
   out.insert(out.end(), {
     {"connection", B, parse_connection, "NAME", "-",
@@ -538,8 +530,9 @@ void append_bridge_options(std::vector<OptionDescriptor>& out) {
     {"primary_holddown", B, int_field<&Bridge::primary_holddown, 0, kMaxU32>, "SECONDS", "60",
      "Petrel: the primary must answer every probe this long before the bridge fails back "
      "(0 = on the first good probe)", S},
-    {"bridge_require_ocsp", B, parse_require_ocsp, "true|false", "false",
-     "Require OCSP from the remote; only false (the default) is accepted", N},
+    {"bridge_require_ocsp", B, bool_field<&Bridge::require_ocsp>, "true|false", "false",
+     "The remote must staple a current OCSP response that says its certificate is good (signed by the "
+     "issuer or its delegated responder), or the TLS handshake fails", S},
     {"bridge_tcp_user_timeout", B, int_field<&Bridge::tcp_user_timeout_ms, 0, 2147483647>, "MILLISECONDS", "0 (system)",
      "TCP_USER_TIMEOUT of the bridge socket: drop the connection when sent data stays unacknowledged this long", S},
     {"bridges_only", Scope::kGlobal, parse_bridges_only, "true|false", "false",

@@ -113,6 +113,13 @@ void append_general_options(std::vector<OptionDescriptor>& out) {
      "Also queue QoS 0 messages for disconnected persistent clients", S},
     {"retain_available", G, bool_field<&Config::retain_available>, "true|false", "true",
      "Allow retained messages; when false a client publishing one is disconnected", S},
+    {"check_retain_source", G, bool_field<&Config::check_retain_source>, "true|false", "false",
+     "Before sending a retained message to a new subscriber, check that its publisher may still publish on its "
+     "topic (ACL); if not, it is not sent. Mosquitto's manual says the default is true, but Mosquitto 2.0 does "
+     "not check unless the option is set, and neither does Petrel", S},
+    {"enable_control_api", G, bool_field<&Config::enable_control_api>, "true|false", "false",
+     "Answer $CONTROL/broker/v1 requests (listListeners, listPlugins) on $CONTROL/broker/v1/response, as "
+     "Mosquitto 2.1 does; give the ACL rules that limit who may publish and read there", S},
     {"persistent_client_expiration", G, parse_persistent_client_expiration, "N[s|h|d|w|m|y]", "never",
      "Remove disconnected persistent sessions after this long", S},
     {"sys_interval", G, int_field<&Config::sys_interval, 0, 65535>, "0..65535", "10",

@@ -90,6 +90,11 @@ void validate_listener(ParseState& s, Listener& l) {
     s.warnings.push_back(fmt::format("{}: option 'proxy_protocol_v2_require_tls': has no effect without "
                                      "enable_proxy_protocol 2", where("proxy_protocol_v2_require_tls")));
   }
+  if (!l.http_dir.empty() && l.protocol != ListenerProtocol::kWebsockets) {
+    s.warnings.push_back(fmt::format("{}: option 'http_dir': has no effect: this listener's protocol is not "
+                                     "websockets (files are served only beside MQTT over WebSockets)",
+                                     where("http_dir")));
+  }
   if (!l.websockets_origins.empty() && l.protocol != ListenerProtocol::kWebsockets) {
     s.warnings.push_back(fmt::format("{}: option 'websockets_origin': has no effect: this listener's protocol "
                                      "is not websockets", where("websockets_origin")));
@@ -150,6 +155,9 @@ void append_tls_options(std::vector<OptionDescriptor>& out) {
     {"websockets_origin", L, parse_websockets_origin, "ORIGIN", "any",
      "An Origin a browser may open this websockets listener from (repeatable); others get 403. "
      "Requests without Origin (not from a browser) are accepted", S},
+    {"http_dir", L, tls_text<&Listener::http_dir>, "DIR", "none",
+     "Also answer plain HTTP GET/HEAD on this websockets listener with the files in DIR (index.html for a "
+     "directory; no listings, nothing outside DIR)", S},
     {"websockets_headers_size", Scope::kGlobal, parse_websockets_headers_size, "0..65535", "4096",
      "Largest WebSocket upgrade request header block in bytes (0 = 4096)", S},
   });

@@ -1,7 +1,6 @@
-// Mosquitto options Petrel recognises but does not implement yet (no storage in Config
-// yet): plugins, websockets/HTTP, PROXY protocol and extra TLS knobs. Each is
-// refused by name with "not supported yet". (The bridge option not supported yet,
-// bridge_require_ocsp, is listed in options_bridge.cpp.)
+// Mosquitto options Petrel accepts with no effect (each says why) and the OpenSSL engine
+// options it refuses. Every other option of Mosquitto 2.1's mosquitto.conf is supported
+// (the option table has no "not supported yet" row left).
 #include <fmt/format.h>
 
 #include "config/option_tables.h"
@@ -22,13 +21,6 @@ void check_count(ParseState& s, const Directive& d) {
 }
 
 }  // namespace
-
-void accept_false_only(ParseState& s, const Directive& d) {
-  bool v = false;
-  if (!s.boolean(d, v)) return;
-  if (v) s.error_raw(d, fmt::format("option '{}' is not supported yet (only '{} false' is accepted: what Petrel does)",
-                                   d.name, d.name));
-}
 
 // tls_keyform: Petrel loads PEM keys; an engine key is refused like tls_engine.
 void parse_tls_keyform(ParseState& s, const Directive& d) {
@@ -64,19 +56,5 @@ void append_no_effect_options(std::vector<OptionDescriptor>& out) {
   });
 }
 
-void append_unsupported_options(std::vector<OptionDescriptor>& out) {
-  constexpr auto N = Status::kNotSupportedYet;
-  constexpr auto G = Scope::kGlobal;
-  constexpr auto L = Scope::kListener;
-  out.insert(out.end(), {
-    // Global.
-    {"check_retain_source", G, accept_false_only, "true|false", "true (Petrel: false)",
-     "Re-check the publisher's access before sending a retained message; Petrel does not yet, so only false is accepted", N},
-    {"enable_control_api", G, accept_false_only, "true|false", "false",
-     "Enable the $CONTROL/broker/v1 API; only false (the default) is accepted", N},
-    // Listener.
-    {"http_dir", L, nullptr, "DIR", "none", "Serve files over HTTP on a websockets listener", N},
-  });
-}
 
 }  // namespace petrel::config

@@ -13,7 +13,9 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <map>
 #include <thread>
+#include <tuple>
 
 namespace petrel::net {
 
@@ -345,6 +347,25 @@ void Server::set_store(persist::Store* store, bool hold_acks) {
 size_t Server::restore(const persist::Snapshot& snap) {
   const int64_t now_ms = broker_.clock().now_ms();
   const int64_t now_wall = broker_.clock().wall_seconds();
+  // Publishers (check_retain_source), one per identity. The listener is the first with the
+  // stored port; none (a port no longer configured, or 0): the global settings apply.
+  std::map<std::tuple<std::string, std::string, uint16_t>, broker::RetainSourcePtr> sources;
+  auto source_of = [&](const persist::RetainedRecord& r) -> broker::RetainSourcePtr {
+    if (r.source_client_id.empty()) return nullptr;
+    auto& p = sources[{r.source_client_id, r.source_username, r.source_port}];
+    if (!p) {
+      int listener = -1;
+      for (size_t i = 0; r.source_port != 0 && i < slots_.size(); ++i) {
+        if (slots_[i]->cfg.port == r.source_port) {
+          listener = static_cast<int>(i);
+          break;
+        }
+      }
+      p = std::make_shared<const broker::RetainSource>(
+          broker::RetainSource{r.source_client_id, r.source_username, listener});
+    }
+    return p;
+  };
   for (const auto& r : snap.retained) {
     const auto& m = r.msg;
     if (m.payload.empty()) continue;
@@ -361,6 +382,7 @@ size_t Server::restore(const persist::Snapshot& snap) {
     rm->expiry_at_ms = expiry_at;
     rm->expiry_interval = m.expiry_interval;
     rm->stored_at_ms = now_ms;
+    rm->source = source_of(r);
     broker_.retained().set(std::move(rm));
   }
   // Records of one stored message share one Message again (the workers do not run yet).

@@ -17,17 +17,18 @@ namespace {
 class ListenerFactory final : public TransportFactory {
  public:
   ListenerFactory(std::shared_ptr<const TlsContext> ctx, std::optional<ProxyOptions> proxy, bool websockets,
-                  size_t header_limit, std::vector<std::string> origins)
+                  size_t header_limit, std::vector<std::string> origins, std::shared_ptr<const HttpFiles> files)
       : ctx_(std::move(ctx)),
         proxy_(proxy),
         websockets_(websockets),
         header_limit_(header_limit),
-        origins_(std::make_shared<const std::vector<std::string>>(std::move(origins))) {}
+        origins_(std::make_shared<const std::vector<std::string>>(std::move(origins))),
+        files_(std::move(files)) {}
   std::unique_ptr<Transport> make() override {
     std::unique_ptr<Transport> t;
     if (ctx_) t = std::make_unique<TlsTransport>(ctx_);
     if (proxy_) t = std::make_unique<ProxyTransport>(std::move(t), *proxy_);
-    if (websockets_) t = std::make_unique<WebSocketTransport>(std::move(t), header_limit_, origins_);
+    if (websockets_) t = std::make_unique<WebSocketTransport>(std::move(t), header_limit_, origins_, files_);
     return t;
   }
 
@@ -37,6 +38,7 @@ class ListenerFactory final : public TransportFactory {
   bool websockets_;
   size_t header_limit_;
   std::shared_ptr<const std::vector<std::string>> origins_;
+  std::shared_ptr<const HttpFiles> files_;
 };
 
 std::string listener_name(const config::Listener& l) {
@@ -68,12 +70,23 @@ std::shared_ptr<TransportFactory> make_transport_factory(const config::Listener&
     }
     ctx = std::move(*made);
   }
+  std::shared_ptr<const HttpFiles> files;
+  if (websockets && !l.http_dir.empty()) {
+    std::string why;
+    files = HttpFiles::open(l.http_dir, why);
+    if (!files) {
+      error = listener_name(l) + ": " + why;
+      return nullptr;
+    }
+  }
   const char* what = websockets ? (ctx ? "MQTT over WebSockets over TLS" : "MQTT over WebSockets")
                                 : (ctx ? "MQTT over TLS" : "MQTT");
-  PETREL_LOG(log, kLogInfo, "{}: {}{}{}.", listener_name(l), what, ctx ? " (" + ctx->describe() + ")" : std::string(),
-             proxy ? fmt::format(", behind a proxy (PROXY protocol v{})", l.proxy_protocol) : std::string());
+  PETREL_LOG(log, kLogInfo, "{}: {}{}{}{}.", listener_name(l), what, ctx ? " (" + ctx->describe() + ")" : std::string(),
+             proxy ? fmt::format(", behind a proxy (PROXY protocol v{})", l.proxy_protocol) : std::string(),
+             files ? fmt::format(", and files from {} over plain HTTP (http_dir)", files->root().empty() ? "/" : files->root())
+                   : std::string());
   return std::make_shared<ListenerFactory>(std::move(ctx), proxy, websockets, l.websockets_headers_size,
-                                           l.websockets_origins);
+                                           l.websockets_origins, std::move(files));
 }
 
 }  // namespace petrel::net

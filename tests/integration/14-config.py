@@ -13,9 +13,6 @@ from helpers import V311, V5
 
 RUN_TIMEOUT = 10
 
-# A Mosquitto option Petrel recognises but does not implement yet. Adjust when it lands.
-NOT_YET_SUPPORTED = "http_dir /var/www/petrel"
-
 
 def run(cmd, timeout=RUN_TIMEOUT):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
@@ -64,7 +61,7 @@ def test_unknown_option_refused_at_startup(broker_bin, tmp_path):
 
 
 # --------------------------------------------------------------------------------------
-# Petrel's --test-config, did-you-mean, "not supported yet"
+# Petrel's --test-config, did-you-mean
 # --------------------------------------------------------------------------------------
 @pytest.mark.petrel_only("--test-config is a Petrel addition (Mosquitto has no such flag; it "
                          "also silently reads `max_inflight_messages lots` as 0)")
@@ -96,17 +93,6 @@ def test_unknown_option_did_you_mean(broker_bin, tmp_path):
     assert res.returncode != 0
     assert f"{conf}:2:" in out, out
     assert re.search(r"did you mean .?max_inflight_messages", out), out
-
-
-@pytest.mark.petrel_only("Mosquitto supports its own options; Petrel refuses the ones it does "
-                         "not implement yet instead of ignoring them")
-def test_not_yet_supported_option_refused(broker_bin, tmp_path):
-    conf = write_conf(tmp_path, ["listener 1883 127.0.0.1", NOT_YET_SUPPORTED])
-    res = run([broker_bin, "--test-config", "-c", str(conf)])
-    out = res.stdout + res.stderr
-    assert res.returncode != 0
-    assert f"{conf}:2:" in out, out
-    assert "not supported yet" in out, out
 
 
 # --------------------------------------------------------------------------------------

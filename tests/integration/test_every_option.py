@@ -189,6 +189,8 @@ OPTIONS: dict[str, Use] = {
     "queue_qos0_messages": G("queue_qos0_messages false"),
     "upgrade_outgoing_qos": G("upgrade_outgoing_qos false"),
     "retain_available": G("retain_available true"),
+    "check_retain_source": G("check_retain_source true"),
+    "enable_control_api": G("enable_control_api true"),
     "retain_expiry_interval": G("retain_expiry_interval 60"),
     "persistent_client_expiration": G("persistent_client_expiration 14d"),
     "websockets_headers_size": G("websockets_headers_size 8192"),
@@ -259,6 +261,7 @@ OPTIONS: dict[str, Use] = {
     "psk_hint": L("psk", "psk_hint petrel-plant"),
     # --- listener: MQTT over WebSockets ---------------------------------------------------
     "websockets_origin": L("ws", "websockets_origin https://scada.example.com"),
+    "http_dir": L("ws", "http_dir {www}"),
     # --- listener: the admin API (protocol http_api, in BLOCKS; its password file above) -
     # --- listener: behind HAProxy -------------------------------------------------------
     "enable_proxy_protocol": L("proxy", "enable_proxy_protocol 2"),
@@ -310,6 +313,7 @@ OPTIONS: dict[str, Use] = {
     "bridge_ciphers": B("tls", "bridge_ciphers ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"),
     "bridge_ciphers_tls1.3": B("tls", "bridge_ciphers_tls1.3 TLS_AES_256_GCM_SHA384"),
     "bridge_insecure": B("tls", "bridge_insecure false"),
+    "bridge_require_ocsp": B("tls", "bridge_require_ocsp true"),
     "bridge_tls_version": B("tls", "bridge_tls_version tlsv1.3"),
     # --- bridge: TLS-PSK, connects once -------------------------------------------------
     "bridge_identity": B("psk", "bridge_identity site1"),
@@ -405,8 +409,10 @@ def make_files(tmp_path: Path, pki, broker_bin: str) -> dict[str, str]:
     openssl("genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048", "-out", "dh.pem",
             cwd=tmp_path)
     v["dhparam"] = str(tmp_path / "dh.pem")
-    for d in ("store", "state", "conf.d"):
+    for d in ("store", "state", "conf.d", "www"):
         (tmp_path / d).mkdir()
+    (tmp_path / "www" / "index.html").write_text("<h1>plant</h1>\n")
+    v["www"] = str(tmp_path / "www")
     v["store"], v["state"], v["confd"] = str(tmp_path / "store"), str(tmp_path / "state"), str(tmp_path / "conf.d")
     v["log"] = str(tmp_path / "petrel.log")
     for name in ("default", "plain", "tls", "subject", "psk", "ws", "admin", "proxy", "dropin", "closed",
@@ -608,8 +614,8 @@ def uncomment_examples(text: str, known, values: dict[str, str]):
 
 
 def test_debian_example_conf_with_example_values(broker_bin, reference, tmp_path):
-    """Fails only on options --options-reference says are "not supported yet" (the file's
-    `check_retain_source true`): every other example value must be accepted."""
+    """Fails only on options --options-reference says are "not supported yet": every other
+    example value must be accepted (since check_retain_source is supported, all of them are)."""
     source = example("mosquitto.conf")
     known = lambda name: name in reference or any(matches(o, name) for o in reference if o.endswith("*"))  # noqa: E731
     text, switched, no_value, filled = uncomment_examples(source.read_text(), known, {"closed": str(free_port())})

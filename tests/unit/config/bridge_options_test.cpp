@@ -536,18 +536,6 @@ TEST(ConfigBridge, TcpUserTimeout) {
   EXPECT_NE(format_error(bad.errors[0]).find("t.conf:4: option 'bridge_tcp_user_timeout'"), std::string::npos);
 }
 
-TEST(ConfigBridge, NotSupportedYetBridgeOptions) {
-  for (const char* line : {"bridge_require_ocsp true"}) {
-    auto r = parse(kBridge + line + "\n");
-    std::string name = std::string(line).substr(0, std::string(line).find(' '));
-    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
-    EXPECT_EQ(format_error(r.errors[0]), "t.conf:4: option '" + name + "' is not supported yet (only '" + name +
-                                             " false' is accepted: what Petrel does)");
-  }
-  auto off = parse(kBridge + "bridge_require_ocsp false\n");
-  EXPECT_TRUE(off.errors.empty()) << all_errors(off);
-}
-
 // --------------------------------------------------------------------------------------
 // Petrel's primary/backup options
 // --------------------------------------------------------------------------------------

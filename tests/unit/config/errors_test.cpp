@@ -39,29 +39,49 @@ TEST(ConfigErrors, UnknownOptionFarFromEverythingHasNoSuggestion) {
   EXPECT_EQ(r.errors[0].message, "option 'frobnicate_the_widgets': unknown option");
 }
 
-TEST(ConfigErrors, NotSupportedYetOptionsAreRefusedByName) {
-  for (const char* line : {"enable_control_api true",
-                           "bridge_require_ocsp true",
-                           "http_dir /www",
-                           "check_retain_source true"}) {
-    auto r = parse(std::string(line) + "\n");
-    std::string name = std::string(line).substr(0, std::string(line).find(' '));
-    ASSERT_FALSE(r.errors.empty()) << line;
-    EXPECT_TRUE(format_error(r.errors[0]).starts_with("t.conf:1: option '" + name + "' is not supported yet"))
-        << format_error(r.errors[0]);
-  }
+TEST(ConfigErrors, BridgeRequireOcspNeedsACertificateVerifiedRemote) {
+  const std::string bridge = "connection b\naddress 127.0.0.1:8883\ntopic # out\n";
+  auto r = parse(bridge + "bridge_cafile /etc/ssl/ca.pem\nbridge_require_ocsp true\n");
+  EXPECT_TRUE(r.errors.empty()) << test::all_errors(r);
+  ASSERT_EQ(r.config.bridges.size(), 1u);
+  EXPECT_TRUE(r.config.bridges[0].require_ocsp);
+  const auto no_ca = parse(bridge + "bridge_require_ocsp true\n");  // no CA: no TLS at all
+  EXPECT_TRUE(has_error(no_ca, "bridge_require_ocsp")) << test::all_errors(no_ca);
+  EXPECT_TRUE(has_error(no_ca, "without a CA the bridge does not use TLS")) << test::all_errors(no_ca);
+  EXPECT_TRUE(has_error(parse(bridge + "bridge_identity id\nbridge_psk 00ff\nbridge_require_ocsp true\n"),
+                        "uses PSK: there is no certificate to check with OCSP"));
+  EXPECT_FALSE(parse(bridge + "bridge_require_ocsp maybe\n").errors.empty());
 }
 
-TEST(ConfigErrors, NotSupportedYetOptionsAcceptTheValueThatAsksForNothing) {
-  // What Petrel does already: no re-check of retained sources, no control API, no OCSP.
-  auto r = parse("check_retain_source false\nenable_control_api false\nconnection b\naddress 127.0.0.1\n"
-                 "topic # out\nbridge_require_ocsp false\n");
+TEST(ConfigErrors, EnableControlApiIsABooleanThatDefaultsToFalse) {
+  EXPECT_FALSE(parse("").config.enable_control_api);
+  auto on = parse("enable_control_api true\n");
+  EXPECT_TRUE(on.errors.empty()) << test::all_errors(on);
+  EXPECT_TRUE(on.config.enable_control_api);
+  EXPECT_FALSE(parse("enable_control_api maybe\n").errors.empty());
+}
+
+TEST(ConfigErrors, HttpDirIsAListenerPathThatNeedsWebsockets) {
+  auto r = parse("listener 9001\nprotocol websockets\nhttp_dir /srv/www\n");
   EXPECT_TRUE(r.errors.empty()) << test::all_errors(r);
-  auto t = parse("enable_control_api true\n");
-  ASSERT_FALSE(t.errors.empty());
-  EXPECT_EQ(format_error(t.errors[0]), "t.conf:1: option 'enable_control_api' is not supported yet (only "
-                                       "'enable_control_api false' is accepted: what Petrel does)");
-  EXPECT_FALSE(parse("check_retain_source maybe\n").errors.empty());  // the value is checked
+  ASSERT_EQ(r.config.listeners.size(), 1u);
+  EXPECT_EQ(r.config.listeners[0].http_dir, "/srv/www");
+  auto mqtt = parse("listener 1883\nhttp_dir /srv/www\n");
+  EXPECT_TRUE(mqtt.errors.empty()) << test::all_errors(mqtt);
+  EXPECT_TRUE(has_warning(mqtt, "t.conf:2: option 'http_dir': has no effect: this listener's protocol is not websockets"));
+}
+
+TEST(ConfigErrors, CheckRetainSourceIsABooleanThatDefaultsToFalse) {
+  EXPECT_FALSE(parse("").config.check_retain_source);  // what Mosquitto 2.0 does (not its manual)
+  auto off = parse("check_retain_source false\n");
+  EXPECT_TRUE(off.errors.empty()) << test::all_errors(off);
+  EXPECT_FALSE(off.config.check_retain_source);
+  auto on = parse("check_retain_source true\n");
+  EXPECT_TRUE(on.errors.empty()) << test::all_errors(on);
+  EXPECT_TRUE(on.config.check_retain_source);
+  auto bad = parse("check_retain_source maybe\n");
+  ASSERT_FALSE(bad.errors.empty());
+  EXPECT_TRUE(format_error(bad.errors[0]).starts_with("t.conf:1: ")) << format_error(bad.errors[0]);
 }
 
 TEST(ConfigErrors, NoEffectOptionsAreAcceptedWithAWarningThatSaysWhy) {
@@ -90,7 +110,7 @@ TEST(ConfigErrors, EveryErrorIsCollectedInOrder) {
   auto r = parse(
       "max_qos 5\n"             // 1: range
       "lisener 1883\n"          // 2: unknown
-      "http_dir /www\n"         // 3: not supported
+      "enable_control_api on\n" // 3: bad bool
       "retain_available 2\n"    // 4: bad bool
       "listener 1883\n"         // 5: fine
       "max_keepalive\n"         // 6: missing value
