@@ -102,7 +102,7 @@ bool WebSocketTransport::flush_output(int fd) {
   while (file_fd_ >= 0 && out_off_ == out_.size()) {
     if (!refill_from_file() || !write_out(fd)) return false;
   }
-  if (file_fd_ < 0 && out_off_ == out_.size() && !sent_all_ && !has_pending_output()) {
+  if (!sent_all_ && !has_pending_output()) {
     // Everything is out: end our side, so the client sees the end of the reply at once.
     sent_all_ = true;
     if (inner_) inner_->shutdown(fd);
@@ -345,7 +345,7 @@ IoResult WebSocketTransport::write(int fd, const char* data, size_t len) {
 }
 
 void WebSocketTransport::shutdown(int fd) {
-  if (files_ && (state_ == State::kServing || sent_all_ || !http_log_.empty())) {
+  if (!http_log_.empty()) {  // a plain HTTP request was answered (http_dir)
     // An HTTP exchange ends here: nothing more of the file is sent, and the TLS close
     // went out already if the reply was complete.
     close_file();
