@@ -136,7 +136,7 @@ void WorkerCore::destroy_session(Session* s) {
     publish_will(s, *w);
   }
   for (auto& sub : s->subs) broker_.trie().unsubscribe(s->key, sub.filter);
-  if (s->durable) {
+  if (s->durable || s->will_stored) {
     touched(s);
     batch_.erase_session(s->client_id);
   }

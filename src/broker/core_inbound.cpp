@@ -79,11 +79,14 @@ bool WorkerCore::on_frame(Session* s, uint8_t header, std::string_view body) {
       return handle_subscribe(s, std::get<protocol::Subscribe>(pkt));
     case PacketType::kUnsubscribe:
       return handle_unsubscribe(s, std::get<protocol::Unsubscribe>(pkt));
-    case PacketType::kPingreq:
+    case PacketType::kPingreq: {
+      const size_t from = s->link->out().size();
       protocol::encode_pingresp(s->link->out());
+      hold_reply(s, from, false);
       s->link->mark_dirty();
       stats_.msgs_sent.add();
       return true;
+    }
     case PacketType::kDisconnect:
       return handle_disconnect(s, std::get<protocol::Disconnect>(pkt));
     case PacketType::kAuth:
@@ -321,6 +324,7 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
   uint32_t sub_id = sub.props.subscription_identifiers.empty() ? 0 : sub.props.subscription_identifiers[0];
   struct Retained { std::string filter; SubOptions opts; };
   std::vector<Retained> want_retained;
+  bool changed = false;
   // [MQTT-4.7.1-1], [MQTT-4.7.3-1]: a filter that breaks the syntax (empty, '#' not last,
   // a wildcard sharing a level, too deep) makes the packet malformed [MQTT-4.13.1-1]: the
   // connection closes (v5: DISCONNECT 0x81 first), nothing of the packet is applied.
@@ -372,6 +376,7 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
       it->opts = o;
       journal_subscription(s, *it);
     }
+    changed = true;
     if (shared) broker_.trie().set_shared_online(s->key, t.filter, true);
     ack.reasons.push_back(o.qos);
     PETREL_LOG(broker_.log(), kLogSubscribe, "{} {} {}", s->client_id, int(o.qos), t.filter);
@@ -379,7 +384,9 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
     if (!shared && (o.retain_handling == 0 || (o.retain_handling == 1 && is_new)))
       want_retained.push_back({t.filter, o});
   }
+  const size_t from = s->link->out().size();
   protocol::encode(ack, s->version, s->link->out());
+  hold_reply(s, from, changed);
   s->link->mark_dirty();
   stats_.msgs_sent.add();
   for (auto& r : want_retained) deliver_retained(s, r.filter, r.opts);
@@ -395,6 +402,7 @@ bool WorkerCore::handle_unsubscribe(Session* s, protocol::Unsubscribe& u) {
   }
   if (!s->mount_point.empty())
     for (auto& f : u.filters) mount_filter(s->mount_point, f);
+  bool changed = false;
   for (auto& f : u.filters) {
     auto it = std::find_if(s->subs.begin(), s->subs.end(), [&](const SessionSub& x) { return x.filter == f; });
     bool existed = it != s->subs.end();
@@ -402,12 +410,15 @@ bool WorkerCore::handle_unsubscribe(Session* s, protocol::Unsubscribe& u) {
       broker_.trie().unsubscribe(s->key, f);
       s->subs.erase(it);
       journal_unsubscription(s, f);
+      changed = true;
       cancel_retained(s, f);  // no more of its retained messages either [MQTT-3.10.4-2]
     }
     if (s->is_v5()) ack.reasons.push_back(existed ? rc::kSuccess : rc::kNoSubscriptionExisted);
     PETREL_LOG(broker_.log(), kLogUnsubscribe, "{} {}", s->client_id, f);
   }
+  const size_t from = s->link->out().size();
   protocol::encode(ack, s->version, s->link->out());
+  hold_reply(s, from, changed);
   s->link->mark_dirty();
   stats_.msgs_sent.add();
   return true;

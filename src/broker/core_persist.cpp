@@ -50,8 +50,12 @@ persist::SessionHeader WorkerCore::header_of(const Session* s) const {
   h.expiry_interval = s->expiry_interval;
   // While connected: 0, so a session found after a crash counts its expiry from the load.
   h.disconnected_wall_s = s->online() ? 0 : broker_.clock().wall_seconds();
-  if (s->delayed_will) {
-    const protocol::Will& w = *s->delayed_will;
+  // A connected client's will is stored too (due 0: from when the broker finds it after a
+  // crash, which ended that connection without DISCONNECT); an offline session's delayed
+  // will with the time it is due.
+  const protocol::Will* will = s->delayed_will ? s->delayed_will.get() : s->online() ? s->will.get() : nullptr;
+  if (will) {
+    const protocol::Will& w = *will;
     persist::WillRecord r;
     r.msg.topic = w.topic;
     r.msg.payload = w.payload;
@@ -61,13 +65,13 @@ persist::SessionHeader WorkerCore::header_of(const Session* s) const {
     r.msg.expiry_interval = w.props.message_expiry_interval.value_or(0);
     r.delay_interval = w.props.will_delay_interval.value_or(0);
     h.will = std::move(r);
-    h.will_due_wall_s = wall_of(s->will_at_ms);
+    h.will_due_wall_s = s->delayed_will ? wall_of(s->will_at_ms) : 0;
   }
   return h;
 }
 
-persist::SessionRecord WorkerCore::record_of(const Session* s) const {
-  persist::SessionHeader h = header_of(s);
+namespace {
+persist::SessionRecord record_from(const persist::SessionHeader& h) {
   persist::SessionRecord r;
   r.client_id = h.client_id;
   r.username = h.username;
@@ -76,6 +80,12 @@ persist::SessionRecord WorkerCore::record_of(const Session* s) const {
   r.disconnected_wall_s = h.disconnected_wall_s;
   r.will = h.will;
   r.will_due_wall_s = h.will_due_wall_s;
+  return r;
+}
+}  // namespace
+
+persist::SessionRecord WorkerCore::record_of(const Session* s) const {
+  persist::SessionRecord r = record_from(header_of(s));
   for (const SessionSub& sub : s->subs) {
     r.subscriptions.push_back({sub.filter, sub.opts.qos, sub.opts.no_local, sub.opts.retain_as_published,
                                sub.opts.retain_handling, sub.opts.subscription_id});
@@ -157,7 +167,26 @@ void WorkerCore::journal_connect(Session* s) {
   ++s->conn_id;
   s->held_puback = 0;
   if (!store_) return;
-  const bool want = s->expiry_interval > 0 && s->listener != kInternalListener && s->listener != kAdminListener;
+  const bool client = s->listener != kInternalListener && s->listener != kAdminListener;
+  const bool want = s->expiry_interval > 0 && client;
+  if (s->will_stored && (want || !s->will)) {
+    // A session kept only for its connection's will no longer is (stored in full now, or
+    // this connection has no will).
+    touched(s);
+    batch_.erase_session(s->client_id);
+    s->will_stored = false;
+  }
+  if (!want && client && s->will) {
+    // A session that ends with its connection, kept in the store for its will alone: a
+    // crash ends the connection without DISCONNECT, so the will is published after the
+    // restart (the session, found with expiry 0, then ends). Erased when the connection
+    // ends (destroy_session).
+    if (s->durable) journal_not_durable(s);
+    touched(s);
+    batch_.replace_session(record_from(header_of(s)));
+    s->will_stored = true;
+    return;
+  }
   if (want && !s->durable) {
     // Becomes persistent (new, or resumed with an expiry now): written whole.
     s->durable = true;
@@ -175,13 +204,17 @@ void WorkerCore::journal_connect(Session* s) {
   } else if (want) {
     journal_header(s);
   } else if (s->durable) {
-    touched(s);
-    batch_.erase_session(s->client_id);
-    s->durable = false;
-    mark_subscriptions_durable(s);
-    for (size_t i = 0; i < s->inflight.size(); ++i) s->inflight[i].store_seq = 0;
-    for (size_t i = 0; i < s->queue.size(); ++i) s->queue[i].store_seq = 0;
+    journal_not_durable(s);
   }
+}
+
+void WorkerCore::journal_not_durable(Session* s) {
+  touched(s);
+  batch_.erase_session(s->client_id);
+  s->durable = false;
+  mark_subscriptions_durable(s);
+  for (size_t i = 0; i < s->inflight.size(); ++i) s->inflight[i].store_seq = 0;
+  for (size_t i = 0; i < s->queue.size(); ++i) s->queue[i].store_seq = 0;
 }
 
 void WorkerCore::touched(Session* s) {
@@ -295,6 +328,13 @@ void WorkerCore::hold_output(Session* s, size_t from) {
   out.resize(from);
   hold_turn().acks.push_back(std::move(a));
   ++s->held_out;
+}
+
+void WorkerCore::hold_reply(Session* s, size_t from, bool changed) {
+  // A SUBACK / UNSUBACK that changed a stored session goes out once the change is stored
+  // (a subscription acknowledged just before a crash is there after it); any reply to
+  // such a session waits behind what is held for it, so replies keep their order.
+  if (hold_acks_ && s->durable && (changed || s->held_out > 0)) hold_output(s, from);
 }
 
 bool WorkerCore::would_store(const protocol::Publish& p, std::string_view topic, Session* from) {
@@ -442,6 +482,9 @@ void WorkerCore::resync_failed() {
     if (s && s->durable) {
       touched(s);
       batch_.replace_session(record_of(s));
+    } else if (s && s->will_stored) {
+      touched(s);
+      batch_.replace_session(record_from(header_of(s)));
     } else {
       batch_.erase_session(id);
     }
@@ -540,8 +583,18 @@ void WorkerCore::restore_session(const persist::SessionRecord& r, std::unordered
     }
     if (r.will->msg.expiry_interval) w->props.message_expiry_interval = r.will->msg.expiry_interval;
     if (r.will->delay_interval) w->props.will_delay_interval = r.will->delay_interval;
+    if (r.will_due_wall_s) {
+      s->will_at_ms = mono_of(r.will_due_wall_s);
+    } else {
+      // Its connection was open when the broker stopped without closing it (a crash): it
+      // ended then, without DISCONNECT, so the will follows the usual rules from now (its
+      // delay counts from the restart, as the downtime is not known), bounded by the
+      // session's end as in end_connection.
+      const uint32_t delay = s->version == protocol::Version::kV5 && s->expiry_interval > 0 ? r.will->delay_interval : 0;
+      s->will_at_ms = now_ms + int64_t(delay) * 1000;
+      if (s->expire_at_ms && s->will_at_ms > s->expire_at_ms) s->will_at_ms = s->expire_at_ms;
+    }
     s->delayed_will = std::move(w);
-    s->will_at_ms = r.will_due_wall_s ? mono_of(r.will_due_wall_s) : now_ms;
   }
 }
 

@@ -118,9 +118,11 @@ class Session {
 
   // ---- the durable store (core_persist.cpp) ----
   bool durable = false;              // journaled: a store exists and the session has an expiry
+  bool will_stored = false;          // not durable, but stored for its connection's will
   uint64_t conn_id = 0;              // counts its connections (a held ack names its own)
   uint32_t held_puback = 0;          // this connection's PUBACKs held for the store
-  uint32_t held_out = 0;             // this connection's PUBLISH / PUBREL held for the store
+  uint32_t held_out = 0;             // this connection's PUBLISH / PUBREL / SUBACK / UNSUBACK
+                                     // held for the store
   uint64_t store_seq = 0;            // the last outgoing record number given out
   uint64_t journal_batch = 0;        // the worker's batch that last noted it (touched)
 

@@ -256,6 +256,7 @@ class WorkerCore {
   persist::SharedMessage shared_message(const Message& m);
   // The session's durability follows its expiry (after CONNECT): starts or stops journaling it.
   void journal_connect(Session* s);
+  void journal_not_durable(Session* s);  // a stored session now ends with its connection
   void journal_header(Session* s);
   void journal_subscription(Session* s, const SessionSub& sub);
   void journal_unsubscription(Session* s, const std::string& filter);
@@ -274,6 +275,7 @@ class WorkerCore {
   // Moves s's output from `from` on into this turn's hold (a QoS 2 PUBLISH or a PUBREL to
   // a durable session waits until the state it puts the client in is stored).
   void hold_output(Session* s, size_t from);
+  void hold_reply(Session* s, size_t from, bool changed);  // SUBACK, UNSUBACK, PINGRESP
   bool would_store(const protocol::Publish& p, std::string_view topic, Session* from);
   // Messages of failed batches still queued: the publisher was refused, they are dropped.
   void drop_refused();

@@ -815,3 +815,76 @@ def test_delayed_will_survives_sigterm(durable):
     got = s.recv_publish(timeout=10.0)
     assert (got.topic, got.payload, got.qos) == ("will/t", b"gone", 1)
     s.expect_nothing(0.5)
+
+
+# --------------------------------------------------------------------------------------
+# 11. Wills of the connections a crash ends; subscriptions acknowledged just before it
+# --------------------------------------------------------------------------------------
+def test_wills_of_connections_open_at_kill9_are_published(durable):
+    """kill -9 ends every connection without DISCONNECT, so their wills go out after the
+    restart: a v3.1.1 clean-session device's retained "offline" will (the birth and death
+    pattern, with a retained "online"), a v5 persistent session's will after its delay
+    (counted from the restart: the unit tests time it), and not the will of a client that had disconnected
+    normally."""
+    b = durable()
+    watch = b.connect("watch", version=V5, **persistent(V5))
+    watch.subscribe([("status/#", 1)])
+    watch.disconnect()
+    dev = b.connect("dev", version=V311, will=mq.Will("status/dev", b"offline", qos=1, retain=True))
+    assert accepted(dev.publish("status/dev", b"online", qos=1, retain=True))
+    v5 = b.connect("v5dev", version=V5, will=mq.Will("status/v5dev", b"lost", qos=1,
+                                                     props={"will_delay_interval": 2}),
+                   **persistent(V5))
+    polite = b.connect("polite", version=V5, will=mq.Will("status/polite", b"never", qos=1))
+    polite.disconnect()
+    # The wills are stored with the connection (no acknowledgement says so): fence.
+    fence(b.connect("fence", version=V5), "wills")
+    b.restart("kill")
+
+    watch = reconnect(b, "watch", V5)
+    got = watch.recv_publishes(3, timeout=10.0)
+    assert [(g.topic, g.payload) for g in got] == [
+        ("status/dev", b"online"), ("status/dev", b"offline"), ("status/v5dev", b"lost")]
+    watch.expect_nothing(0.5)
+    del dev, v5
+    late = b.connect("late", version=V311)
+    late.subscribe([("status/dev", 1)])
+    assert late.recv_publish(timeout=5.0).payload == b"offline", "the retained will replaced 'online'"
+
+
+def test_wills_not_published_after_sigterm(durable):
+    """A shutdown closes connections without their wills (as Mosquitto), and the stored
+    record of a connected client's will is gone with it: nothing is published after the
+    restart, and a resumed session does not send it later either."""
+    b = durable()
+    watch = b.connect("watch", version=V5, **persistent(V5))
+    watch.subscribe([("status/#", 1)])
+    watch.disconnect()
+    # Kept open (a client object that is collected closes its socket: the will goes out).
+    dev = b.connect("dev", version=V311, will=mq.Will("status/dev", b"offline", qos=1))
+    v5dev = b.connect("v5dev", version=V5, will=mq.Will("status/v5dev", b"lost", qos=1), **persistent(V5))
+    fence(b.connect("fence", version=V5), "wills")
+    b.restart("term")
+    del dev, v5dev
+    watch = reconnect(b, "watch", V5)
+    watch.expect_nothing(1.5)
+    reconnect(b, "v5dev", V5).disconnect()
+    watch.expect_nothing(0.5)
+
+
+@v3_v5
+def test_subscription_acknowledged_before_kill9_survives(durable, version):
+    """A SUBACK to a persistent session goes out only once the subscription is durable:
+    kill -9 the moment it arrives, and the subscription is there after the restart, its
+    messages queued for the session. Three rounds, each with a new filter."""
+    b = durable()
+    for n in range(3):
+        s = b.connect("subber", version=version, **persistent(version))
+        s.subscribe([(f"sa/{n}", 1)], expect_codes=[1])
+        b.restart("kill")
+        p = b.connect("pub", version=V5)
+        assert accepted(p.publish(f"sa/{n}", f"m{n}".encode(), qos=1))
+        s = reconnect(b, "subber", version)
+        got = s.recv_publish(timeout=10.0)
+        assert (got.topic, got.payload) == (f"sa/{n}", f"m{n}".encode())
+        s.disconnect()

@@ -112,11 +112,12 @@ TEST_F(CorePersist, CleanSessionsAndQos0NeverTouchTheStore) {
   EXPECT_EQ(types(pub.take()), std::vector<PacketType>{PacketType::kPuback}) << "acknowledged at once";
   Client& psub = connected("persistent", Version::kV311, false);
   subscribe(psub, "q0/#", 0);
+  std::vector<persist::Op> ops = settle();  // its SUBACK waits for the subscription
+  EXPECT_EQ(types(psub.take()), std::vector<PacketType>{PacketType::kSuback});
   publish(pub, "q0/x", "zero", 0);
   EXPECT_EQ(psub.pubs().size(), 1u);
   end_turn();
   // Only the persistent session itself (header, subscription) was written.
-  std::vector<persist::Op> ops;
   for (auto& p : store.pending) ops.insert(ops.end(), p.batch.ops().begin(), p.batch.ops().end());
   EXPECT_EQ(count_ops<persist::op::AppendOutgoing>(ops), 0u);
   EXPECT_EQ(count_ops<persist::op::PutSubscription>(ops), 1u);
@@ -131,6 +132,8 @@ TEST_F(CorePersist, OnlineDeliveryIsStoredUntilAcknowledged) {
   with_store();
   Client& sub = connected(mk5("sub", false, 600));
   subscribe(sub, "t/#", 1);
+  settle();
+  EXPECT_EQ(types(sub.take()), std::vector<PacketType>{PacketType::kSuback});
   Client& pub = connected("pub");
   publish(pub, "t/1", "m1", 1, false, 9);
   auto got = sub.pubs();
@@ -395,6 +398,143 @@ TEST_F(CorePersist, HeldPubacksCountAgainstReceiveMaximum) {
   EXPECT_EQ(ok.take().size(), 2u);
   EXPECT_TRUE(publish(ok, "t/3", "c", 1, false, 3));
   EXPECT_TRUE(publish(ok, "t/4", "d", 1, false, 4));
+}
+
+TEST_F(CorePersist, SubackAndUnsubackWaitForTheStore) {
+  with_store();
+  Client& c = connected(mk5("subs", false, 600));
+  settle();
+  EXPECT_TRUE(subscribe(c, "a/#", 1).empty()) << "no SUBACK before the subscription is stored";
+  EXPECT_TRUE(send(c, pr::Pingreq{}));
+  EXPECT_TRUE(c.take().empty()) << "a reply waits behind the held SUBACK";
+  auto ops = settle();
+  EXPECT_EQ(count_ops<persist::op::PutSubscription>(ops), 1u);
+  EXPECT_EQ(types(c.take()), (std::vector<PacketType>{PacketType::kSuback, PacketType::kPingresp}));
+  EXPECT_TRUE(unsubscribe(c, {"a/#"}).empty());
+  ops = settle();
+  EXPECT_EQ(count_ops<persist::op::EraseSubscription>(ops), 1u);
+  EXPECT_EQ(types(c.take()), std::vector<PacketType>{PacketType::kUnsuback});
+  // Nothing changed (no such subscription): answered at once; so is a PINGREQ.
+  EXPECT_EQ(types(unsubscribe(c, {"none"})), std::vector<PacketType>{PacketType::kUnsuback});
+  EXPECT_TRUE(send(c, pr::Pingreq{}));
+  EXPECT_EQ(types(c.take()), std::vector<PacketType>{PacketType::kPingresp});
+  // A session that is not stored is answered at once.
+  Client& clean = connected(mk5("clean"));
+  EXPECT_EQ(types(subscribe(clean, "a/#", 1)), std::vector<PacketType>{PacketType::kSuback});
+}
+
+TEST_F(CorePersist, HeldSubackFailedStillAnswers) {
+  with_store();
+  Client& c = connected(mk5("subs", false, 600));
+  settle();
+  EXPECT_TRUE(subscribe(c, "a/#", 1).empty());
+  settle(false);  // memory has the subscription; the session is written again later
+  EXPECT_EQ(types(c.take()), std::vector<PacketType>{PacketType::kSuback});
+}
+
+namespace {
+pr::Connect will_of(pr::Connect c, uint32_t delay = 0) {
+  c.will = pr::Will{};
+  c.will->topic = "will/" + c.client_id;
+  c.will->payload = "bye";
+  c.will->qos = 1;
+  if (delay) c.will->props.will_delay_interval = delay;
+  return c;
+}
+const persist::SessionHeader* header_in(const std::vector<persist::Op>& ops, const std::string& id) {
+  const persist::SessionHeader* h = nullptr;
+  for (const auto& o : ops)
+    if (auto* put = std::get_if<persist::op::PutSession>(&o); put && put->header.client_id == id) h = &put->header;
+  return h;
+}
+}  // namespace
+
+TEST_F(CorePersist, ConnectedClientsWillIsStored) {
+  with_store();
+  Client& c = connected(will_of(mk5("wp", false, 600), 30));
+  auto ops = settle();
+  const persist::SessionHeader* h = header_in(ops, "wp");
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(h->will.has_value()) << "a crash ends this connection: its will must be known after it";
+  EXPECT_EQ(h->will->msg.topic, "will/wp");
+  EXPECT_EQ(h->will->msg.payload, "bye");
+  EXPECT_EQ(h->will->delay_interval, 30u);
+  EXPECT_EQ(h->will_due_wall_s, 0) << "due from when the broker finds it";
+  EXPECT_EQ(h->disconnected_wall_s, 0);
+  disconnect(c);  // normal DISCONNECT: the will is discarded, and so is its record
+  ops = settle();
+  h = header_in(ops, "wp");
+  ASSERT_NE(h, nullptr);
+  EXPECT_FALSE(h->will.has_value());
+  EXPECT_NE(h->disconnected_wall_s, 0);
+}
+
+TEST_F(CorePersist, CleanSessionKeptForItsWillAlone) {
+  with_store();
+  Client& w = connected("watch");
+  subscribe(w, "will/#", 1);
+  Client& plain = connected("nowill");  // clean, no will: nothing stored
+  EXPECT_EQ(store.pending_ops(), 0u);
+  end_turn();
+  EXPECT_EQ(store.pending_ops(), 0u);
+  Client& c = connected(will_of(mk("cw")));
+  auto ops = settle();
+  const persist::SessionHeader* h = header_in(ops, "cw");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->expiry_interval, 0u);
+  ASSERT_TRUE(h->will.has_value());
+  EXPECT_EQ(count_ops<persist::op::PutSubscription>(ops), 0u);
+  subscribe(c, "x/#", 1);
+  EXPECT_EQ(count_ops<persist::op::PutSubscription>(settle()), 0u) << "its subscriptions are not stored";
+  drop(c);  // the will goes out now, and the record with it
+  EXPECT_EQ(w.pubs().size(), 1u);
+  ops = settle();
+  ASSERT_FALSE(ops.empty());
+  EXPECT_TRUE(std::holds_alternative<persist::op::EraseSession>(ops.back()));
+  drop(plain);
+  EXPECT_EQ(store.pending_ops(), 0u);
+}
+
+TEST_F(CorePersist, WillOfAConnectionTheCrashEndedIsPublished) {
+  with_store();
+  Client& w = connected("watch");
+  subscribe(w, "will/#", 1);
+  auto record = [&](const std::string& id, uint8_t version, uint32_t expiry, uint32_t delay) {
+    persist::SessionRecord r;
+    r.client_id = id;
+    r.protocol_version = version;
+    r.expiry_interval = expiry;
+    r.disconnected_wall_s = 0;  // connected when the broker stopped
+    persist::WillRecord wr;
+    wr.msg.topic = "will/" + id;
+    wr.msg.payload = "bye-" + id;
+    wr.msg.qos = 1;
+    wr.delay_interval = delay;
+    r.will = wr;
+    std::unordered_map<uint64_t, MessageRef> shared;
+    core(0).restore_session(r, shared);
+  };
+  record("clean", 4, 0, 0);
+  record("kept", 4, UINT32_MAX, 0);
+  record("delayed", 5, 600, 5);
+  advance(300);
+  std::vector<std::string> got;
+  for (const auto& p : w.pubs()) got.push_back(p.payload);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"bye-clean", "bye-kept"}));
+  auto ops = settle();
+  EXPECT_EQ(count_ops<persist::op::EraseSession>(ops), 1u) << "the session kept for its will alone ends";
+  EXPECT_TRUE(w.pubs().empty()) << "not before its delay";
+  advance(5000);
+  auto late = w.pubs();
+  ASSERT_EQ(late.size(), 1u) << "the delay counts from the restart";
+  EXPECT_EQ(late[0].payload, "bye-delayed");
+  // Resumed before its delay, a will is not sent.
+  record("back", 5, 600, 5);
+  Client& b = open(mk5("back", false, 600));
+  EXPECT_TRUE(b.open());
+  advance(6000);
+  EXPECT_TRUE(w.pubs().empty());
 }
 
 }  // namespace
