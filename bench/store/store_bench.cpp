@@ -10,7 +10,7 @@
 //
 //   store_bench [--messages N] [--sessions N] [--workers N] [--per-batch N] [--window N]
 //               [--payload BYTES] [--mode commit|interval] [--interval MS] [--no-acks] [--dir DIR]
-//               [--cache-kib N] [--checkpoint-mib N] [--keep]
+//               [--cache-kib N] [--checkpoint-mib N] [--queued] [--keep]
 //
 // Reports messages/s acknowledged-and-durable, commits/s, records/s, bytes written per
 // message (WAL frames + checkpoints), operations per commit, submit-to-durable latency, and
@@ -18,7 +18,9 @@
 // CPU time per message (the machine may be busy: wall-clock rates then understate), and,
 // when messages are left in the store (--no-acks), how long a reopen (quick_check) and
 // load() of them take. With --keep the store file is left in DIR (store_bench.db), e.g. to
-// time a broker's restart with a million queued messages (docs/benchmarks.md).
+// time a broker's restart with a million queued messages (bench/restart); --queued writes
+// the records as an offline session's queue (state queued, no packet id) instead of sent
+// ones awaiting their acknowledgement.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -53,6 +55,7 @@ struct Options {
   SyncMode mode = SyncMode::kCommit;
   int interval_ms = 1000;
   bool acks = true;
+  bool queued = false;  // records of offline sessions' queues (state queued, no packet id)
   std::string dir = "/tmp";
   bool keep = false;
   size_t cache_kib = StoreOptions{}.cache_kib;
@@ -66,6 +69,8 @@ bool parse(int argc, char** argv, Options& o) {
     const char* v = nullptr;
     if (a == "--no-acks") {
       o.acks = false;
+    } else if (a == "--queued") {
+      o.queued = true;
     } else if (a == "--keep") {
       o.keep = true;
     } else if ((a == "--messages") && (v = next())) {
@@ -203,8 +208,8 @@ int main(int argc, char** argv) {
         e.seq = ++seq[size_t(s)];
         e.msg = SharedMessage{store->new_message_id(), std::make_shared<const MessageRecord>(std::move(m))};
         e.qos = 1;
-        e.state = OutgoingRecord::State::kSent;
-        e.packet_id = uint16_t(1 + e.seq % 65535);
+        e.state = o.queued ? OutgoingRecord::State::kQueued : OutgoingRecord::State::kSent;
+        e.packet_id = o.queued ? 0 : uint16_t(1 + e.seq % 65535);
         std::string client = "sub-" + std::to_string(s);
         if (o.acks) to_ack.emplace_back(client, e.seq);
         b.append_outgoing(std::move(client), std::move(e));

@@ -103,6 +103,7 @@ class SqliteStore final : public Store {
 
   std::atomic<uint64_t> next_message_id_{1};
   std::atomic<bool> healthy_{true};
+  bool read_failed_ = false;  // load() found an error (db_mu_)
   std::atomic<uint64_t> max_file_bytes_;
   std::atomic<bool> max_file_bytes_changed_{false};
   std::atomic<uint64_t> in_flight_{0};  // submitted, callback not run yet

@@ -314,6 +314,12 @@ Result<void> configure(sqlite3* db, const std::string& path, size_t cache_kib) {
   return {};
 }
 
+bool clean_close_marked(sqlite3* db) {
+  Stmt s;
+  return s.prepare(db, "SELECT value FROM petrel_meta WHERE key = 'clean_close'", false) == SQLITE_OK &&
+         s.step() == SQLITE_ROW && s.int64(0) == 1;
+}
+
 std::vector<std::string> quick_check(sqlite3* db, int max_lines) {
   std::vector<std::string> lines;
   Stmt s;
@@ -385,9 +391,10 @@ SessionRecord read_session(const Stmt& s) {
 
 namespace {
 
-// Runs `sql` and calls on_row for each row; false (with `err`) on an error.
+// Runs `sql` and calls on_row for each row; false (with `err`, and `damaged` when SQLite
+// found the file damaged) on an error.
 template <class F>
-bool each_row(sqlite3* db, const std::string& sql, std::string& err, F on_row) {
+bool each_row(sqlite3* db, const std::string& sql, std::string& err, bool& damaged, F on_row) {
   Stmt s;
   int rc = s.prepare(db, sql, false);
   if (rc == SQLITE_OK) {
@@ -395,6 +402,7 @@ bool each_row(sqlite3* db, const std::string& sql, std::string& err, F on_row) {
   }
   if (rc != SQLITE_DONE) {
     err = errmsg(db);
+    damaged = (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
     return false;
   }
   return true;
@@ -405,13 +413,14 @@ bool each_row(sqlite3* db, const std::string& sql, std::string& err, F on_row) {
 Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path) {
   Snapshot snap;
   std::string err;
+  bool damaged = false;
   if (exec(db, "BEGIN") != SQLITE_OK) return fail(fmt::format("persistence file {}: cannot read: {}", path, errmsg(db)));
   std::unordered_map<int64_t, size_t> by_id;  // session row id -> index in snap.sessions
   std::unordered_map<int64_t, size_t> outgoing_count;  // session row id -> its outgoing records
   const bool ok =
-      each_row(db, fmt::format("SELECT {}, {} FROM retained ORDER BY topic", kMessageCols, kRetainedSourceCols), err,
+      each_row(db, fmt::format("SELECT {}, {} FROM retained ORDER BY topic", kMessageCols, kRetainedSourceCols), err, damaged,
                [&](const Stmt& s) { snap.retained.push_back(read_retained(s, 0)); }) &&
-      each_row(db, fmt::format("SELECT {} FROM sessions ORDER BY client_id", kSessionCols), err,
+      each_row(db, fmt::format("SELECT {} FROM sessions ORDER BY client_id", kSessionCols), err, damaged,
                [&](const Stmt& s) {
                  SessionRecord r = read_session(s);
                  by_id[s.int64(0)] = snap.sessions.size();
@@ -420,7 +429,7 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path) {
       each_row(db,
                "SELECT session_id, filter, qos, no_local, retain_as_published, retain_handling, identifier "
                "FROM subscriptions ORDER BY session_id, filter",
-               err,
+               err, damaged,
                [&](const Stmt& s) {
                  auto it = by_id.find(s.int64(0));
                  if (it == by_id.end()) return;
@@ -433,12 +442,12 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path) {
                  sub.identifier = uint32_t(s.int64(6));
                  snap.sessions[it->second].subscriptions.push_back(std::move(sub));
                }) &&
-      each_row(db, "SELECT session_id, packet_id FROM qos2_incoming ORDER BY session_id, packet_id", err,
+      each_row(db, "SELECT session_id, packet_id FROM qos2_incoming ORDER BY session_id, packet_id", err, damaged,
                [&](const Stmt& s) {
                  auto it = by_id.find(s.int64(0));
                  if (it != by_id.end()) snap.sessions[it->second].qos2_incoming.push_back(uint16_t(s.int64(1)));
                }) &&
-      each_row(db, "SELECT session_id, count(*) FROM outgoing GROUP BY session_id", err,
+      each_row(db, "SELECT session_id, count(*) FROM outgoing GROUP BY session_id", err, damaged,
                [&](const Stmt& s) {
                  auto it = by_id.find(s.int64(0));
                  if (it != by_id.end()) snap.sessions[it->second].outgoing.reserve(size_t(s.int64(1)));
@@ -448,7 +457,7 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path) {
                            "o.subscription_ids, m.qos, m.retain, m.expiry_wall_s, m.expiry_interval, m.topic, "
                            "m.props, m.payload FROM outgoing o JOIN messages m ON m.id = o.message_id "
                            "ORDER BY o.session_id, o.seq"),
-               err,
+               err, damaged,
                [&](const Stmt& s) {
                  auto it = by_id.find(s.int64(0));
                  if (it == by_id.end()) return;
@@ -463,7 +472,7 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path) {
                  o.msg = read_message(s, 8);
                  snap.sessions[it->second].outgoing.push_back(std::move(o));
                }) &&
-      each_row(db, fmt::format("SELECT bridge, seq, {} FROM bridge_queue ORDER BY bridge, seq", kMessageCols), err,
+      each_row(db, fmt::format("SELECT bridge, seq, {} FROM bridge_queue ORDER BY bridge, seq", kMessageCols), err, damaged,
                [&](const Stmt& s) {
                  BridgeQueuedRecord q;
                  q.seq = uint64_t(s.int64(1));
@@ -471,6 +480,12 @@ Result<Snapshot> load_snapshot(sqlite3* db, const std::string& path) {
                  snap.bridge_queues[s.str(0)].push_back(std::move(q));
                });
   exec(db, "COMMIT");
+  if (!ok && damaged) {
+    // Found while reading (a store closed cleanly is not checked at open).
+    return fail(fmt::format("persistence file {} is damaged (SQLite: {}); `petrel --persistence-recover {}` moves it "
+                            "aside and keeps what is readable",
+                            path, err, path));
+  }
   if (!ok) return fail(fmt::format("persistence file {}: cannot read: {}", path, err));
   return snap;
 }

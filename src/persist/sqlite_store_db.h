@@ -96,6 +96,8 @@ Result<std::string> upgrade_schema(sqlite3* db, const std::string& path, int64_t
 bool has_column(sqlite3* db, const char* table, const char* column);
 // WAL, synchronous=FULL, cache, secure_delete=FAST, no automatic checkpoints.
 Result<void> configure(sqlite3* db, const std::string& path, size_t cache_kib);
+// True when the last petrel to close this store marked it closed cleanly (SqliteStore::close).
+bool clean_close_marked(sqlite3* db);
 // PRAGMA quick_check's lines (["ok"] when sound); an error line when it cannot run.
 std::vector<std::string> quick_check(sqlite3* db, int max_lines = 20);
 
