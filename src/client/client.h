@@ -21,7 +21,8 @@
 //  - QoS 1 and 2 in both directions: packet identifiers, PUBACK/PUBREC/PUBREL/PUBCOMP,
 //    an in-flight window (min of max_inflight and the server's Receive Maximum; further
 //    publishes queue), exactly-once delivery of inbound QoS 2 (delivered on PUBREL, as
-//    libmosquitto does);
+//    libmosquitto does); or, with manual_ack, inbound messages acknowledged only when the
+//    owner says so (bridges: once the other side has them);
 //  - keepalive: PINGREQ after `keepalive` seconds without sending, connection lost when
 //    no PINGRESP arrives within another keepalive period (the server's Server Keep Alive
 //    overrides ours);
@@ -72,6 +73,12 @@ struct ClientOptions {
   std::optional<protocol::Will> will;
   protocol::Properties connect_props;  // v5 CONNECT properties
   uint16_t max_inflight = 20;          // outgoing QoS 1/2 window; 0 = the server's limit
+  // Received QoS 1/2 messages are delivered as their PUBLISH arrives (QoS 2 too) and
+  // acknowledged (PUBACK, PUBREC) only when the owner calls ack() on the same connection,
+  // e.g. once it has passed the message on. What is not acknowledged when a connection
+  // ends is the server's to send again (a resumed session): a re-sent QoS 2 message is
+  // delivered again unless it was acknowledged.
+  bool manual_ack = false;
   ReconnectPolicy reconnect;
   std::chrono::milliseconds connect_timeout{30000};  // transport + CONNACK
 };
@@ -151,6 +158,12 @@ class Client : public std::enable_shared_from_this<Client> {
   // choice of address) and resumes the flows. done runs once closed.
   void hang_up(std::function<void()> done = {});
 
+  // manual_ack: acknowledges a received QoS 1/2 message (its packet_id, qos, connection);
+  // nothing when that connection has ended.
+  void ack(uint16_t packet_id, uint8_t qos, uint64_t connection);
+  // The current connection's number (Message::connection of what arrives on it).
+  uint64_t connection() const { return gen_; }
+
   bool is_connected() const { return state_ == State::kConnected; }
   // Outgoing QoS 1/2 messages not yet completed, and messages not yet sent.
   size_t inflight() const { return inflight_.size(); }
@@ -171,6 +184,7 @@ class Client : public std::enable_shared_from_this<Client> {
   };
   struct PendingQos2 {
     std::optional<Message> message;
+    bool acked = true;  // manual_ack: PUBREC sent (false: delivered, the owner's ack awaited)
   };
 
   Client(boost::asio::any_io_executor ex, StreamFactory factory, ClientOptions opts, Handlers h);

@@ -104,6 +104,19 @@ void Client::handle_publish(uint8_t header, std::string_view body) {
   }
   log("Client " + id_for_log() + " " + pub_log("received", m.dup, m.qos, m.retain, m.packet_id, m.topic, m.payload.size()));
   if (m.qos == 0) return deliver(m);
+  if (opts_.manual_ack) {
+    m.connection = gen_;
+    if (m.qos == 2) {
+      // Delivered once per connection; after our PUBREC a re-send is only re-acked.
+      auto [it, fresh] = incoming_qos2_.try_emplace(m.packet_id);
+      if (!fresh) {
+        if (it->second.acked) send_ack(PacketType::kPubrec, m.packet_id);
+        return;
+      }
+      it->second.acked = false;
+    }
+    return deliver(m);
+  }
   if (m.qos == 1) {
     send_ack(PacketType::kPuback, m.packet_id);
     return deliver(m);
@@ -112,6 +125,16 @@ void Client::handle_publish(uint8_t header, std::string_view body) {
   auto [it, fresh] = incoming_qos2_.try_emplace(m.packet_id);
   if (fresh) it->second.message = std::move(m);
   send_ack(PacketType::kPubrec, p.packet_id);
+}
+
+void Client::ack(uint16_t packet_id, uint8_t qos, uint64_t connection) {
+  if (!opts_.manual_ack || connection != gen_ || state_ != State::kConnected) return;
+  if (qos == 1) return send_ack(PacketType::kPuback, packet_id);
+  if (qos != 2) return;
+  auto it = incoming_qos2_.find(packet_id);
+  if (it == incoming_qos2_.end() || it->second.acked) return;
+  it->second.acked = true;
+  send_ack(PacketType::kPubrec, packet_id);
 }
 
 void Client::deliver(const Message& m) {
@@ -248,6 +271,9 @@ void Client::send_publish(Outgoing& o, bool dup, std::function<void()> on_writte
 // After CONNACK: re-send what the previous connection left unacknowledged [MQTT-4.4.0-1].
 void Client::resume_flows(bool session_present) {
   if (!session_present) incoming_qos2_.clear();
+  // manual_ack: what the owner had not acknowledged comes again (the server re-sends a
+  // PUBLISH it has no PUBREC for) and is delivered again on this connection.
+  std::erase_if(incoming_qos2_, [](const auto& e) { return !e.second.acked; });
   for (auto it = inflight_.begin(); it != inflight_.end();) {
     if (it->flow == Flow::kWaitComp) {
       if (!session_present) {

@@ -28,6 +28,7 @@ struct Message {
   bool retain = false;
   bool dup = false;
   uint16_t packet_id = 0;
+  uint64_t connection = 0;      // the connection it arrived on (Client::ack with manual_ack)
   std::vector<Property> props;  // v5 only
 
   const Property* find(uint8_t id) const {

@@ -375,6 +375,62 @@ TEST_F(ClientTest, DisconnectSendsDisconnectAndCloses) {
   EXPECT_TRUE(losses.empty());
 }
 
+TEST_F(ClientTest, ManualAckAcknowledgesOnlyWhenTheOwnerSays) {
+  ClientOptions o = v311();
+  o.manual_ack = true;
+  auto c = connected(o);
+  net.last().send(hex("32 08 00 01 74 00 07 70 61 79"));  // QoS 1, id 7
+  ASSERT_TRUE(run_until(io, [&] { return messages.size() == 1; }));
+  EXPECT_EQ(messages[0].packet_id, 7);
+  EXPECT_EQ(messages[0].connection, c->connection());
+  run_until(io, [] { return false; }, std::chrono::milliseconds(30));
+  EXPECT_TRUE(net.last().written.empty()) << "no PUBACK before ack()";
+  c->ack(7, 1, messages[0].connection);
+  EXPECT_EQ(wait_written(), hex("40 02 00 07"));
+  // QoS 2: delivered on PUBLISH; a re-send before ack() is neither delivered nor answered;
+  // after ack(), PUBREC, and a re-send only gets PUBREC again; PUBREL delivers nothing.
+  net.last().send(hex("34 06 00 01 74 00 09 41"));
+  ASSERT_TRUE(run_until(io, [&] { return messages.size() == 2; }));
+  net.last().send(hex("3c 06 00 01 74 00 09 41"));
+  run_until(io, [] { return false; }, std::chrono::milliseconds(30));
+  EXPECT_EQ(messages.size(), 2u);
+  EXPECT_TRUE(net.last().written.empty());
+  c->ack(9, 2, messages[1].connection);
+  EXPECT_EQ(wait_written(), hex("50 02 00 09"));
+  net.last().send(hex("3c 06 00 01 74 00 09 41"));
+  EXPECT_EQ(wait_written(), hex("50 02 00 09"));
+  net.last().send(hex("62 02 00 09"));
+  EXPECT_EQ(wait_written(), hex("70 02 00 09"));
+  run_until(io, [] { return false; }, std::chrono::milliseconds(30));
+  EXPECT_EQ(messages.size(), 2u);
+}
+
+TEST_F(ClientTest, ManualAckOfAnEndedConnectionIsIgnored) {
+  ClientOptions o = v311();
+  o.manual_ack = true;
+  o.clean_start = false;
+  o.reconnect.enabled = true;
+  o.reconnect.initial_delay = std::chrono::milliseconds(10);
+  auto c = connected(o);
+  net.last().send(hex("34 06 00 01 74 00 09 41"));  // QoS 2, id 9, not acknowledged
+  ASSERT_TRUE(run_until(io, [&] { return messages.size() == 1; }));
+  const uint64_t first = messages[0].connection;
+  net.last().hang_up();
+  ASSERT_TRUE(run_until(io, [&] { return net.conns.size() == 2 && !net.last().written.empty(); }));
+  net.last().take();
+  net.last().send(hex("20 02 01 00"));  // session present
+  ASSERT_TRUE(run_until(io, [&] { return c->is_connected(); }));
+  c->ack(9, 2, first);  // the old connection's: nothing is sent
+  run_until(io, [] { return false; }, std::chrono::milliseconds(30));
+  EXPECT_TRUE(net.last().written.empty());
+  // The server sends it again: delivered again on this connection, acknowledged there.
+  net.last().send(hex("3c 06 00 01 74 00 09 41"));
+  ASSERT_TRUE(run_until(io, [&] { return messages.size() == 2; }));
+  EXPECT_NE(messages[1].connection, first);
+  c->ack(9, 2, messages[1].connection);
+  EXPECT_EQ(wait_written(), hex("50 02 00 09"));
+}
+
 TEST(HexToBytes, AcceptsEvenHexOnly) {
   EXPECT_EQ(hex_to_bytes("00ffA0"), std::string("\x00\xff\xa0", 3));
   EXPECT_FALSE(hex_to_bytes("abc").has_value());
