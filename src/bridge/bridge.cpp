@@ -61,9 +61,16 @@ Bridge::Bridge(Environment env, config::Bridge cfg, BridgeLimits limits, std::un
   notification_topic_ = cfg_.notification_topic.empty() ? "$SYS/broker/connection/" + remote_id_ + "/state"
                                                         : cfg_.notification_topic;
   sys_prefix_ = "$SYS/broker/bridge/" + cfg_.name + "/";
-  if (!store_) store_ = std::make_unique<MemoryStore>();
+  if (store_) {
+    // A predecessor's (restart on reload): nothing of it is in flight here, and what it
+    // had not acknowledged locally the broker sends this bridge's resumed local session
+    // again (kept only when that session ends with its connection).
+    store_->rewind();
+    store_->forget_local(0, !local_clean_start());
+  } else {
+    store_ = std::make_unique<MemoryStore>();
+  }
   store_->set_limits({limits_.max_queued_messages, limits_.max_queued_bytes});
-  store_->rewind();  // a store from a predecessor: nothing of it is in flight here
   queued_.store(store_->size(), std::memory_order_relaxed);
   status_.name = cfg_.name;
   status_.remote_client_id = remote_id_;
@@ -213,6 +220,9 @@ void Bridge::make_remote() {
   if (cfg_.notifications && !cfg_.notifications_local_only) {
     o.will = protocol::Will{notification_topic_, "0", 1, true, {}};
   }
+  // A message from the remote is acknowledged once the local broker has it (stored, under
+  // persistence_sync commit), so a crash in between loses nothing the remote let go of.
+  o.manual_ack = true;
   if (o.version == protocol::Version::kV5) {
     if (cfg_.session_expiry_interval) o.connect_props.session_expiry_interval = cfg_.session_expiry_interval;
     o.connect_props.receive_maximum = cfg_.receive_maximum;
@@ -401,11 +411,20 @@ void Bridge::schedule_retry(bool wait) {
 
 void Bridge::on_remote_message(const client::Message& m) {
   last_traffic_ = Clock::now();
+  // The remote client (one per bridge) is captured weakly: the acknowledgement belongs to
+  // the connection the message came on (Client::ack ignores it once that one has ended).
+  auto ack = [c = std::weak_ptr<client::Client>(remote_), id = m.packet_id, qos = m.qos, conn = m.connection] {
+    if (auto r = c.lock()) r->ack(id, qos, conn);
+  };
   auto mapped = map_.to_local(m.topic, m.qos);
-  if (!mapped) return;  // a remote subscription overlapping another rule's; not ours
+  if (!mapped) return ack();  // a remote subscription overlapping another rule's; not ours
   client::OutMessage out{std::move(mapped->topic), m.payload, mapped->qos, m.retain, forwardable_props(m)};
-  (void)local_->publish(std::move(out));
+  if (!local_->publish(std::move(out), [ack](const client::PublishResult&) { ack(); })) ack();
   ++received_;
+}
+
+void Bridge::ack_local(const LocalAck& a) {
+  if (a.qos && local_) local_->ack(a.packet_id, a.qos, a.connection);
 }
 
 void Bridge::pump() {
@@ -418,14 +437,14 @@ void Bridge::pump() {
     auto r = remote_->publish(sm->msg, [weak = weak_from_this(), seq](const client::PublishResult& res) {
       auto self = weak.lock();
       if (!self || !self->store_) return;
-      self->store_->ack(seq);
+      self->ack_local(self->store_->ack(seq));  // the local broker lets go of it now
       self->queued_.store(self->store_->size(), std::memory_order_relaxed);
       if (res.reason < 0x80) ++self->sent_;
       else ++self->dropped_;  // the remote refused it (v5 reason code): not retried
       self->pump();
     });
     if (!r) {
-      store_->ack(seq);  // unsendable (e.g. too large for the remote): dropped
+      ack_local(store_->ack(seq));  // unsendable (e.g. too large for the remote): dropped
       ++dropped_;
     }
   }

@@ -9,7 +9,11 @@
 //    comes back to it) and publishes what arrives from the remote.
 // Local messages for the remote go through the MessageStore and leave it only when the
 // remote has completed them, so outages, failovers and restarts on reload lose nothing
-// that was queued. State is reported to BridgeStatus (read by any thread) and published
+// that was queued. Both clients acknowledge what they receive only once the other side
+// has it (client::ClientOptions::manual_ack): the local broker keeps a QoS 1/2 message in
+// the bridge's local session until the remote completed it, and the remote keeps one
+// until the local broker acknowledged it, so with persistence and persistent sessions a
+// crash loses nothing either side acknowledged. State is reported to BridgeStatus (read by any thread) and published
 // on $SYS.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -125,8 +129,9 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
   // local side
   bool local_clean_start() const { return cfg_.local_cleansession.value_or(cfg_.cleansession); }
   void make_local();
-  void on_local_connected();
+  void on_local_connected(const client::ConnackInfo& info);
   void on_local_message(const client::Message& m);
+  void ack_local(const LocalAck& a);  // the local broker's delivery, now passed on
   void notify_remote(const char* payload);
   void publish_local(std::string topic, std::string payload, uint8_t qos, bool retain);
   // status

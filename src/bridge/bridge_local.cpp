@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "bridge/bridge.h"
@@ -45,6 +46,13 @@ void Bridge::make_local() {
   o.username = cfg_.local_username;
   o.password = cfg_.local_password;
   o.max_inflight = 0;  // the broker's receive maximum
+  // QoS 1/2 messages are acknowledged to the broker once the remote completed them; the
+  // broker hands the bridge at most this many unacknowledged (it queues the rest in the
+  // bridge's local session): enough to keep the remote's window full, and a lazy
+  // bridge's threshold reachable.
+  o.manual_ack = true;
+  o.connect_props.receive_maximum = static_cast<uint16_t>(std::clamp<size_t>(
+      std::max<size_t>({2 * size_t(limits_.max_inflight_messages), size_t(cfg_.threshold), 64}), 1, 65535));
   o.reconnect.manual = true;
   o.connect_timeout = 10s;
   std::weak_ptr<Bridge> weak = weak_from_this();
@@ -68,8 +76,8 @@ void Bridge::make_local() {
     asio::post(ex, [h = std::move(h), s = std::move(s)]() mutable { h(std::move(s), nullptr); });
   };
   client::Handlers h;
-  h.on_connect = [weak](const client::ConnackInfo&) {
-    if (auto self = weak.lock()) self->on_local_connected();
+  h.on_connect = [weak](const client::ConnackInfo& info) {
+    if (auto self = weak.lock()) self->on_local_connected(info);
   };
   auto retry = [weak](const client::ClientError& e) {
     auto self = weak.lock();
@@ -91,8 +99,16 @@ void Bridge::make_local() {
   local_->connect();
 }
 
-void Bridge::on_local_connected() {
+void Bridge::on_local_connected(const client::ConnackInfo& info) {
   local_ready_ = true;
+  // What an earlier local connection delivered and nothing acknowledged yet: a resumed
+  // session sends it again (dropped here, or it would go twice), else it stays, with
+  // nothing to acknowledge.
+  if (const size_t n = store_->forget_local(local_->connection(), info.session_present); n > 0) {
+    PETREL_LOG(*env_.log, kLogDebug, "Bridge {}: {} message(s) of the previous local connection {}.", cfg_.name, n,
+               info.session_present ? "come again from the resumed session" : "kept");
+    queued_.store(store_->size(), std::memory_order_relaxed);
+  }
   std::vector<protocol::SubscribeTopic> subs;
   for (const auto& s : map_.local_subscriptions()) {
     // No local: what this bridge publishes locally (from the remote) does not come back.
@@ -111,23 +127,29 @@ void Bridge::on_local_connected() {
 }
 
 void Bridge::on_local_message(const client::Message& m) {
+  // Acknowledged to the broker when the remote completed it (pump), or now when it does
+  // not go to the remote at all.
+  const LocalAck local = m.qos ? LocalAck{m.packet_id, m.qos, m.connection} : LocalAck{};
   auto mapped = map_.to_remote(m.topic, m.qos);
-  if (!mapped) return;
+  if (!mapped) return ack_local(local);
   last_traffic_ = Clock::now();
   const bool connected = remote_ && remote_->is_connected();
   if (mapped->qos == 0 && !connected && !limits_.queue_qos0_messages) {
     ++dropped_;
-    return;
+    return ack_local(local);
   }
   if (cfg_.max_packet_size && mapped->topic.size() + m.payload.size() + 16 > cfg_.max_packet_size) {
     ++dropped_;
     PETREL_LOG(*env_.log, kLogDebug, "Bridge {}: message on {} larger than bridge_max_packet_size, dropped.",
                cfg_.name, m.topic);
-    return;
+    return ack_local(local);
   }
   client::OutMessage out{std::move(mapped->topic), m.payload, mapped->qos, cfg_.outgoing_retain && m.retain,
                          cfg_.protocol_version == 5 ? forwardable_props(m) : protocol::Properties{}};
-  if (!store_->push(std::move(out))) {
+  // A message sent on at QoS 0 is not kept for the broker's sake: acknowledged at once.
+  const LocalAck owed = mapped->qos ? local : LocalAck{};
+  if (!owed.qos) ack_local(local);
+  if (!store_->push(std::move(out), owed)) {
     ++dropped_;
     if (!queue_full_logged_) {
       queue_full_logged_ = true;

@@ -368,7 +368,10 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
     s->max_topic_alias = cfg.listeners[li].max_topic_alias;
     s->mount_point = cfg.listeners[li].mount_point;
   }
-  uint16_t window = cfg.max_inflight_messages ? cfg.max_inflight_messages : 65535;
+  // A bridge's local connection sets its own window (its Receive Maximum): it holds each
+  // message until the remote has it, so max_inflight_messages would throttle the bridge.
+  const bool bridge_local = link.listener_index() == kInternalListener;
+  uint16_t window = cfg.max_inflight_messages && !bridge_local ? cfg.max_inflight_messages : 65535;
   if (v5 && c.props.receive_maximum) window = std::min<uint16_t>(window, *c.props.receive_maximum);
   s->send_window = window;
   s->will = c.will ? std::make_unique<protocol::Will>(std::move(*c.will)) : nullptr;

@@ -167,7 +167,10 @@ void WorkerCore::journal_connect(Session* s) {
   ++s->conn_id;
   s->held_puback = 0;
   if (!store_) return;
-  const bool client = s->listener != kInternalListener && s->listener != kAdminListener;
+  // Stored: clients' sessions with an expiry, and the bridges' local sessions (internal
+  // connections) with one, whose queues are the bridges' out-queues (a bridge acknowledges
+  // a message only once the remote has it); never the admin's own connections.
+  const bool client = s->listener != kAdminListener;
   const bool want = s->expiry_interval > 0 && client;
   if (s->will_stored && (want || !s->will)) {
     // A session kept only for its connection's will no longer is (stored in full now, or

@@ -372,6 +372,15 @@ void WorkerCore::enqueue(Session* s, MessageRef msg, uint8_t qos, bool retain,
       (cfg.max_queued_bytes > 0 && s->queued_bytes + msg->payload().size() > cfg.max_queued_bytes)) {
     stats_.pub_dropped.add();
     stats_.dropped_queue_full.add();
+    // Once per episode (until the queue is half empty again); a bridge's local session is
+    // its out-queue.
+    if (s->queue_drops++ == 0) {
+      PETREL_LOG(broker_.log(), kLogNotice,
+                 "Outgoing messages are being dropped for {} {}: its queue is full ({} messages, {} bytes; "
+                 "max_queued_messages {}, max_queued_bytes {}).",
+                 s->listener == kInternalListener ? "bridge session" : "client", s->client_id, s->queue.size(),
+                 s->queued_bytes, cfg.max_queued_messages, cfg.max_queued_bytes);
+    }
     return;
   }
   s->queued_bytes += msg->payload().size();
@@ -399,6 +408,12 @@ void WorkerCore::pump_queue(Session* s) {
     std::vector<uint32_t> ids = std::move(q.sub_ids);
     s->queued_bytes -= msg->payload().size();
     s->queue.pop_front();
+    if (s->queue_drops && s->queue.size() * 2 <= size_t(std::max<int64_t>(cfg_->max_queued_messages, 0))) {
+      // Half empty again: the next overflow is a new episode, logged again.
+      PETREL_LOG(broker_.log(), kLogNotice, "Messages are queued for {} again ({} dropped while its queue was full).",
+                 s->client_id, s->queue_drops);
+      s->queue_drops = 0;
+    }
     if (s->queue_pressure && queue_under_low(*s, *cfg_)) {
       s->queue_pressure = false;
       s->link->set_queue_pressure(false);

@@ -110,6 +110,7 @@ class Session {
   Ring<InflightOut> inflight;
   Ring<QueuedMsg> queue;
   size_t queued_bytes = 0;
+  uint64_t queue_drops = 0;          // dropped for a full queue this episode (logged once)
   size_t inflight_bytes = 0;         // payload bytes of unacknowledged QoS 1/2 messages
   uint64_t next_seq = 0;             // packet ids considered so far (collision guard)
   uint64_t last_seq = 0;             // sequence of the id last handed out

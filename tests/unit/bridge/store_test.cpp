@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace petrel::bridge {
 namespace {
 
@@ -97,6 +100,50 @@ TEST(MemoryStore, ByteLimitCountsTopicAndPayload) {
   s.set_limits({});
   EXPECT_TRUE(s.push(msg("x", "yz")));
   EXPECT_EQ(s.bytes(), 11u);
+}
+
+TEST(MemoryStore, LocalAcknowledgementsComeBackWithTheRemotesAndIgnoreTheLimits) {
+  MemoryStore s({2, 0});
+  ASSERT_TRUE(s.push(msg("x", "p", 0)));
+  ASSERT_TRUE(s.push(msg("y", "p", 0)));
+  EXPECT_FALSE(s.push(msg("z", "p", 0))) << "full";
+  ASSERT_TRUE(s.push(msg("a"), LocalAck{11, 1, 5})) << "bounded by the broker's window, not the limits";
+  ASSERT_TRUE(s.push(msg("b"), LocalAck{12, 2, 5}));
+  s.ack(s.take_next()->seq);
+  s.ack(s.take_next()->seq);
+  const StoredMessage* a = s.take_next();
+  ASSERT_NE(a, nullptr);
+  const LocalAck la = s.ack(a->seq);
+  EXPECT_EQ(la.packet_id, 11);
+  EXPECT_EQ(la.qos, 1);
+  EXPECT_EQ(la.connection, 5u);
+  EXPECT_EQ(s.ack(a->seq).qos, 0) << "owed once";
+}
+
+TEST(MemoryStore, ForgetLocalDropsWhatTheBrokerSendsAgain) {
+  MemoryStore s;
+  ASSERT_TRUE(s.push(msg("old1"), LocalAck{1, 1, 3}));
+  ASSERT_TRUE(s.push(msg("plain", "p", 0)));
+  ASSERT_TRUE(s.push(msg("old2"), LocalAck{2, 1, 3}));
+  ASSERT_TRUE(s.push(msg("new"), LocalAck{1, 1, 4}));
+  const StoredMessage* first = s.take_next();  // in flight at the remote
+  ASSERT_NE(first, nullptr);
+  const uint64_t in_flight = first->seq;
+  EXPECT_EQ(s.forget_local(4, true), 2u);
+  EXPECT_EQ(s.size(), 2u);
+  EXPECT_EQ(s.ack(in_flight).qos, 0) << "the remote completing it later changes nothing";
+  s.rewind();
+  std::vector<std::string> left;
+  while (const StoredMessage* m = s.take_next()) left.push_back(m->msg.topic);
+  EXPECT_EQ(left, (std::vector<std::string>{"plain", "new"}));
+  // Without a resumed session the messages stay, owing nothing.
+  MemoryStore k;
+  ASSERT_TRUE(k.push(msg("x"), LocalAck{7, 1, 3}));
+  EXPECT_EQ(k.forget_local(4, false), 1u);
+  EXPECT_EQ(k.size(), 1u);
+  const StoredMessage* x = k.take_next();
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(k.ack(x->seq).qos, 0);
 }
 
 }  // namespace
