@@ -315,7 +315,11 @@ WorkerCore::HeldTurn& WorkerCore::hold_turn() {
 
 void WorkerCore::ack_or_hold(Session* s, PacketType t, uint16_t id, uint8_t reason, const char* why,
                              bool must_hold) {
-  if (!hold_acks_ || (!must_hold && !holding())) {
+  // kInterval: acknowledged at once, unless the store has fallen behind (backlogged): then
+  // held as under commit until the batch is written, so the backlog stays bounded.
+  // Anything held already: this one waits behind it (acknowledgements keep their order).
+  const bool hold = hold_acks_ || (store_ && store_backlogged_);
+  if (!holding() && (!hold || !must_hold)) {
     send_reason_string_ack(s, t, id, reason, why);
     return;
   }
@@ -442,6 +446,7 @@ void WorkerCore::flush_journal() {
       batch_.probe(++probes_);
     }
   }
+  store_backlogged_ = !hold_acks_ && store_->backlogged();  // for the next turn's acks
   std::vector<std::shared_ptr<DurableHold>> holds = std::move(batch_holds_);
   batch_holds_.clear();
   if (turn_hold_) holds.push_back(turn_hold_);
@@ -449,6 +454,9 @@ void WorkerCore::flush_journal() {
   persist::Batch b = std::move(batch_);
   batch_ = persist::Batch();
   ++batch_no_;
+  // kInterval with acknowledgements held (the store is behind): written now, not at the
+  // end of the interval, so the held acks wait one commit as under kCommit.
+  const bool urgent = !hold_acks_ && !holds.empty();
   store_->submit(std::move(b), [holds = std::move(holds), clients = std::move(batch_clients_),
                                 topics = std::move(batch_topics_), appends = std::move(batch_appends_),
                                 failed = failed_, hub = &hub_, worker = index_](bool ok) mutable {
@@ -468,6 +476,7 @@ void WorkerCore::flush_journal() {
   batch_clients_.clear();
   batch_topics_.clear();
   batch_appends_.clear();
+  if (urgent) store_->flush({});
 }
 
 void WorkerCore::resync_failed() {

@@ -368,6 +368,7 @@ class WorkerCore {
   // ---- the durable store ----
   persist::Store* store_ = nullptr;
   bool hold_acks_ = false;
+  bool store_backlogged_ = false;  // kInterval and the store fell behind: acks held (ack_or_hold)
   persist::Batch batch_;                                  // this turn's changes
   std::vector<std::shared_ptr<DurableHold>> batch_holds_; // other workers' holds on batch_
   std::shared_ptr<DurableHold> turn_hold_;                // this turn's, once an ack is held

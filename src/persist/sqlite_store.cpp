@@ -99,6 +99,7 @@ void SqliteStore::submit(Batch batch, DurableCallback on_durable) {
   // The store thread sleeps only while nothing is pending (kCommit), or until the interval
   // ends or group_max_ops are pending (kInterval).
   const bool wake = was_empty || (before < options_.group_max_ops && pending_ops_ >= options_.group_max_ops);
+  if (pending_ops_ > 2 * options_.group_max_ops) backlogged_.store(true, std::memory_order_relaxed);
   lk.unlock();
   if (wake) cv_.notify_one();
 }
@@ -118,12 +119,14 @@ void SqliteStore::run() {
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return !pending_.empty() || stopping_; });
-      if (options_.sync == SyncMode::kInterval && !stopping_) {
+      // Behind (backlogged): written without waiting for the interval, as under kCommit,
+      // until caught up.
+      if (options_.sync == SyncMode::kInterval && !stopping_ && !backlogged_.load(std::memory_order_relaxed)) {
         const auto deadline = pending_.front().at + options_.interval;
         cv_.wait_until(lk, deadline,
                        [&] { return stopping_ || flush_requested_ || pending_ops_ >= options_.group_max_ops; });
       }
-      flush_requested_ = false;
+      const bool flushing = flush_requested_;
       if (pending_.empty()) break;  // stopping, everything written
       // Whole batches up to group_max_ops operations (at least one batch).
       size_t ops = 0;
@@ -133,6 +136,10 @@ void SqliteStore::run() {
         pending_.pop_front();
       }
       pending_ops_ -= ops;
+      if (pending_ops_ < options_.group_max_ops) backlogged_.store(false, std::memory_order_relaxed);
+      // A flush covers everything pending, however many groups that takes (the next ones
+      // without waiting for the interval).
+      flush_requested_ = flushing && !pending_.empty();
     }
     process(group);
     group.clear();

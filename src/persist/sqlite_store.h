@@ -65,6 +65,7 @@ class SqliteStore final : public Store {
   void flush(DurableCallback on_durable) override;
   uint64_t new_message_id() override { return next_message_id_.fetch_add(1, std::memory_order_relaxed); }
   bool healthy() const override { return healthy_.load(std::memory_order_relaxed); }
+  bool backlogged() const override { return backlogged_.load(std::memory_order_relaxed); }
   StoreStats stats() const override;
   void close() override;
 
@@ -103,6 +104,7 @@ class SqliteStore final : public Store {
 
   std::atomic<uint64_t> next_message_id_{1};
   std::atomic<bool> healthy_{true};
+  std::atomic<bool> backlogged_{false};  // pending_ops_ passed 2x group_max_ops (mu_ sets it)
   bool read_failed_ = false;  // load() found an error (db_mu_)
   std::atomic<uint64_t> max_file_bytes_;
   std::atomic<bool> max_file_bytes_changed_{false};

@@ -226,6 +226,11 @@ class Store {
   virtual uint64_t new_message_id() = 0;
   // False while writes fail (disk full, I/O error); true again after the next commit.
   virtual bool healthy() const = 0;
+  // True while more is waiting for the store thread than it should hold in memory
+  // (SqliteStore: twice group_max_ops operations, until under group_max_ops again). The
+  // broker then holds acknowledgements as under kCommit, so publishers slow down to what
+  // the disk takes instead of the backlog growing without bound (kInterval).
+  virtual bool backlogged() const { return false; }
   virtual StoreStats stats() const = 0;
   // Writes everything pending, checkpoints, stops the thread. Idempotent.
   virtual void close() = 0;

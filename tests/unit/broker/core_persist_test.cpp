@@ -18,6 +18,7 @@ class FakeStore final : public persist::Store {
   }
   uint64_t new_message_id() override { return ++ids; }
   bool healthy() const override { return ok; }
+  bool backlogged() const override { return backlog; }
   persist::StoreStats stats() const override { return {}; }
   void close() override {}
 
@@ -46,6 +47,7 @@ class FakeStore final : public persist::Store {
   std::deque<Pending> pending;
   uint64_t ids = 0;
   bool ok = true;
+  bool backlog = false;
 };
 
 template <class T>
@@ -398,6 +400,26 @@ TEST_F(CorePersist, HeldPubacksCountAgainstReceiveMaximum) {
   EXPECT_EQ(ok.take().size(), 2u);
   EXPECT_TRUE(publish(ok, "t/3", "c", 1, false, 3));
   EXPECT_TRUE(publish(ok, "t/4", "d", 1, false, 4));
+}
+
+TEST_F(CorePersist, IntervalHoldsAcksOnlyWhileTheStoreIsBehind) {
+  with_store(false);  // persistence_sync interval: acknowledged at once
+  Client& sub = connected("sub", Version::kV311, false);
+  subscribe(sub, "t/#", 1);
+  drop(sub);
+  Client& pub = connected("pub");
+  publish(pub, "t/1", "a", 1, false, 1);
+  EXPECT_EQ(types(pub.take()), std::vector<PacketType>{PacketType::kPuback});
+  store.backlog = true;
+  end_turn();  // the worker sees it at the end of its turn
+  publish(pub, "t/2", "b", 1, false, 2);
+  EXPECT_TRUE(pub.take().empty()) << "held until the batch is written";
+  settle();
+  EXPECT_EQ(types(pub.take()), std::vector<PacketType>{PacketType::kPuback});
+  store.backlog = false;
+  settle();
+  publish(pub, "t/3", "c", 1, false, 3);
+  EXPECT_EQ(types(pub.take()), std::vector<PacketType>{PacketType::kPuback}) << "caught up: at once again";
 }
 
 TEST_F(CorePersist, SubackAndUnsubackWaitForTheStore) {
