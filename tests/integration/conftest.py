@@ -98,10 +98,38 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def listening(port: int) -> bool | None:
-    """True if some socket listens on TCP `port` (from /proc/net/tcp{,6}); None if /proc
-    is unavailable. Checking this instead of connecting keeps readiness probes from
+def _socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets open in process `pid` and its descendants."""
+    inodes: set[str] = set()
+    todo, seen = [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            for fd in os.listdir(f"/proc/{p}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{p}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return inodes
+
+
+def listening(port: int, pid: int | None = None) -> bool | None:
+    """True if some socket listens on TCP `port` (from /proc/net/tcp{,6}) — with `pid`, a
+    socket of that process (or its children): on a busy machine another test's broker can
+    get the same free port first, and its listener must not pass for this one's. None if
+    /proc is unavailable. Checking this instead of connecting keeps readiness probes from
     appearing as client connections (they would count against max_connections)."""
+    owned = _socket_inodes(pid) if pid is not None else None
     found_proc = False
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -112,8 +140,9 @@ def listening(port: int) -> bool | None:
         found_proc = True
         for line in lines:
             fields = line.split()
-            if len(fields) > 3 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                return True
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                if owned is None or fields[9] in owned:
+                    return True
     return False if found_proc else None
 
 
@@ -138,7 +167,7 @@ def wait_port(host: str, port: int, timeout: float, proc: subprocess.Popen | Non
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             return False
-        state = listening(port)
+        state = listening(port, proc.pid if proc is not None else None)
         if state:
             return True
         if state is None:
