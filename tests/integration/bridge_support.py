@@ -155,10 +155,14 @@ class Remote(Broker):
             self.expect_exit = True
             self.stop()
             # Restarting on the same port can race the previous process's socket (or a
-            # client port that happened to take it); retry until the start deadline.
+            # client port that happened to take it); retry until the start deadline. A
+            # first start takes other free ports (another test's broker got the same one).
             if time.monotonic() >= deadline or "in use" not in self.log()[-2000:].lower():
                 pytest.fail(f"remote mosquitto {self.name} did not start on {self.listeners}:\n{self.log()[-4000:]}",
                             pytrace=False)
+            if self.starts == 1:
+                self.listeners = [(h, free_port(h)) for h, _ in self.listeners]
+                self.conf_path.write_text(keep_root(self.config_text()))
             time.sleep(0.2)
 
     def stop(self, timeout: float = 5.0) -> int | None:
