@@ -82,7 +82,7 @@ bool WorkerCore::on_frame(Session* s, uint8_t header, std::string_view body) {
     case PacketType::kPingreq: {
       const size_t from = s->link->out().size();
       protocol::encode_pingresp(s->link->out());
-      hold_reply(s, from, false);
+      hold_behind(s, from, false);
       s->link->mark_dirty();
       stats_.msgs_sent.add();
       return true;
@@ -386,7 +386,7 @@ bool WorkerCore::handle_subscribe(Session* s, protocol::Subscribe& sub) {
   }
   const size_t from = s->link->out().size();
   protocol::encode(ack, s->version, s->link->out());
-  hold_reply(s, from, changed);
+  hold_behind(s, from, changed);
   s->link->mark_dirty();
   stats_.msgs_sent.add();
   for (auto& r : want_retained) deliver_retained(s, r.filter, r.opts);
@@ -418,7 +418,7 @@ bool WorkerCore::handle_unsubscribe(Session* s, protocol::Unsubscribe& u) {
   }
   const size_t from = s->link->out().size();
   protocol::encode(ack, s->version, s->link->out());
-  hold_reply(s, from, changed);
+  hold_behind(s, from, changed);
   s->link->mark_dirty();
   stats_.msgs_sent.add();
   return true;

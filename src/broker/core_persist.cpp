@@ -318,7 +318,7 @@ void WorkerCore::ack_or_hold(Session* s, PacketType t, uint16_t id, uint8_t reas
   // kInterval: acknowledged at once, unless the store has fallen behind (backlogged): then
   // held as under commit until the batch is written, so the backlog stays bounded.
   // Anything held already: this one waits behind it (acknowledgements keep their order).
-  const bool hold = hold_acks_ || (store_ && store_backlogged_);
+  const bool hold = hold_acks_ || store_backlogged_;
   if (!holding() && (!hold || !must_hold)) {
     send_reason_string_ack(s, t, id, reason, why);
     return;
@@ -335,13 +335,6 @@ void WorkerCore::hold_output(Session* s, size_t from) {
   out.resize(from);
   hold_turn().acks.push_back(std::move(a));
   ++s->held_out;
-}
-
-void WorkerCore::hold_reply(Session* s, size_t from, bool changed) {
-  // A SUBACK / UNSUBACK that changed a stored session goes out once the change is stored
-  // (a subscription acknowledged just before a crash is there after it); any reply to
-  // such a session waits behind what is held for it, so replies keep their order.
-  if (hold_acks_ && s->durable && (changed || s->held_out > 0)) hold_output(s, from);
 }
 
 bool WorkerCore::would_store(const protocol::Publish& p, std::string_view topic, Session* from) {

@@ -357,7 +357,7 @@ bool WorkerCore::send_publish(Session* s, const MsgView& v, uint8_t qos, bool re
   // A QoS 2 PUBLISH to a stored session goes out once its record (with this packet id) is
   // stored: after a crash the session must know every id the client may hold. What
   // follows it to that client waits behind it.
-  if (hold_acks_ && s->durable && (qos == 2 || s->held_out > 0)) hold_output(s, start);
+  hold_behind(s, start, qos == 2);
   s->link->mark_dirty();
   stats_.pub_sent.add();
   stats_.msgs_sent.add();

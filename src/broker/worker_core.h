@@ -275,7 +275,13 @@ class WorkerCore {
   // Moves s's output from `from` on into this turn's hold (a QoS 2 PUBLISH or a PUBREL to
   // a durable session waits until the state it puts the client in is stored).
   void hold_output(Session* s, size_t from);
-  void hold_reply(Session* s, size_t from, bool changed);  // SUBACK, UNSUBACK, PINGRESP
+  // Under commit, output to a stored session that must wait for the store (a QoS 2
+  // PUBLISH, a SUBACK / UNSUBACK that changed its subscriptions) goes out once its change
+  // is stored; anything else to that client waits behind what is held, keeping the order.
+  // Inline: every delivery passes here.
+  void hold_behind(Session* s, size_t from, bool must) {
+    if (hold_acks_ && s->durable && (must || s->held_out > 0)) hold_output(s, from);
+  }
   bool would_store(const protocol::Publish& p, std::string_view topic, Session* from);
   // Messages of failed batches still queued: the publisher was refused, they are dropped.
   void drop_refused();

@@ -119,9 +119,8 @@ void SqliteStore::run() {
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return !pending_.empty() || stopping_; });
-      // Behind (backlogged): written without waiting for the interval, as under kCommit,
-      // until caught up.
-      if (options_.sync == SyncMode::kInterval && !stopping_ && !backlogged_.load(std::memory_order_relaxed)) {
+      // Behind (backlogged) means group_max_ops or more are pending: written at once.
+      if (options_.sync == SyncMode::kInterval && !stopping_) {
         const auto deadline = pending_.front().at + options_.interval;
         cv_.wait_until(lk, deadline,
                        [&] { return stopping_ || flush_requested_ || pending_ops_ >= options_.group_max_ops; });
