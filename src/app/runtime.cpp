@@ -203,7 +203,8 @@ bool Runtime::start() {
     return false;
   }
   bridges_ = std::make_unique<bridge::BridgeManager>(
-      log_, [this](const std::string& peer) { return server_->open_internal(peer); });
+      log_, [this](const std::string& peer) { return server_->open_internal(peer); },
+      [this](const std::string& local_id) { return server_->broker().bridge_link(local_id); });
   admin_ = std::make_unique<AdminService>(*this);
   if (auto opened = admin_->open(running()); !opened) {
     start_error(opened.error().message);

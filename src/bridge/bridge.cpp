@@ -58,6 +58,9 @@ Bridge::Bridge(Environment env, config::Bridge cfg, BridgeLimits limits, std::un
       local_retry_(env_.ex) {
   remote_id_ = remote_id_for(cfg_);
   local_id_ = local_id_for(cfg_);
+  link_ = env_.link_for ? env_.link_for(local_id_) : nullptr;
+  if (!link_) link_ = std::make_shared<BridgeLink>();
+  link_->remote_up.store(false, std::memory_order_relaxed);
   notification_topic_ = cfg_.notification_topic.empty() ? "$SYS/broker/connection/" + remote_id_ + "/state"
                                                         : cfg_.notification_topic;
   sys_prefix_ = "$SYS/broker/bridge/" + cfg_.name + "/";
@@ -145,6 +148,7 @@ void Bridge::start(std::function<void()> subscribed) {
 
 void Bridge::stop(std::function<void()> done, bool removed) {
   stopping_ = true;
+  link_->remote_up.store(false, std::memory_order_relaxed);
   retry_timer_.cancel();
   probe_timer_.cancel();
   idle_timer_.cancel();
@@ -259,6 +263,7 @@ void Bridge::connect_remote() {
 
 void Bridge::on_remote_connected(const client::ConnackInfo& info) {
   if (stopping_) return;
+  link_->remote_up.store(true, std::memory_order_relaxed);
   started_once_ = true;
   backoff_ = 0ms;
   tried_in_cycle_ = 0;
@@ -328,6 +333,7 @@ void Bridge::note_error(const std::string& what) {
 
 void Bridge::on_remote_failed(const client::ClientError& err, bool was_connected) {
   if (stopping_) return;
+  link_->remote_up.store(false, std::memory_order_relaxed);
   const std::string where = address_text(addr_);
   std::string what;
   switch (err.kind) {

@@ -29,6 +29,7 @@
 #include "bridge/store.h"
 #include "bridge/topic_map.h"
 #include "client/client.h"
+#include "common/bridge_link.h"
 #include "common/log.h"
 #include "config/config.h"
 
@@ -61,6 +62,9 @@ struct Environment {
   // Opens an in-process connection to the local broker; returns our end of a socketpair
   // (the broker adopted the other), or -1.
   std::function<int(const std::string& peer)> open_local;
+  // The link shared with the broker core for a local client id (broker::Broker::
+  // bridge_link); null: the bridge keeps one of its own (tests without a broker).
+  std::function<std::shared_ptr<BridgeLink>(const std::string& local_client_id)> link_for;
 };
 
 // The broker-wide settings a bridge follows (global options of mosquitto.conf).
@@ -172,6 +176,9 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
   mutable std::mutex status_mu_;
   BridgeStatus status_;  // strings and state under status_mu_
   std::atomic<uint64_t> sent_{0}, received_{0}, dropped_{0};
+  // Shared with the broker core: the remote's state, the drops from the local session's
+  // queue (part of messages_dropped).
+  std::shared_ptr<BridgeLink> link_;
   std::atomic<size_t> queued_{0};  // store_->size(), readable from any thread
 };
 

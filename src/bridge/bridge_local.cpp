@@ -199,7 +199,7 @@ BridgeStatus Bridge::status() const {
   }
   st.messages_sent = sent_.load(std::memory_order_relaxed);
   st.messages_received = received_.load(std::memory_order_relaxed);
-  st.messages_dropped = dropped_.load(std::memory_order_relaxed);
+  st.messages_dropped = dropped_.load(std::memory_order_relaxed) + link_->dropped.load(std::memory_order_relaxed);
   st.queued = queued_.load(std::memory_order_relaxed);
   return st;
 }

@@ -13,8 +13,9 @@ namespace petrel::bridge {
 
 namespace asio = boost::asio;
 
-BridgeManager::BridgeManager(Logger& log, std::function<int(const std::string&)> open_local)
-    : log_(log), open_local_(std::move(open_local)), work_(io_.get_executor()) {}
+BridgeManager::BridgeManager(Logger& log, std::function<int(const std::string&)> open_local,
+                             std::function<std::shared_ptr<BridgeLink>(const std::string&)> link_for)
+    : log_(log), open_local_(std::move(open_local)), link_for_(std::move(link_for)), work_(io_.get_executor()) {}
 
 BridgeManager::~BridgeManager() { stop(); }
 
@@ -28,7 +29,7 @@ BridgeLimits BridgeManager::limits_of(const config::Config& cfg) {
   return l;
 }
 
-Environment BridgeManager::env() { return Environment{io_.get_executor(), &log_, open_local_}; }
+Environment BridgeManager::env() { return Environment{io_.get_executor(), &log_, open_local_, link_for_}; }
 
 void BridgeManager::start(const config::Config& cfg, std::function<void()> subscribed) {
   if (started_) return;

@@ -24,7 +24,9 @@ namespace petrel::bridge {
 class BridgeManager {
  public:
   // open_local: see Environment::open_local (net::Server::open_internal).
-  BridgeManager(Logger& log, std::function<int(const std::string&)> open_local);
+  // link_for: see Environment::link_for (broker::Broker::bridge_link).
+  BridgeManager(Logger& log, std::function<int(const std::string&)> open_local,
+                std::function<std::shared_ptr<BridgeLink>(const std::string&)> link_for = {});
   ~BridgeManager();
   BridgeManager(const BridgeManager&) = delete;
   BridgeManager& operator=(const BridgeManager&) = delete;
@@ -49,6 +51,7 @@ class BridgeManager {
 
   Logger& log_;
   std::function<int(const std::string&)> open_local_;
+  std::function<std::shared_ptr<BridgeLink>(const std::string&)> link_for_;
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;

@@ -25,6 +25,13 @@ uint64_t Broker::total(WorkerStats::Counter WorkerStats::*c) const {
   return sum;
 }
 
+std::shared_ptr<BridgeLink> Broker::bridge_link(const std::string& local_client_id) {
+  std::lock_guard lk(bridge_links_mu_);
+  auto& link = bridge_links_[local_client_id];
+  if (!link) link = std::make_shared<BridgeLink>();
+  return link;
+}
+
 StatusCounters Broker::snapshot() {
   StatusCounters c;
   c.uptime_s = (clock_.now_ms() - start_ms_) / 1000;

@@ -4,13 +4,17 @@
 // logger. Everything else (sessions, QoS state, connections) belongs to one WorkerCore.
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "broker/retained_store.h"
 #include "broker/stats.h"
 #include "broker/subscription_trie.h"
+#include "common/bridge_link.h"
 #include "common/clock.h"
 #include "common/log.h"
 
@@ -79,6 +83,10 @@ class Broker {
   uint64_t heap_maximum() const { return heap_max_.load(std::memory_order_relaxed); }
   // Any thread: relaxed reads of every worker's counters (a consistent-enough picture).
   StatusCounters snapshot();
+  // The link shared with the bridge whose local session has this client id (created by
+  // the first caller: the bridge when it starts, or the core when its local client
+  // connects). Any thread; called when a bridge starts and when it connects locally.
+  std::shared_ptr<BridgeLink> bridge_link(const std::string& local_client_id);
 
  private:
   Logger& log_;
@@ -92,6 +100,8 @@ class Broker {
   std::atomic<int64_t> sessions_{0};
   std::atomic<bool> memory_over_{false};
   std::atomic<uint64_t> heap_{0}, heap_max_{0};  // written by worker 0 only
+  std::mutex bridge_links_mu_;
+  std::map<std::string, std::shared_ptr<BridgeLink>, std::less<>> bridge_links_;
 };
 
 inline int session_worker(SessionKey k) { return static_cast<int>(k >> 56); }

@@ -374,6 +374,7 @@ Session* WorkerCore::on_connect(Link& link, protocol::Connect&& c) {
   uint16_t window = cfg.max_inflight_messages && !bridge_local ? cfg.max_inflight_messages : 65535;
   if (v5 && c.props.receive_maximum) window = std::min<uint16_t>(window, *c.props.receive_maximum);
   s->send_window = window;
+  if (bridge_local && !s->bridge_link) s->bridge_link = broker_.bridge_link(s->client_id);
   s->will = c.will ? std::make_unique<protocol::Will>(std::move(*c.will)) : nullptr;
   if (s->will && s->will->qos > s->max_qos) s->will->qos = s->max_qos;
   if (s->will && !s->mount_point.empty()) s->will->topic.insert(0, s->mount_point);

@@ -263,6 +263,7 @@ void WorkerCore::inflight_erase(Session* s, size_t i) {
   if (e.msg) s->inflight_bytes -= e.msg->payload().size();
   journal_remove(s, e.store_seq);
   s->inflight.erase(i);
+  ++s->completed_out;
 }
 
 uint16_t WorkerCore::next_packet_id(Session* s) {
@@ -372,13 +373,15 @@ void WorkerCore::enqueue(Session* s, MessageRef msg, uint8_t qos, bool retain,
       (cfg.max_queued_bytes > 0 && s->queued_bytes + msg->payload().size() > cfg.max_queued_bytes)) {
     stats_.pub_dropped.add();
     stats_.dropped_queue_full.add();
-    // Once per episode (until the queue is half empty again); a bridge's local session is
-    // its out-queue.
+    // A bridge's local session is its out-queue: what it drops counts in the bridge's
+    // status and metrics, and is a warning (acknowledged messages that will not reach the
+    // remote). Logged once per episode (until the queue is half empty again).
+    if (s->bridge_link) s->bridge_link->dropped.fetch_add(1, std::memory_order_relaxed);
     if (s->queue_drops++ == 0) {
-      PETREL_LOG(broker_.log(), kLogNotice,
+      PETREL_LOG(broker_.log(), s->bridge_link ? kLogWarning : kLogNotice,
                  "Outgoing messages are being dropped for {} {}: its queue is full ({} messages, {} bytes; "
                  "max_queued_messages {}, max_queued_bytes {}).",
-                 s->listener == kInternalListener ? "bridge session" : "client", s->client_id, s->queue.size(),
+                 s->bridge_link ? "bridge session" : "client", s->client_id, s->queue.size(),
                  s->queued_bytes, cfg.max_queued_messages, cfg.max_queued_bytes);
     }
     return;
@@ -391,7 +394,10 @@ void WorkerCore::enqueue(Session* s, MessageRef msg, uint8_t qos, bool retain,
     if (qos > 0) route_durable_ = true;
   }
   s->queue.push_back(QueuedMsg{std::move(msg), qos, retain, sub_ids, seq});
-  if (s->online() && !s->queue_pressure && queue_over_high(*s, cfg)) {
+  // A bridge whose remote is down drains nothing: holding publishers back would only
+  // stall them, so its queue fills to its bound instead (drops counted and logged above).
+  if (s->online() && !s->queue_pressure && queue_over_high(*s, cfg) &&
+      !(s->bridge_link && !s->bridge_link->remote_up.load(std::memory_order_relaxed))) {
     s->queue_pressure = true;
     s->link->set_queue_pressure(true);
   }
@@ -410,8 +416,9 @@ void WorkerCore::pump_queue(Session* s) {
     s->queue.pop_front();
     if (s->queue_drops && s->queue.size() * 2 <= size_t(std::max<int64_t>(cfg_->max_queued_messages, 0))) {
       // Half empty again: the next overflow is a new episode, logged again.
-      PETREL_LOG(broker_.log(), kLogNotice, "Messages are queued for {} again ({} dropped while its queue was full).",
-                 s->client_id, s->queue_drops);
+      PETREL_LOG(broker_.log(), s->bridge_link ? kLogWarning : kLogNotice,
+                 "Messages are queued for {} again ({} dropped while its queue was full).", s->client_id,
+                 s->queue_drops);
       s->queue_drops = 0;
     }
     if (s->queue_pressure && queue_under_low(*s, *cfg_)) {

@@ -16,6 +16,7 @@
 #include "broker/ring.h"
 #include "broker/subscription_trie.h"
 #include "broker/topic_alias_out.h"
+#include "common/bridge_link.h"
 #include "protocol/packets.h"
 
 namespace petrel::broker {
@@ -111,6 +112,10 @@ class Session {
   Ring<QueuedMsg> queue;
   size_t queued_bytes = 0;
   uint64_t queue_drops = 0;          // dropped for a full queue this episode (logged once)
+  uint64_t completed_out = 0;        // outgoing QoS 1/2 flows ended (acknowledged or refused):
+                                     // whether a congested session drains
+  // A bridge's local session: shared with the bridge (its remote's state, the drops).
+  std::shared_ptr<BridgeLink> bridge_link;
   size_t inflight_bytes = 0;         // payload bytes of unacknowledged QoS 1/2 messages
   uint64_t next_seq = 0;             // packet ids considered so far (collision guard)
   uint64_t last_seq = 0;             // sequence of the id last handed out

@@ -120,6 +120,13 @@ void Connection::update_holding() {
   holding_ = hold;
   if (hold) backlog_since_ms_ = w_.server().broker().clock().now_ms();
   w_.server().backlog_changed(hold ? 1 : -1);
+  if (hold && paused_) {
+    // Parked as a publisher, and now its own queue is what holds publishers back: it must
+    // read again, or the acknowledgements that would drain that queue are never read (a
+    // bridge's local side publishes its status; a client may publish and subscribe).
+    paused_ = false;
+    w_.read_again(this);
+  }
 }
 
 void Connection::update_backlog() {
@@ -127,6 +134,34 @@ void Connection::update_backlog() {
   if (!backlogged_ && pending > kBacklogHigh) set_backlogged(true);
   else if (backlogged_ && pending <= kBacklogLow) set_backlogged(false);
   if (slow_ && pending == 0 && !queue_pressure_) {
+    slow_ = false;
+    update_holding();
+  }
+}
+
+void Connection::check_slow(int64_t now, int64_t limit_ms) {
+  const BridgeLink* bridge = session_ && !closed_ ? session_->bridge_link.get() : nullptr;
+  if (!bridge) {
+    if (holding_ && now - backlog_since_ms_ > limit_ms) mark_slow();
+    return;
+  }
+  // Draining: a flow completed (the bridge acknowledges once its remote has a message) or
+  // the output shrank since the last tick.
+  const size_t pending = pending_bytes();
+  const bool drained = session_->completed_out != progress_seen_ || pending < pending_seen_;
+  progress_seen_ = session_->completed_out;
+  pending_seen_ = pending;
+  if (drained) progress_ms_ = now;
+  const bool remote_up = bridge->remote_up.load(std::memory_order_relaxed);
+  if (holding_ && (!remote_up || now - std::max(backlog_since_ms_, progress_ms_) > limit_ms)) {
+    PETREL_LOG(w_.server().log(), kLogNotice,
+               "Bridge session {} {}: no longer holding publishers back; its queue fills to max_queued_messages.",
+               session_->client_id, remote_up ? "completes nothing" : "has its remote down");
+    slow_ = true;
+    update_holding();
+  } else if (slow_ && remote_up && drained) {
+    PETREL_LOG(w_.server().log(), kLogNotice, "Bridge session {} drains again: holding publishers back while its queue is long.",
+               session_->client_id);
     slow_ = false;
     update_holding();
   }
@@ -167,7 +202,7 @@ bool Connection::process_held_input() {
 }
 
 void Connection::hold_input() {
-  if (w_.server().backlogged()) park();
+  if (w_.server().backlogged() && !holding_) park();
   else w_.read_again(this);  // the turn's cap: go on next turn
 }
 
@@ -176,8 +211,9 @@ void Connection::on_readable() {
   if (!process_held_input()) return;
   auto& stats = w_.server().broker().stats(w_.index());
   for (int i = 0; i < kReadsPerTurn; ++i) {
-    if (publisher_ && w_.server().backlogged()) {
-      // Overload: stop reading publishers until the queues they feed drain.
+    if (publisher_ && w_.server().backlogged() && !holding_) {
+      // Overload: stop reading publishers until the queues they feed drain (not one whose
+      // own queue is long: its acknowledgements are what drains it).
       park();
       return;
     }
@@ -246,7 +282,7 @@ bool Connection::process(const char* data, size_t len, size_t& consumed) {
       // Backpressure is checked before every PUBLISH, not once per read: one read can
       // hold thousands of them, more than a queue's limit leaves room for. Past the
       // turn's cap of cross-worker deliveries the rest waits for the next turn.
-      if (w_.server().backlogged() || w_.core().outgoing_count() >= w_.server().turn_outgoing_cap()) {
+      if ((w_.server().backlogged() && !holding_) || w_.core().outgoing_count() >= w_.server().turn_outgoing_cap()) {
         consumed -= f.total();
         input_held_ = true;
         return true;

@@ -64,8 +64,11 @@ class Connection final : public broker::Link {
   // high-water mark and it holds publishers back; `slow` = it stayed there too long and
   // no longer does (its QoS 0 traffic is dropped instead, QoS 1/2 queued).
   bool backlogged() const { return holding_; }
-  int64_t backlog_since_ms() const { return backlog_since_ms_; }
-  void mark_slow();
+  // Called by the worker's tick: a connection that held publishers back for longer than
+  // limit_ms becomes a slow consumer. A bridge's local connection is slow exactly while
+  // its remote is down or it completed nothing for limit_ms, and holds publishers back
+  // again as soon as it drains (a bridge that drains is never a slow consumer).
+  void check_slow(int64_t now, int64_t limit_ms);
   void resume();  // reading again after a global pause or an exhausted read budget
   // Called by the worker's tick. A connection drained more than once between two ticks
   // keeps its buffers between turns (allocating and growing them anew on every turn cost
@@ -94,6 +97,7 @@ class Connection final : public broker::Link {
   void update_backlog();
   void set_backlogged(bool on);
   void update_holding();
+  void mark_slow();
   // recv/send through the transport (or directly for plain TCP). n > 0 on kOk.
   IoResult raw_read(char* buf, size_t cap);
   IoResult raw_write(const char* data, size_t len);
@@ -123,6 +127,9 @@ class Connection final : public broker::Link {
   int64_t accepted_ms_ = 0;
   int64_t close_requested_ms_ = 0;
   int64_t backlog_since_ms_ = 0;
+  uint64_t progress_seen_ = 0;    // a bridge's session: completed_out at the last tick
+  size_t pending_seen_ = 0;       // and its output at the last tick
+  int64_t progress_ms_ = 0;       // when it last drained
   int64_t hold_output_until_ms_ = 0;  // close_delayed: write nothing before this
   bool close_requested_ = false, closed_ = false;
   bool publisher_ = false;  // has sent PUBLISH: paused while the broker is backlogged

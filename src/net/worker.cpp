@@ -218,7 +218,7 @@ void Worker::on_tick() {
   for (auto& c : conns_) {
     c->release_buffers_if_idle();
     if (c->close_due(now)) due.push_back(c.get());
-    if (c->backlogged() && now - c->backlog_since_ms() > kSlowConsumerMs) c->mark_slow();
+    c->check_slow(now, kSlowConsumerMs);
     if (!c->connected() && !c->closing() && now - c->accepted_ms() > kConnectTimeoutMs) stale.push_back(c.get());
     else if (c->closing() && now - c->close_requested_ms() > kCloseFlushTimeoutMs) stale.push_back(c.get());
   }
