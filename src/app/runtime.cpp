@@ -142,7 +142,10 @@ bool Runtime::open_store(const config::Config& cfg) {
   const auto loaded = std::chrono::steady_clock::now();
   // Restored before the store is attached: rebuilding what the store holds writes nothing.
   const size_t sessions = server_->restore(*snapshot);
-  server_->set_store(store_.get(), cfg.persistence.sync == config::PersistenceSync::kCommit);
+  // Under `interval MS` a worker's journal stays open for a tenth of MS (at most 100 ms), so
+  // what is acknowledged within it is never written (WorkerCore::flush_journal).
+  const bool commit = cfg.persistence.sync == config::PersistenceSync::kCommit;
+  server_->set_store(store_.get(), commit, commit ? 0 : std::min<int64_t>(100, cfg.persistence.sync_interval_ms / 10));
   const size_t retained = snapshot->retained.size();
   snapshot = persist::Snapshot{};  // its records, freed before the listeners open
   const auto done = std::chrono::steady_clock::now();

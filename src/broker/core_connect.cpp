@@ -138,6 +138,7 @@ void WorkerCore::destroy_session(Session* s) {
   for (auto& sub : s->subs) broker_.trie().unsubscribe(s->key, sub.filter);
   if (s->durable || s->will_stored) {
     touched(s);
+    ++s->journal_epoch;
     batch_.erase_session(s->client_id);
   }
   by_id_.erase(s);

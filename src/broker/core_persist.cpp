@@ -21,16 +21,10 @@ using persist::OutgoingRecord;
 namespace {
 uint8_t version_number(protocol::Version v) { return static_cast<uint8_t>(v); }
 
-protocol::Version version_of(uint8_t n) {
-  switch (n) {
-    case 3: return protocol::Version::kV31;
-    case 5: return protocol::Version::kV5;
-    default: return protocol::Version::kV311;
-  }
-}
 }  // namespace
 
-void WorkerCore::set_store(persist::Store* store, bool hold_acks) {
+void WorkerCore::set_store(persist::Store* store, bool hold_acks, int64_t open_batch_ms) {
+  open_batch_ms_ = open_batch_ms;
   store_ = store;
   hold_acks_ = store != nullptr && hold_acks;
   hold_to_.assign(outgoing_.size(), 0);
@@ -176,6 +170,7 @@ void WorkerCore::journal_connect(Session* s) {
     // A session kept only for its connection's will no longer is (stored in full now, or
     // this connection has no will).
     touched(s);
+    ++s->journal_epoch;
     batch_.erase_session(s->client_id);
     s->will_stored = false;
   }
@@ -186,6 +181,7 @@ void WorkerCore::journal_connect(Session* s) {
     // ends (destroy_session).
     if (s->durable) journal_not_durable(s);
     touched(s);
+    ++s->journal_epoch;
     batch_.replace_session(record_from(header_of(s)));
     s->will_stored = true;
     return;
@@ -203,6 +199,7 @@ void WorkerCore::journal_connect(Session* s) {
     persist::SessionRecord r = record_of(s);
     // Records of messages shared with other sessions keep their store id (0: the store
     // numbers it; such a message is then stored once more for this session).
+    ++s->journal_epoch;
     batch_.replace_session(r);
   } else if (want) {
     journal_header(s);
@@ -213,6 +210,7 @@ void WorkerCore::journal_connect(Session* s) {
 
 void WorkerCore::journal_not_durable(Session* s) {
   touched(s);
+  ++s->journal_epoch;
   batch_.erase_session(s->client_id);
   s->durable = false;
   mark_subscriptions_durable(s);
@@ -245,30 +243,56 @@ void WorkerCore::journal_unsubscription(Session* s, const std::string& filter) {
   batch_.erase_subscription(s->client_id, filter);
 }
 
-void WorkerCore::journal_append(Session* s, const Message& m, uint64_t seq, uint8_t qos, bool retain,
+void WorkerCore::journal_append(Session* s, const MessageRef& m, uint64_t seq, uint8_t qos, bool retain,
                                 const std::vector<uint32_t>& sub_ids, uint16_t packet_id, bool sent) {
   touched(s);
   batch_appends_.emplace_back(s->key, seq);
   persist::OutgoingEntry e;
   e.seq = seq;
-  e.msg = shared_message(m);
   e.qos = qos;
   e.retain = retain;
   e.subscription_ids = sub_ids;
   e.packet_id = packet_id;
   e.state = sent ? OutgoingRecord::State::kSent : OutgoingRecord::State::kQueued;
+  // The message is copied at submission (flush_journal), if the record still exists then.
+  open_index_[OpenKey{s->key, seq}] = OpenRef{open_appends_.size(), s->journal_epoch};
+  open_appends_.push_back(OpenAppend{batch_.size(), m});
   batch_.append_outgoing(s->client_id, std::move(e));
+}
+
+WorkerCore::OpenAppend* WorkerCore::open_append(Session* s, uint64_t seq, bool take) {
+  if (open_index_.empty()) return nullptr;
+  auto it = open_index_.find(OpenKey{s->key, seq});
+  if (it == open_index_.end()) return nullptr;
+  // A whole-session record (replace or erase) came after the append: it holds the record
+  // as it was then, so what follows must be written as it comes.
+  OpenAppend* a = it->second.epoch == s->journal_epoch ? &open_appends_[it->second.index] : nullptr;
+  if (take || !a) open_index_.erase(it);
+  return a;
 }
 
 void WorkerCore::journal_sent(Session* s, uint64_t seq, uint16_t packet_id, bool released) {
   if (!s->durable || !seq) return;
+  const auto state = released ? OutgoingRecord::State::kReleased : OutgoingRecord::State::kSent;
+  if (OpenAppend* a = open_append(s, seq, false)) {
+    auto& e = std::get<persist::op::AppendOutgoing>(batch_.op_at(a->op)).entry;
+    e.packet_id = packet_id;
+    e.state = state;
+    return;
+  }
   touched(s);
-  batch_.update_outgoing(s->client_id, seq, packet_id,
-                         released ? OutgoingRecord::State::kReleased : OutgoingRecord::State::kSent);
+  batch_.update_outgoing(s->client_id, seq, packet_id, state);
 }
 
 void WorkerCore::journal_remove(Session* s, uint64_t seq) {
   if (!s->durable || !seq) return;
+  if (OpenAppend* a = open_append(s, seq, true)) {
+    // Appended and removed before the store saw either: neither is written.
+    batch_.cancel(a->op);
+    a->msg.reset();
+    ++cancelled_ops_;
+    return;
+  }
   touched(s);
   batch_.remove_outgoing(s->client_id, seq);
 }
@@ -426,8 +450,19 @@ void WorkerCore::turn_durable(uint64_t turn, bool ok) {
   }
 }
 
-void WorkerCore::flush_journal() {
+void WorkerCore::flush_journal(bool force) {
   if (!store_) return;
+  store_backlogged_ = !hold_acks_ && store_->backlogged();  // for the next turn's acks
+  if (!force && open_batch_ms_ > 0 && !hold_acks_ && !batch_.empty() && batch_holds_.empty() && !turn_hold_ && !store_backlogged_ &&
+      batch_.size() < kOpenBatchOps + cancelled_ops_) {
+    // persistence_sync interval and nothing waits on this batch: left open a little, so
+    // that what is acknowledged meanwhile cancels out (open_append) instead of being
+    // written and erased.
+    const int64_t now = broker_.clock().now_ms();
+    if (batch_opened_ms_ == 0) batch_opened_ms_ = now;
+    if (now - batch_opened_ms_ < open_batch_ms_) return;
+  }
+  batch_opened_ms_ = 0;
   const bool healthy = store_->healthy();
   if (failed_->any.load(std::memory_order_acquire) && healthy) resync_failed();
   if (!healthy && index_ == 0 && batch_.empty()) {
@@ -439,11 +474,29 @@ void WorkerCore::flush_journal() {
       batch_.probe(++probes_);
     }
   }
-  store_backlogged_ = !hold_acks_ && store_->backlogged();  // for the next turn's acks
   std::vector<std::shared_ptr<DurableHold>> holds = std::move(batch_holds_);
   batch_holds_.clear();
   if (turn_hold_) holds.push_back(turn_hold_);
   if (batch_.empty()) return;  // the holds go with this function's references
+  // The messages of the appends still standing are copied for the store now (each once,
+  // shared by the sessions holding it); the cancelled ones go.
+  for (OpenAppend& a : open_appends_) {
+    if (!a.msg) continue;
+    std::get<persist::op::AppendOutgoing>(batch_.op_at(a.op)).entry.msg = shared_message(*a.msg);
+  }
+  open_appends_.clear();
+  open_index_.clear();
+  if (cancelled_ops_) {
+    batch_.compact();
+    cancelled_ops_ = 0;
+    if (batch_.empty()) {
+      ++batch_no_;
+      batch_clients_.clear();
+      batch_topics_.clear();
+      batch_appends_.clear();
+      return;
+    }
+  }
   persist::Batch b = std::move(batch_);
   batch_ = persist::Batch();
   ++batch_no_;
@@ -486,9 +539,11 @@ void WorkerCore::resync_failed() {
     Session* s = by_id_.find(id);
     if (s && s->durable) {
       touched(s);
+      ++s->journal_epoch;
       batch_.replace_session(record_of(s));
     } else if (s && s->will_stored) {
       touched(s);
+      ++s->journal_epoch;
       batch_.replace_session(record_from(header_of(s)));
     } else {
       batch_.erase_session(id);
@@ -506,101 +561,4 @@ void WorkerCore::resync_failed() {
   PETREL_LOG(broker_.log(), kLogNotice, "Store: {} session{} and {} retained topic{} written again after a failed write.",
              clients.size(), clients.size() == 1 ? "" : "s", topics.size(), topics.size() == 1 ? "" : "s");
 }
-
-void WorkerCore::restore_session(const persist::SessionRecord& r, std::unordered_map<uint64_t, MessageRef>& shared) {
-  const int64_t now_ms = broker_.clock().now_ms();
-  const int64_t now_wall = broker_.clock().wall_seconds();
-  auto mono_of = [&](int64_t wall_s) -> int64_t {
-    if (wall_s == 0) return 0;
-    return std::max<int64_t>(1, now_ms + (wall_s - now_wall) * 1000);
-  };
-  Session* s = new_session(r.client_id);
-  s->username = r.username;
-  s->version = version_of(r.protocol_version);
-  s->clean = false;
-  s->expiry_interval = r.expiry_interval;
-  s->durable = true;  // it came from the store
-  if (r.expiry_interval == UINT32_MAX) {
-    s->expire_at_ms = 0;
-  } else {
-    // Downtime counts towards the expiry; a session whose disconnection time is unknown
-    // (the broker stopped while it was connected) counts from now.
-    const int64_t since = r.disconnected_wall_s ? r.disconnected_wall_s : now_wall;
-    s->expire_at_ms = std::max<int64_t>(1, now_ms + (since + int64_t(r.expiry_interval) - now_wall) * 1000);
-  }
-  for (const auto& sub : r.subscriptions) {
-    SubOptions o;
-    o.qos = sub.qos;
-    o.no_local = sub.no_local;
-    o.retain_as_published = sub.retain_as_published;
-    o.retain_handling = sub.retain_handling;
-    o.subscription_id = sub.identifier;
-    o.durable = true;
-    broker_.trie().subscribe(s->key, sub.filter, o);
-    if (sub.filter.rfind("$share/", 0) == 0) broker_.trie().set_shared_online(s->key, sub.filter, false);
-    s->subs.push_back({sub.filter, o});
-  }
-  uint16_t max_pid = 0;
-  for (const auto& o : r.outgoing) {
-    MessageRef msg;
-    if (o.state != OutgoingRecord::State::kReleased) {
-      if (o.message_id) {
-        if (auto it = shared.find(o.message_id); it != shared.end()) msg = it->second;
-      }
-      if (!msg) {
-        const auto& m = o.msg;
-        msg = MessageRef(Message::create(m.topic, m.props, m.payload, m.qos, m.retain, mono_of(m.expiry_wall_s),
-                                         m.expiry_interval, 0));
-        msg->store_id().store(o.message_id);
-        if (o.message_id) shared.emplace(o.message_id, msg);
-      }
-    }
-    s->store_seq = std::max(s->store_seq, o.seq);
-    if (o.state == OutgoingRecord::State::kQueued) {
-      s->queued_bytes += msg->payload().size();
-      s->queue.push_back(QueuedMsg{std::move(msg), o.qos, o.retain, o.subscription_ids, o.seq});
-      continue;
-    }
-    InflightOut e;
-    e.msg = std::move(msg);
-    e.seq = s->next_seq++;
-    s->last_seq = e.seq;
-    e.packet_id = o.packet_id;
-    e.qos = o.qos;
-    e.retain = o.retain;
-    e.released = o.state == OutgoingRecord::State::kReleased;
-    e.sub_ids = o.subscription_ids;
-    e.store_seq = o.seq;
-    if (e.msg) s->inflight_bytes += e.msg->payload().size();
-    max_pid = std::max(max_pid, o.packet_id);
-    s->inflight.push_back(std::move(e));
-  }
-  s->next_packet_id = max_pid == 65535 ? 1 : static_cast<uint16_t>(max_pid + 1);
-  s->qos2_in = r.qos2_incoming;
-  if (r.will) {
-    auto w = std::make_unique<protocol::Will>();
-    w->topic = r.will->msg.topic;
-    w->payload = r.will->msg.payload;
-    w->qos = r.will->msg.qos;
-    w->retain = r.will->msg.retain;
-    if (!r.will->msg.props.empty()) {
-      if (auto p = protocol::parse_properties(r.will->msg.props, PacketType::kPublish)) w->props = std::move(*p);
-    }
-    if (r.will->msg.expiry_interval) w->props.message_expiry_interval = r.will->msg.expiry_interval;
-    if (r.will->delay_interval) w->props.will_delay_interval = r.will->delay_interval;
-    if (r.will_due_wall_s) {
-      s->will_at_ms = mono_of(r.will_due_wall_s);
-    } else {
-      // Its connection was open when the broker stopped without closing it (a crash): it
-      // ended then, without DISCONNECT, so the will follows the usual rules from now (its
-      // delay counts from the restart, as the downtime is not known), bounded by the
-      // session's end as in end_connection.
-      const uint32_t delay = s->version == protocol::Version::kV5 && s->expiry_interval > 0 ? r.will->delay_interval : 0;
-      s->will_at_ms = now_ms + int64_t(delay) * 1000;
-      if (s->expire_at_ms && s->will_at_ms > s->expire_at_ms) s->will_at_ms = s->expire_at_ms;
-    }
-    s->delayed_will = std::move(w);
-  }
-}
-
 }  // namespace petrel::broker

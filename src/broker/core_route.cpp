@@ -243,7 +243,7 @@ void WorkerCore::deliver_local(Session* s, const MsgView& v, MessageRef& msg, ui
   e.sub_ids = sub_ids;
   if (s->durable) {
     e.store_seq = ++s->store_seq;
-    journal_append(s, *e.msg, e.store_seq, qos, retain, sub_ids, pid, true);
+    journal_append(s, e.msg, e.store_seq, qos, retain, sub_ids, pid, true);
     route_durable_ = true;
   }
   s->inflight_bytes += v.payload.size();
@@ -390,7 +390,7 @@ void WorkerCore::enqueue(Session* s, MessageRef msg, uint8_t qos, bool retain,
   uint64_t seq = 0;
   if (s->durable) {
     seq = ++s->store_seq;
-    journal_append(s, *msg, seq, qos, retain, sub_ids, 0, false);
+    journal_append(s, msg, seq, qos, retain, sub_ids, 0, false);
     if (qos > 0) route_durable_ = true;
   }
   s->queue.push_back(QueuedMsg{std::move(msg), qos, retain, sub_ids, seq});
@@ -573,7 +573,7 @@ void WorkerCore::deliver_batch(std::vector<Delivery>& batch, std::shared_ptr<Dur
 
 void WorkerCore::end_of_turn() {
   outgoing_count_ = 0;
-  flush_journal();
+  flush_journal(false);
   for (size_t w = 0; w < outgoing_.size(); ++w) {
     if (outgoing_[w].empty()) continue;
     std::vector<Delivery> b;

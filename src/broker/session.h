@@ -131,6 +131,8 @@ class Session {
                                      // held for the store
   uint64_t store_seq = 0;            // the last outgoing record number given out
   uint64_t journal_batch = 0;        // the worker's batch that last noted it (touched)
+  uint32_t journal_epoch = 0;        // counts whole-session records (replace or erase): an
+                                     // open append older than the last one is not cancelled
 
   bool online() const { return link != nullptr; }
   bool is_v5() const { return version == protocol::Version::kV5; }

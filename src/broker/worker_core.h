@@ -128,7 +128,9 @@ class WorkerCore {
   // ---- the durable store (core_persist.cpp) ----
   // Before the worker runs: journal persistent state into store (nullptr: memory only);
   // with hold_acks, hold QoS 1/2 acknowledgements until what they caused is durable.
-  void set_store(persist::Store* store, bool hold_acks);
+  // open_batch_ms (persistence_sync interval): how long the journal may stay open across
+  // turns (flush_journal); 0: submitted at the end of every turn.
+  void set_store(persist::Store* store, bool hold_acks, int64_t open_batch_ms = 0);
   // Before the worker runs (any thread, while none runs): one stored session whose home
   // is this worker, offline. shared: message id -> message, so records of one stored
   // message share one Message again (across workers: only used while none runs).
@@ -138,7 +140,10 @@ class WorkerCore {
   void turn_durable(uint64_t turn, bool ok);
   // Submits what this worker journaled and has not submitted yet (end_of_turn does it;
   // also after the worker stopped, before the store closes).
-  void flush_journal();
+  // Submits the journal (this turn's changes) to the store. Under `persistence_sync
+  // interval` with nothing waiting on it, end_of_turn leaves it open (force false) for up
+  // to open_batch_ms_ or kOpenBatchOps; shutdown submits it whatever its age.
+  void flush_journal(bool force = true);
 
   // ---- the admin (core_admin.cpp) ----
   // Disconnects every client of a listener that is being removed or restarted (v5:
@@ -260,7 +265,7 @@ class WorkerCore {
   void journal_header(Session* s);
   void journal_subscription(Session* s, const SessionSub& sub);
   void journal_unsubscription(Session* s, const std::string& filter);
-  void journal_append(Session* s, const Message& m, uint64_t seq, uint8_t qos, bool retain,
+  void journal_append(Session* s, const MessageRef& m, uint64_t seq, uint8_t qos, bool retain,
                       const std::vector<uint32_t>& sub_ids, uint16_t packet_id, bool sent);
   void journal_sent(Session* s, uint64_t seq, uint16_t packet_id, bool released);
   void journal_remove(Session* s, uint64_t seq);
@@ -404,6 +409,36 @@ class WorkerCore {
   std::vector<std::string> batch_clients_;                // durable sessions batch_ changes
   std::vector<std::string> batch_topics_;                 // retained topics batch_ changes
   std::vector<std::pair<SessionKey, uint64_t>> batch_appends_;  // records batch_ appends
+  // Appends in batch_ whose message is not copied into a persist::MessageRecord yet: that
+  // happens when the batch is submitted, for those whose record still exists then. One
+  // removed before (acknowledged, expired) cancels its append, and an update of its state
+  // changes the append in place: such a record is never submitted at all. Under
+  // `persistence_sync interval` the batch stays open across turns for this (flush_journal)
+  // so that a message acknowledged within open_batch_ms_ never costs the store anything.
+  int64_t open_batch_ms_ = 0;                        // an open batch is submitted at this age
+  static constexpr size_t kOpenBatchOps = 16384;     // or with this many operations standing
+  struct OpenAppend {
+    size_t op;        // index in batch_
+    MessageRef msg;   // null: cancelled
+  };
+  struct OpenKey {
+    SessionKey key;
+    uint64_t seq;
+    bool operator==(const OpenKey&) const = default;
+  };
+  struct OpenKeyHash {
+    size_t operator()(const OpenKey& k) const { return std::hash<uint64_t>()(k.key * 0x9E3779B97F4A7C15ull ^ k.seq); }
+  };
+  struct OpenRef {
+    size_t index;     // in open_appends_
+    uint32_t epoch;   // the session's journal_epoch when appended
+  };
+  std::vector<OpenAppend> open_appends_;
+  std::unordered_map<OpenKey, OpenRef, OpenKeyHash> open_index_;
+  size_t cancelled_ops_ = 0;      // ops of batch_ cancelled (dropped at submission)
+  int64_t batch_opened_ms_ = 0;   // when batch_ was first left open (0: not yet)
+  // The open append of s's record seq, if it can still be changed or cancelled.
+  OpenAppend* open_append(Session* s, uint64_t seq, bool take);
   // Filled by store callbacks (the store thread) when a batch failed; drained here.
   struct FailedChanges {
     std::mutex mu;

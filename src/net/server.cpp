@@ -339,9 +339,9 @@ void Server::post_durable(int worker, uint64_t turn, bool ok) {
   });
 }
 
-void Server::set_store(persist::Store* store, bool hold_acks) {
+void Server::set_store(persist::Store* store, bool hold_acks, int64_t open_batch_ms) {
   store_ = store;
-  for (auto& w : workers_) w->core().set_store(store, hold_acks);
+  for (auto& w : workers_) w->core().set_store(store, hold_acks, open_batch_ms);
 }
 
 size_t Server::restore(const persist::Snapshot& snap) {

@@ -99,7 +99,7 @@ class Server final : public broker::Hub {
   // hold_acks (persistence_sync commit) a QoS 1/2 PUBLISH that changed stored state is
   // acknowledged only once that change is durable. nullptr: memory only. The store must
   // outlive the workers (close it after stop()).
-  void set_store(persist::Store* store, bool hold_acks);
+  void set_store(persist::Store* store, bool hold_acks, int64_t open_batch_ms = 0);
   // Rebuilds what `snap` holds (retained messages, sessions on their home workers, each
   // offline with its expiry counted from its disconnection). Returns how many sessions.
   size_t restore(const persist::Snapshot& snap);

@@ -267,6 +267,13 @@ void SqliteStore::close() {
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  if (options_.logger) {
+    const StoreStats st = stats();
+    PETREL_LOG(*options_.logger, kLogInfo,
+               "Store closed: {} commits of {} operations ({} of them appends cancelled by their removal), "
+               "{} messages written, {} bytes written.",
+               st.commits, st.records, st.cancelled_ops, st.messages_written, st.bytes_written);
+  }
   std::lock_guard db_lk(db_mu_);
   // Every batch was committed (the thread ends after the last): the next open may skip
   // its integrity check. Not after a failed write (the disk may be what failed).

@@ -248,6 +248,8 @@ int SqliteStore::Writer::apply(const op::AppendOutgoing& o) {
   return SQLITE_OK;
 }
 
+int SqliteStore::Writer::apply(const op::Nothing&) { return SQLITE_OK; }
+
 int SqliteStore::Writer::apply(const op::UpdateOutgoing& o) {
   const int64_t sid = session_id(o.client_id);
   if (sid == 0) return SQLITE_OK;

@@ -83,6 +83,7 @@ struct SqliteStore::Writer {
   int apply(const op::PutSubscription& o);
   int apply(const op::EraseSubscription& o);
   int apply(const op::AppendOutgoing& o);
+  int apply(const op::Nothing&);
   int apply(const op::UpdateOutgoing& o);
   int apply(const op::RemoveOutgoing& o);
   int apply(const op::AddQos2Incoming& o);

@@ -84,12 +84,14 @@ struct BridgeClear { std::string bridge; };
 // Writes one small row (petrel_meta 'probe'): a batch that tells whether the disk takes
 // writes again after a failure, without changing any state.
 struct Probe { uint64_t n = 0; };
+// What a cancelled operation becomes (Batch::cancel): nothing.
+struct Nothing {};
 }  // namespace op
 
 using Op = std::variant<op::PutRetained, op::EraseRetained, op::PutSession, op::EraseSession,
                         op::PutSubscription, op::EraseSubscription, op::AppendOutgoing,
                         op::UpdateOutgoing, op::RemoveOutgoing, op::AddQos2Incoming,
-                        op::RemoveQos2Incoming, op::BridgePush, op::BridgeAck, op::BridgeClear, op::Probe>;
+                        op::RemoveQos2Incoming, op::BridgePush, op::BridgeAck, op::BridgeClear, op::Probe, op::Nothing>;
 
 // Mutations applied in order, all or nothing. Operations on a session name it by client id
 // and need its header (put_session) in this or an earlier batch; the store skips (and
@@ -152,6 +154,16 @@ class Batch {
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
   const std::vector<Op>& ops() const { return ops_; }
+  // The builder's own corrections before it submits the batch: the operation at `i` (as
+  // appended), and cancelling it (an append whose removal followed: neither is written).
+  Op& op_at(size_t i) { return ops_[i]; }
+  void cancel(size_t i) { ops_[i] = op::Nothing{}; }
+  // Drops the cancelled operations, and the room they took (the batch may wait in the store
+  // for a whole interval: an Op is 232 bytes).
+  void compact() {
+    std::erase_if(ops_, [](const Op& o) { return std::holds_alternative<op::Nothing>(o); });
+    if (ops_.capacity() > 2 * ops_.size() + 64) ops_.shrink_to_fit();
+  }
 
  private:
   std::vector<Op> ops_;

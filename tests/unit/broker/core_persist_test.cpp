@@ -61,7 +61,7 @@ class CorePersist : public CoreTest {
  public:
   void with_store(bool hold = true) {
     start();
-    for (auto& k : cores_) k->set_store(&store, hold);
+    for (auto& k : cores_) k->set_store(&store, hold, hold ? 0 : 20);
   }
   // Ends the turn on every worker, commits what they submitted, and hands the durable
   // reports to their workers (as the Server's post would).
@@ -557,6 +557,81 @@ TEST_F(CorePersist, WillOfAConnectionTheCrashEndedIsPublished) {
   EXPECT_TRUE(b.open());
   advance(6000);
   EXPECT_TRUE(w.pubs().empty());
+}
+
+// persistence_sync interval: the journal stays open across turns (up to 20 ms), and a
+// record appended and removed within it is never submitted; one still standing goes with
+// its latest state and its message.
+TEST_F(CorePersist, IntervalRecordAcknowledgedWithinTheOpenBatchIsNeverWritten) {
+  with_store(false);
+  Client& sub = connected(mk5("sub", false, 600));
+  subscribe(sub, "t/#", 1);
+  Client& sub2 = connected(mk5("sub2", false, 600));
+  subscribe(sub2, "q2/#", 2);
+  end_turn();
+  EXPECT_TRUE(store.pending.empty()) << "left open";
+  advance(25);
+  auto ops = settle();
+  EXPECT_EQ(count_ops<persist::op::PutSubscription>(ops), 2u);
+  EXPECT_TRUE(store.pending.empty());
+  Client& pub = connected("pub");
+
+  publish(pub, "t/1", "m1", 1, false, 1);
+  EXPECT_EQ(types(pub.take()), std::vector<PacketType>{PacketType::kPuback});
+  end_turn();
+  EXPECT_TRUE(store.pending.empty()) << "left open";
+  auto got = sub.pubs();
+  ASSERT_EQ(got.size(), 1u);
+  ack(sub, PacketType::kPuback, got[0].packet_id);
+  publish(pub, "q2/1", "m2", 2, false, 2);
+  (void)pub.take();
+  auto got2 = sub2.pubs();
+  ASSERT_EQ(got2.size(), 1u);
+  ack(sub2, PacketType::kPubrec, got2[0].packet_id);
+  end_turn();
+  EXPECT_TRUE(store.pending.empty());
+  ack(sub2, PacketType::kPubcomp, got2[0].packet_id);
+  publish(pub, "t/2", "m3", 1, false, 3);  // not acknowledged before the batch goes
+  auto got3 = sub.pubs();
+  ASSERT_EQ(got3.size(), 1u);
+  publish(pub, "q2/2", "m4", 2, false, 4);
+  auto got4 = sub2.pubs();
+  ASSERT_EQ(got4.size(), 1u);
+  ack(sub2, PacketType::kPubrec, got4[0].packet_id);
+  advance(25);
+  ops = settle();
+  EXPECT_EQ(count_ops<persist::op::RemoveOutgoing>(ops), 0u);
+  EXPECT_EQ(count_ops<persist::op::UpdateOutgoing>(ops), 0u) << "the PUBREC changed the open append";
+  EXPECT_EQ(count_ops<persist::op::Nothing>(ops), 0u);
+  ASSERT_EQ(count_ops<persist::op::AppendOutgoing>(ops), 2u);
+  std::vector<std::string> payloads;
+  for (const auto& o : ops)
+    if (auto* a = std::get_if<persist::op::AppendOutgoing>(&o)) {
+      payloads.push_back(a->entry.msg.record->payload);
+      if (a->client_id == "sub") {
+        EXPECT_EQ(a->entry.state, persist::OutgoingRecord::State::kSent);
+        EXPECT_EQ(a->entry.packet_id, got3[0].packet_id);
+      } else {
+        EXPECT_EQ(a->entry.state, persist::OutgoingRecord::State::kReleased);
+        EXPECT_EQ(a->entry.packet_id, got4[0].packet_id);
+      }
+    }
+  EXPECT_EQ(payloads, (std::vector<std::string>{"m3", "m4"}));
+  // Acknowledged after its append was submitted: removed as usual.
+  ack(sub, PacketType::kPuback, got3[0].packet_id);
+  end_turn();
+  advance(25);
+  ops = settle();
+  EXPECT_EQ(count_ops<persist::op::RemoveOutgoing>(ops), 1u);
+}
+
+// Under commit nothing is left open: each turn's batch goes at the end of the turn.
+TEST_F(CorePersist, CommitSubmitsEveryTurn) {
+  with_store();
+  Client& sub = connected(mk5("sub", false, 600));
+  subscribe(sub, "t/#", 1);
+  end_turn();
+  EXPECT_EQ(store.pending.size(), 1u);
 }
 
 }  // namespace

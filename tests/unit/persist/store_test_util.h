@@ -177,6 +177,7 @@ class Model {
   void on(const op::BridgeAck& o) { bridges_[o.bridge].erase(o.seq); }
   void on(const op::BridgeClear& o) { bridges_.erase(o.bridge); }
   void on(const op::Probe&) {}
+  void on(const op::Nothing&) {}
 
   std::map<std::string, RetainedRecord> retained_;
   std::map<std::string, Sess> sessions_;
