@@ -73,6 +73,7 @@ void Driver::begin_window() {
   machine0_ = machine_cpu();
   broker_cpu0_ = o_.broker_pid ? process_cpu_seconds(o_.broker_pid) : -1;
   broker_write0_ = o_.broker_pid ? process_write_bytes(o_.broker_pid) : -1;
+  broker2_cpu0_ = o_.broker2_pid ? process_cpu_seconds(o_.broker2_pid) : -1;
   begin_ns_ = mono_ns();
 }
 
@@ -90,6 +91,12 @@ void Driver::end_window(Report& r) {
     r.broker_hwm_kb = process_status_kb(o_.broker_pid, "VmHWM");
     long long w = process_write_bytes(o_.broker_pid);
     if (w >= 0 && broker_write0_ >= 0) r.broker_write_bytes = w - broker_write0_;
+  }
+  if (o_.broker2_pid) {
+    double b = process_cpu_seconds(o_.broker2_pid);
+    if (b >= 0 && broker2_cpu0_ >= 0) r.broker2_cpu_s = b - broker2_cpu0_;
+    r.broker2_rss_kb = process_status_kb(o_.broker2_pid, "VmRSS");
+    r.broker2_hwm_kb = process_status_kb(o_.broker2_pid, "VmHWM");
   }
   r.sent_window = end.sent - begin_.sent;
   r.received_window = end.received - begin_.received;

@@ -42,7 +42,7 @@ class Driver {
   std::vector<SharedCounters*> counters_;
   Counters begin_;
   int64_t begin_ns_ = 0;
-  double gen_cpu0_ = 0, broker_cpu0_ = -1;
+  double gen_cpu0_ = 0, broker_cpu0_ = -1, broker2_cpu0_ = -1;
   long long broker_write0_ = -1;
   MachineCpu machine0_;
 };

@@ -85,6 +85,9 @@ const std::vector<OptionRow>& option_table() {
   static const std::vector<OptionRow> rows = {
       {"--host", "HOST", "broker address (default 127.0.0.1)", string_setter(&Options::host)},
       {"-p, --port", "PORT", "broker port (default 1883)", int_setter<uint16_t>(&Options::port, 1, 65535)},
+      {"--sub-port", "PORT", "subscribers connect to this port instead: a second broker on the same host, "
+                             "e.g. the far end of a bridge from the first (default: --port)",
+       int_setter<uint16_t>(&Options::sub_port, 1, 65535)},
       {"-s, --scenario", "NAME", "fan-in | fan-out | pairs | shared | conn | retained (default pairs)",
        set_scenario},
       {"-q, --qos", "0|1|2", "QoS of publishes and subscriptions (default 0)",
@@ -146,6 +149,8 @@ const std::vector<OptionRow>& option_table() {
       {"--insecure", nullptr, "do not verify the broker's certificate", flag_setter(&Options::insecure)},
       {"--broker-pid", "PID", "report this process's CPU time, RSS and disk writes (/proc/PID/io) over the window",
        int_setter<int>(&Options::broker_pid, 1, 1 << 30)},
+      {"--broker2-pid", "PID", "the same for the second broker (--sub-port's)",
+       int_setter<int>(&Options::broker2_pid, 1, 1 << 30)},
       {"--json", nullptr, "print one JSON object instead of text", flag_setter(&Options::json)},
   };
   return rows;

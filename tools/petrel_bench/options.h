@@ -16,6 +16,7 @@ std::string_view scenario_name(Scenario s);
 struct Options {
   std::string host = "127.0.0.1";
   uint16_t port = 1883;
+  uint16_t sub_port = 0;  // subscribers connect here (the far end of a bridge); 0 = port
   Scenario scenario = Scenario::kPairs;
   uint8_t qos = 0;
   uint32_t size = 64;  // payload bytes, >= 16 (sequence word + send timestamp)
@@ -44,6 +45,7 @@ struct Options {
   bool tls = false, insecure = false;
   std::string cafile, certfile, keyfile;
   bool json = false;
+  int broker2_pid = 0;  // the second broker (--sub-port's): its CPU time and RSS too
   int broker_pid = 0;  // sample this process's CPU time and RSS (/proc) over the window
 };
 

@@ -40,7 +40,8 @@ struct Report {
   // retained
   double retained_s = 0;  // SUBSCRIBE to the last retained message
   // CPU and memory
-  double gen_cpu_s = 0, broker_cpu_s = -1;
+  double gen_cpu_s = 0, broker_cpu_s = -1, broker2_cpu_s = -1;
+  long broker2_rss_kb = -1, broker2_hwm_kb = -1;
   double machine_busy_s = 0, machine_softirq_s = 0;  // all cores, over the window
   long broker_rss_before_kb = -1, broker_rss_kb = -1, broker_hwm_kb = -1;
   long long broker_write_bytes = -1;  // /proc/PID/io write_bytes over the window

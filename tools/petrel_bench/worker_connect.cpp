@@ -61,7 +61,12 @@ bool Worker::open_socket(Client& c) {
     lose(c, std::string("epoll_ctl: ") + std::strerror(errno));
     return false;
   }
-  int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&target_.addr), target_.len);
+  sockaddr_storage to = target_.addr;
+  if (opt_.sub_port && c.role == Role::kSubscriber) {  // the second broker (--sub-port)
+    if (to.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&to)->sin6_port = htons(opt_.sub_port);
+    else reinterpret_cast<sockaddr_in*>(&to)->sin_port = htons(opt_.sub_port);
+  }
+  int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&to), target_.len);
   if (r < 0 && errno != EINPROGRESS) {
     lose(c, std::string("cannot connect: ") + std::strerror(errno));
     return false;
