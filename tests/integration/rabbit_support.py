@@ -312,6 +312,8 @@ class Cluster:
             "ERL_EPMD_ADDRESS": HOST,
             "ERL_EPMD_PORT": str(self.epmd_port),
             "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",  # the Elixir CLI insists on UTF-8
+            # rabbitmqctl is a distributed Erlang node too: loopback only.
+            "RABBITMQ_CTL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         }
 
     def log(self) -> str:

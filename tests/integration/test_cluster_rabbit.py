@@ -354,17 +354,20 @@ def test_node_killed_under_load(broker, rabbit, tag):
             for col in cmd_cols:
                 col.wait(commands, timeout=DELIVERY_TIMEOUT)
 
+            # Node a again: the bridges probe it every second and move back once it has
+            # answered for primary_holddown seconds (that the hold-down is kept is
+            # test_bridge_failover.py's business: here, when node a counts as "up" is
+            # only known to within a rabbitmqctl call, seconds on a busy machine).
             t_start = time.monotonic()
             rabbit.restart(rabbit.a)
             t_up = time.monotonic()
             for e in edges:
                 wait_bridge_on(e, rabbit.a, timeout=BRIDGE_TIMEOUT + HOLDDOWN)
-            failback = time.monotonic() - t_up
-            assert failback >= HOLDDOWN - 1, "a bridge failed back before primary_holddown"
+            failback = time.monotonic() - t_start
             wait_until_each_site_grows(col_b, tag, [len(g) for g in per_site(col_b, tag, 3)])
-            figure(f"round {r + 1}: all three bridges on b {failover:.1f} s after the kill; node a back "
-                   f"in {t_up - t_start:.1f} s; all three bridges back on a {failback:.1f} s after that "
-                   f"(hold-down {HOLDDOWN} s)")
+            figure(f"round {r + 1}: all three bridges on b {failover:.1f} s after the kill; node a restarted "
+                   f"and back in the cluster (rabbitmqctl) after {t_up - t_start:.1f} s; all three bridges "
+                   f"back on a {failback:.1f} s after the restart began (hold-down {HOLDDOWN} s)")
     finally:
         for p in pubs:
             sent.append(p.stop())
