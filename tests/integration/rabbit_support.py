@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -425,7 +424,3 @@ def _listening(port: int) -> bool:
         except OSError:
             continue
     return False
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
