@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Petrel needs, only those missing. Usage:
 #   scripts/deps.sh build   # compiler, CMake, libraries, node + npm; `npm ci` for the admin pages
-#   scripts/deps.sh test    # build + test peers (mosquitto, paho, pytest, chromium for the pages)
+#   scripts/deps.sh test    # build + test peers (mosquitto, rabbitmq-server, paho, pytest, chromium for the pages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-build}
@@ -15,7 +15,8 @@ if [ "$what" = test ]; then
   pkgs+=(googletest libgtest-dev libgmock-dev libbenchmark-dev mosquitto mosquitto-clients
          groff-base man-db python3 python3-pytest python3-pytest-xdist python3-paho-mqtt python3-prometheus-client procps
          softhsm2 libengine-pkcs11-openssl  # a PKCS#11 token for the --tls-engine tests
-         chromium chromium-driver python3-selenium)  # the admin pages in a real browser
+         chromium chromium-driver python3-selenium  # the admin pages in a real browser
+         rabbitmq-server)  # a real three-node cluster for the edge bridges (test_cluster_rabbit.py)
 fi
 # The admin pages' libraries, when node_modules is missing or older than the lockfile.
 npm_ci() {
@@ -40,19 +41,34 @@ fi
 echo "petrel: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Debian's mosquitto package starts a system broker on port 1883 when installed; the tests
-# only need its binary, so keep the package's service from starting (policy-rc.d), and
-# leave it disabled.
-installing_mosquitto=0
-for p in "${missing[@]}"; do [ "$p" = mosquitto ] && installing_mosquitto=1; done
+# Debian's mosquitto and rabbitmq-server packages start a system broker when installed
+# (mosquitto on port 1883; RabbitMQ on 5672/1883 with an epmd on 4369); the tests only
+# need their programs and start their own servers on ports they pick, so keep the
+# packages' services from starting (policy-rc.d), and leave them disabled.
+services=()
+for p in "${missing[@]}"; do
+  case $p in mosquitto|rabbitmq-server) services+=("$p") ;; esac
+done
 policy_created=0
-if [ $installing_mosquitto = 1 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+if [ ${#services[@]} -gt 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   policy_created=1
 fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 [ $policy_created = 1 ] && rm -f /usr/sbin/policy-rc.d
-if [ $installing_mosquitto = 1 ] && command -v systemctl >/dev/null 2>&1; then
-  systemctl disable --now mosquitto >/dev/null 2>&1 || true
+for s in "${services[@]}"; do
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now "$s" >/dev/null 2>&1 || true
+  fi
+done
+# Erlang's epmd is socket-activated under systemd (epmd.socket) and may have been started
+# by a package script: stop the system one, the cluster tests run a private epmd.
+if [[ " ${services[*]} " = *" rabbitmq-server "* ]]; then
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now epmd.socket epmd.service >/dev/null 2>&1 || true
+  fi
+  for pid in $(pgrep -x epmd || true); do
+    [ "$(stat -c %u /proc/"$pid" 2>/dev/null)" = "$(id -u rabbitmq 2>/dev/null || echo none)" ] && kill "$pid" || true
+  done
 fi
 npm_ci

@@ -264,6 +264,37 @@ def test_both_directions_no_loop(broker, remote, topology, version):
         col.stop()
 
 
+@pytest.mark.parametrize("version", ["mqttv311", "mqttv50"])
+def test_three_brokers_bridged_both_ways_deliver_each_message_once(broker, version):
+    """A mesh of three brokers of the kind under test without a cluster (issue #15): edges
+    A and C each bridge `both` ways to hub B on the same topics (a star, the loop-free form
+    of a mesh, docs/scale-out.md section 5). A message published on any of the three
+    reaches each broker's subscriber exactly once and never comes back to where it was
+    published. (Three brokers bridged in a cycle do loop; the guide says not to build one.)"""
+    hub = broker()
+    edges = [bridging(broker, bridge(f"mesh{k}", hub, "mesh/# both 1", f"bridge_protocol_version {version}",
+                                     f"remote_clientid mesh-edge{k}"))
+             for k in range(2)]
+    nodes = {"a": edges[0], "b": hub, "c": edges[1]}
+    cols = {name: Collector(subscriber(b, "mesh/#", qos=1)) for name, b in nodes.items()}
+    for k, e in enumerate(edges):
+        wait_forwarding(e, f"mesh/probe-up{k}", hub, f"mesh/probe-up{k}")
+        wait_forwarding(hub, f"mesh/probe-down{k}", e, f"mesh/probe-down{k}")
+    # Edge to edge, through the hub.
+    wait_forwarding(edges[0], "mesh/probe-ac", edges[1], "mesh/probe-ac")
+    wait_forwarding(edges[1], "mesh/probe-ca", edges[0], "mesh/probe-ca")
+    pubs = {name: client(b) for name, b in nodes.items()}
+    for i in range(5):
+        for name, p in pubs.items():
+            p.publish(f"mesh/from-{name}", b"%s%d" % (name.encode(), i), qos=1)
+    want = sorted((f"mesh/from-{name}", b"%s%d" % (name.encode(), i)) for name in nodes for i in range(5))
+    for name, col in cols.items():
+        col.wait(len(want), timeout=15)
+        got = sorted((p.topic, p.payload) for p in col.settle(idle=0.5, total=5))
+        assert got == want, f"on {name}: {got}"
+        col.stop()
+
+
 # --------------------------------------------------------------------------------------
 # Several bridges
 # --------------------------------------------------------------------------------------
