@@ -454,7 +454,7 @@ void WorkerCore::flush_journal(bool force) {
   if (!store_) return;
   store_backlogged_ = !hold_acks_ && store_->backlogged();  // for the next turn's acks
   if (!force && open_batch_ms_ > 0 && !hold_acks_ && !batch_.empty() && batch_holds_.empty() && !turn_hold_ && !store_backlogged_ &&
-      batch_.size() < kOpenBatchOps + cancelled_ops_) {
+      batch_.size() < kOpenBatchOps) {
     // persistence_sync interval and nothing waits on this batch: left open a little, so
     // that what is acknowledged meanwhile cancels out (open_append) instead of being
     // written and erased.

@@ -416,7 +416,8 @@ class WorkerCore {
   // `persistence_sync interval` the batch stays open across turns for this (flush_journal)
   // so that a message acknowledged within open_batch_ms_ never costs the store anything.
   int64_t open_batch_ms_ = 0;                        // an open batch is submitted at this age
-  static constexpr size_t kOpenBatchOps = 16384;     // or with this many operations standing
+  static constexpr size_t kOpenBatchOps = 32768;     // or with this many operations, cancelled
+                                                     // ones included (each an Op, 232 bytes)
   struct OpenAppend {
     size_t op;        // index in batch_
     MessageRef msg;   // null: cancelled

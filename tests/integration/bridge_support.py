@@ -266,6 +266,39 @@ def quiet(c: mq.Client, idle: float = 0.5, total: float = 5.0) -> list[mq.Packet
     return data(c.collect(idle=idle, total=total))
 
 
+class SteadyPublisher:
+    """A device: QoS 1 messages 0, 1, 2... (from `first`) on `topic` from the connected
+    client `c`, one every `interval` seconds, in a thread until stop(); each is published
+    only after the previous one was acknowledged (PUBACK reason 0), and `acked` counts
+    them."""
+
+    def __init__(self, c: mq.Client, topic: str, interval: float, first: int = 0):
+        self.c = c
+        self.topic, self.interval = topic, interval
+        self.acked = first
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                ack = self.c.publish(self.topic, b"%d" % self.acked, qos=1)
+                assert ack is not None and ack.rc == 0, ack
+                self.acked += 1
+                self._stop.wait(self.interval)
+        except BaseException as exc:
+            self.error = exc
+
+    def stop(self) -> int:
+        self._stop.set()
+        self.thread.join(timeout=30)
+        assert self.error is None, f"publisher on {self.topic} failed: {self.error!r}"
+        self.c.close()
+        return self.acked
+
+
 class Collector:
     """Receives on `c` in a background thread (acknowledging QoS 1 and 2 like a
     well-behaved client) so that brokers never queue for it; `wait(n)` blocks until n

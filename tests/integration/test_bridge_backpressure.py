@@ -14,7 +14,6 @@ at a bounded rate far below what a publisher sends. Nothing here asserts on timi
 tests wait for every message, and count."""
 from __future__ import annotations
 
-import re
 import socket
 import threading
 import time

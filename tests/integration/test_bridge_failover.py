@@ -7,47 +7,16 @@ whose remote appears only later; IPv6 and host-name addresses; start_type once /
 The broker under test bridges to Debian's Mosquitto (see bridge_support.py)."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
-from bridge_support import (V311, Collector, bridge, bridge_sys, bridging, client, connects_as, quiet,  # noqa: F401
+from bridge_support import (V311, Collector, SteadyPublisher, bridge, bridge_sys, bridging, client, connects_as, quiet,  # noqa: F401
                             recv_data, remote, subscriber, wait_bridge_sys, wait_forwarding)
 
 
 def seq(packets, topic: str | None = None) -> list[int]:
     return [int(p.payload) for p in packets if topic is None or p.topic == topic]
-
-
-class Publisher:
-    """Publishes QoS 1 messages 0, 1, 2... on `topic` every `interval` seconds in a
-    thread until stop(); `acked` is how many the broker acknowledged."""
-
-    def __init__(self, b, topic: str, interval: float = 0.02):
-        self.c = client(b)
-        self.topic, self.interval = topic, interval
-        self.acked = 0
-        self.error: BaseException | None = None
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                self.c.publish(self.topic, b"%d" % self.acked, qos=1)
-                self.acked += 1
-                self._stop.wait(self.interval)
-        except BaseException as exc:
-            self.error = exc
-
-    def stop(self) -> int:
-        self._stop.set()
-        self.thread.join(timeout=10)
-        assert self.error is None, f"publisher failed: {self.error!r}"
-        self.c.close()
-        return self.acked
 
 
 # --------------------------------------------------------------------------------------
@@ -88,7 +57,7 @@ def test_fail_back_to_the_primary_without_losing_messages(broker, remote):
     col_b = Collector(subscriber(b, "fo/data", qos=1))
     wait_forwarding(local, "fo/probe", a, "fo/probe")
 
-    pub = Publisher(local, "fo/data")
+    pub = SteadyPublisher(client(local), "fo/data", 0.02)
     try:
         col_a.wait(10)
         # SIGTERM: Mosquitto hands a message to its subscribers before it acknowledges it,

@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
 import time
 
 import pytest
 
 import rabbit_support as rs
 import rawmqtt as mq
-from bridge_support import Collector, PROBE, bridge_sys, wait_bridge_sys
+from bridge_support import PROBE, Collector, SteadyPublisher, bridge_sys, wait_bridge_sys
 from persist_support import DurableFactory
 
 pytestmark = [
@@ -228,36 +227,9 @@ def per_site(col: Collector, tag: str, n: int, leaf: str = "data") -> list[list[
     return out
 
 
-class Publisher:
-    """A device on an edge: QoS 1 messages 0, 1, 2... on `topic`, `rate` per second, in a
-    thread until stop(); `acked` counts the edge's PUBACKs (each message is published
-    only after the previous one was acknowledged)."""
-
-    def __init__(self, edge, client_id: str, topic: str, rate: int, first: int = 0):
-        self.c = edge.connect(client_id, version=mq.V5)
-        self.topic, self.interval = topic, 1.0 / rate
-        self.acked = first
-        self.error: BaseException | None = None
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                ack = self.c.publish(self.topic, b"%d" % self.acked, qos=1)
-                assert ack is not None and ack.rc == 0, ack
-                self.acked += 1
-                self._stop.wait(self.interval)
-        except BaseException as exc:
-            self.error = exc
-
-    def stop(self) -> int:
-        self._stop.set()
-        self.thread.join(timeout=30)
-        assert self.error is None, f"publisher on {self.topic} failed: {self.error!r}"
-        self.c.close()
-        return self.acked
+def publisher(edge, client_id: str, topic: str, rate: int, first: int = 0) -> SteadyPublisher:
+    """A device on an edge: `rate` QoS 1 messages per second on `topic` (MQTT 5)."""
+    return SteadyPublisher(edge.connect(client_id, version=mq.V5), topic, 1.0 / rate, first)
 
 
 def wait_all_arrived(col: Collector, tag: str, sent: list[int], timeout: float = DELIVERY_TIMEOUT):
@@ -330,7 +302,7 @@ def test_node_killed_under_load(broker, rabbit, tag):
     cmd_cols = edge_command_collectors(edges, tag)
     wait_paths(edges, rabbit, tag, col_b, cmd_cols)
 
-    pubs = [Publisher(e, f"dev-{tag}-{i}", f"site/{site_id(tag, i)}/data", rate) for i, e in enumerate(edges)]
+    pubs = [publisher(e, f"dev-{tag}-{i}", f"site/{site_id(tag, i)}/data", rate) for i, e in enumerate(edges)]
     sent: list[int] = []
     commands = 0
     try:
@@ -420,7 +392,7 @@ def test_whole_cluster_stopped(broker, rabbit, tag):
 
     def publish_for(seconds: float) -> None:
         # Numbered on from where the previous publisher stopped.
-        pubs = [Publisher(e, f"dev-{tag}-{i}", f"site/{site_id(tag, i)}/data", rate, sent[i])
+        pubs = [publisher(e, f"dev-{tag}-{i}", f"site/{site_id(tag, i)}/data", rate, sent[i])
                 for i, e in enumerate(edges)]
         time.sleep(seconds)  # the load's duration, not a wait for anything
         for i, p in enumerate(pubs):
