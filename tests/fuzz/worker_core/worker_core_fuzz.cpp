@@ -89,6 +89,7 @@ class SyncHub final : public Hub {
 struct Conn {
   int slot = 0;
   Version v = Version::kV311;
+  bool clean = true;
   int worker = 0;
   TestLink link;
   Session* s = nullptr;
@@ -222,6 +223,7 @@ class Harness {
     auto conn = std::make_unique<Conn>();
     conn->slot = slot;
     conn->v = cn.version;
+    conn->clean = cn.clean_start;
     conn->worker = cores_[0]->home_worker(cn, -1);
     FUZZ_CHECK(conn->worker == broker_->home_worker(cn.client_id));
     Conn& ref = *conn;
@@ -439,7 +441,13 @@ class Harness {
           const auto& ca = std::get<pr::Connack>(*d);
           FUZZ_CHECK(&c == expect_connack_);
           if (ca.reason != 0) FUZZ_CHECK(c.link.closed);
-          if (!ca.session_present) cs = ClientState{};
+          if (c.v == Version::kV31 && !c.clean) {
+            // MQTT 3.1's CONNACK does not say whether the session was resumed.
+            cs.out_inflight.clear();  // resends come marked DUP and are taken again
+            cs.qos2_unknown = true;
+          } else if (!ca.session_present) {
+            cs = ClientState{};
+          }
           break;
         }
         case PacketType::kPublish: {
