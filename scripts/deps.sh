@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Petrel needs, only those missing. Usage:
 #   scripts/deps.sh build   # compiler, CMake, libraries, node + npm; `npm ci` for the admin pages
-#   scripts/deps.sh test    # build + test peers (mosquitto, rabbitmq-server, paho, pytest, chromium for the pages)
+#   scripts/deps.sh test    # build + test peers (mosquitto, rabbitmq-server, paho, pytest, chromium for the pages,
+#                           # clang and libFuzzer for the fuzz targets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-build}
@@ -16,7 +17,8 @@ if [ "$what" = test ]; then
          groff-base man-db python3 python3-pytest python3-pytest-xdist python3-paho-mqtt python3-prometheus-client procps
          softhsm2 libengine-pkcs11-openssl  # a PKCS#11 token for the --tls-engine tests
          chromium chromium-driver python3-selenium  # the admin pages in a real browser
-         rabbitmq-server)  # a real three-node cluster for the edge bridges (test_cluster_rabbit.py)
+         rabbitmq-server  # a real three-node cluster for the edge bridges (test_cluster_rabbit.py)
+         clang libclang-rt-14-dev)  # the fuzz targets (tests/fuzz): clang++ and libFuzzer
 fi
 # The admin pages' libraries, when node_modules is missing or older than the lockfile.
 npm_ci() {

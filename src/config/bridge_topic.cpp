@@ -52,6 +52,14 @@ std::string bridge_topic_error(const BridgeTopic& rule) {
     if (!protocol::valid_topic_name(rule.remote_prefix)) {
       return fmt::format("remote prefix '{}' is not a valid topic name", rule.remote_prefix);
     }
+    // Each prefix is also the filter the bridge subscribes to on its side: "$share/g/t" is a
+    // valid topic name but would subscribe to a share, and "$share/g" to nothing valid.
+    if (is_shared(rule.local_prefix)) {
+      return fmt::format("local prefix '{}' is a $share filter", rule.local_prefix);
+    }
+    if (is_shared(rule.remote_prefix)) {
+      return fmt::format("remote prefix '{}' is a $share filter", rule.remote_prefix);
+    }
     return {};
   }
   if (is_shared(rule.pattern)) {

@@ -297,6 +297,9 @@ TEST(ConfigBridgeTopic, Rules) {
   EXPECT_EQ(err("#", 0, "l/", "r"),
             "remote prefix 'r' + pattern '#' gives 'r#', not a valid subscription filter (end the prefix with '/')");
   EXPECT_EQ(err("g/x", 0, "$share/", "r/"), "local prefix '$share/' + pattern 'g/x' gives '$share/g/x', a $share filter");
+  // The whole-topic form subscribes to the prefixes themselves (found by the topic_map fuzzer).
+  EXPECT_EQ(err("", 0, "$share/ac", "r/b"), "local prefix '$share/ac' is a $share filter");
+  EXPECT_EQ(err("", 0, "l/a", "$share/g/t"), "remote prefix '$share/g/t' is a $share filter");
 }
 
 // --------------------------------------------------------------------------------------
