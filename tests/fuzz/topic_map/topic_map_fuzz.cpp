@@ -43,14 +43,21 @@ bool subscribed(const std::vector<bridge::Subscription>& subs, const std::string
   });
 }
 
-// Does `topic` fall under the filter of a rule going that way (other side)?
+// Does `topic` fall under the filter of a rule going that way (other side)? The mapping
+// swaps prefixes (as Mosquitto's bridges do), so a prefix stripped down to a level that
+// begins with '$' ("local/$x" -> "$x" under `# both 2 local/ ""`) yields a topic the
+// rule's filter covers by its structure, though a wildcard subscription would not receive
+// it on that side [MQTT-4.7.2-1]: matched here structurally (the '$' replaced).
 bool lands(const std::vector<BridgeTopic>& rules, const std::string& topic, bool remote_side, uint8_t qos) {
+  std::string plain = topic;
+  if (!plain.empty() && plain[0] == '$') plain[0] = 'x';
   return std::any_of(rules.begin(), rules.end(), [&](const BridgeTopic& r) {
     const bool dir_ok = remote_side ? r.direction != BridgeDirection::kIn : r.direction != BridgeDirection::kOut;
     if (!dir_ok || qos > r.qos) return false;
     const std::string& prefix = remote_side ? r.remote_prefix : r.local_prefix;
     const std::string filter = prefix + r.pattern;
-    return r.pattern.empty() ? topic == prefix : protocol::topic_matches(filter, topic);
+    if (r.pattern.empty()) return topic == prefix;
+    return protocol::topic_matches(filter, topic) || (!prefix.starts_with('$') && protocol::topic_matches(filter, plain));
   });
 }
 
