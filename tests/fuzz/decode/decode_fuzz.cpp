@@ -8,6 +8,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "fuzz_check.h"
 #include "protocol/codec.h"
 #include "protocol/framer.h"
 
@@ -15,13 +16,6 @@ using namespace petrel::protocol;
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                                               \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      std::fprintf(stderr, "check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                    \
-    }                                                                                  \
-  } while (0)
 
 // A Publish with its views copied out, so it survives the next decode.
 struct OwnedPublish {

@@ -9,19 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "protocol/framer.h"
 
 using namespace petrel::protocol;
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                        \
-    }                                                                      \
-  } while (0)
 
 struct Seen {
   uint8_t header;
